@@ -1,0 +1,504 @@
+"""Gradio demo of the `hyper_mlp_digits` preset: classify an 8x8 digit.
+
+The tab shows a picture input, the top-3 classes and a picture of the
+first hidden layer's weights, which a hypernetwork generated from a
+learned embedding.
+
+Inputs (what works in Gradio 6.31):
+- `gr.Image(type="numpy", image_mode="RGBA", sources=["upload",
+  "clipboard"])`: an uploaded or pasted picture (PNG, JPEG, WebP, ...).
+  RGBA keeps transparency, so a transparent PNG with black strokes is
+  composited on white instead of becoming an all-black RGB image.
+  Endpoint `api_name="classify"` (`"<tab>_classify"` inside the hub).
+- `gr.Sketchpad(type="numpy")`: draw with the mouse (black brush on a
+  transparent canvas). Its value is an `ImageEditor` dict whose
+  `"composite"` is classified. Endpoint `"classify_drawing"`
+  (`"<tab>_classify_drawing"` inside the hub).
+
+Examples are ten test-split digits (one per class), rendered with
+`zoo.hyper_mlp.features_to_image` as PNGs into a cache folder under the
+Gradio temp dir (`GRADIO_TEMP_DIR`, default `<tmp>/gradio`) when the demo
+is built; no binary file is committed.
+
+A demo module of the hub provides `TITLE`, `PRESET`, `render(model,
+api_prefix, preset)`, `build_demo(model, preset)` and
+`build_tiny_model()`; see `demos/hub.py`.
+"""
+
+import math
+import os
+import tempfile
+
+import gradio as gr
+import keras
+import numpy as np
+from matplotlib import colormaps
+from PIL import Image
+
+from zoo.data import DIGITS_CLASS_NAMES
+from zoo.data import load_digits
+from zoo.hyper_mlp import digit_image_to_features
+from zoo.hyper_mlp import features_to_image
+from zoo.preset_utils import PresetError
+from zoo.preset_utils import read_metadata
+
+TITLE = "HyperMLP digits"
+PRESET = "hyper_mlp_digits"
+WEIGHTS_LAYER = "hyper_dense_0"
+DIGITS_SIDE = 8
+NUM_FEATURES = DIGITS_SIDE * DIGITS_SIDE
+EXPECTED_INPUT = (
+    "Expected a picture of one handwritten digit (PNG, JPEG or WebP; "
+    "grayscale, RGB or RGBA; at least 8x8 pixels), dark ink on a light "
+    "background or light ink on a dark one."
+)
+
+
+def _to_numpy(x):
+    return np.asarray(keras.ops.convert_to_numpy(x))
+
+
+def _user_error(message):
+    # Expected user mistakes: shown in the UI and to API clients, not
+    # printed as a server-side traceback.
+    return gr.Error(message, print_exception=False)
+
+
+def _image_array(image):
+    """Unwraps a Sketchpad/ImageEditor dict to its composite picture."""
+    if isinstance(image, dict):
+        if "composite" not in image:
+            raise _user_error(
+                "Received a dict without a 'composite' picture. "
+                + EXPECTED_INPUT
+            )
+        image = image["composite"]
+    return image
+
+
+def _softmax(logits):
+    logits = np.asarray(logits, dtype="float64")
+    logits = logits - logits.max()
+    exp = np.exp(logits)
+    return exp / exp.sum()
+
+
+def weights_picture(model, layer_name=WEIGHTS_LAYER, num_units=16,
+                    columns=4, scale=9, gap=4):
+    """Pictures the generated 64-weight columns of a HyperDense layer.
+
+    `layer.generate_weights()` gives the kernel `(64, units)` that the
+    hypernetwork produced from its learned embedding. Column `j` holds
+    the weights from the 8x8 input pixels to hidden unit `j`, so it is
+    drawn as an 8x8 tile (row-major, like the features). The first
+    `num_units` tiles are laid out in a grid of `columns` columns and
+    coloured with the diverging `RdBu_r` colormap, symmetric around 0
+    (red positive, blue negative, white zero; one scale for all tiles).
+
+    Args:
+        model: `zoo.HyperMLPClassifier` (or `zoo.HyperMLPBackbone`) with
+            64 input features.
+        layer_name: str. Name of the HyperDense layer in the backbone.
+        num_units: int. How many hidden units to draw (at most).
+        columns: int. Tiles per row.
+        scale: int. Screen pixels per weight.
+        gap: int. Pixels of light gray between tiles.
+
+    Returns:
+        uint8 array `(H, W, 3)`; 308x308 for 16 units with the defaults.
+
+    Raises:
+        ValueError: the layer is missing, is not conditioned on a learned
+            embedding, or does not take 64 inputs.
+
+    Example:
+
+    ```python
+    picture = demos.hyper_mlp_digits.weights_picture(zoo.load(
+        "hyper_mlp_digits"))
+    picture.shape  # (308, 308, 3)
+    ```
+    """
+    backbone = getattr(model, "backbone", model)
+    try:
+        layer = backbone.get_layer(layer_name)
+    except ValueError as exc:
+        raise ValueError(
+            f"The model has no layer {layer_name!r} to picture: expected a "
+            "HyperMLP model whose first hidden layer is a HyperDense "
+            f"layer named {layer_name!r}."
+        ) from exc
+    conditioning = getattr(layer, "conditioning", None)
+    if conditioning != "embedding":
+        raise ValueError(
+            f"Layer {layer_name!r} has conditioning={conditioning!r}; the "
+            "weights picture needs conditioning='embedding' (one weight "
+            "set generated from a learned embedding, no condition input)."
+        )
+    kernel, _ = layer.generate_weights()
+    kernel = _to_numpy(kernel).astype("float64")
+    if kernel.ndim != 2 or kernel.shape[0] != NUM_FEATURES:
+        raise ValueError(
+            f"Layer {layer_name!r} generates a kernel of shape "
+            f"{kernel.shape}; expected ({NUM_FEATURES}, units) for 8x8 "
+            "digits."
+        )
+    count = min(num_units, kernel.shape[1])
+    rows = math.ceil(count / columns)
+    tile = DIGITS_SIDE * scale
+    height = rows * tile + (rows + 1) * gap
+    width = columns * tile + (columns + 1) * gap
+    peak = float(np.abs(kernel[:, :count]).max()) or 1.0
+    colours = colormaps["RdBu_r"]
+    picture = np.full((height, width, 3), 230, dtype="uint8")
+    for unit in range(count):
+        values = kernel[:, unit].reshape(DIGITS_SIDE, DIGITS_SIDE) / peak
+        rgba = colours((values + 1.0) / 2.0)
+        rgb = np.round(255 * rgba[..., :3]).astype("uint8")
+        rgb = np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
+        row, col = divmod(unit, columns)
+        top = gap + row * (tile + gap)
+        left = gap + col * (tile + gap)
+        picture[top: top + tile, left: left + tile] = rgb
+    return picture
+
+
+def predict(image, model, label_names=DIGITS_CLASS_NAMES):
+    """Classifies a picture of a digit and pictures the generated weights.
+
+    The picture goes through `zoo.hyper_mlp.digit_image_to_features`
+    (grayscale, ink polarity, crop, 8x8 resize) and the model's logits
+    through a softmax.
+
+    Args:
+        image: the picture: a numpy array `(H, W)`, `(H, W, 1)`,
+            `(H, W, 3)` or `(H, W, 4)` (uint8 0-255 or float 0-1), or a
+            Sketchpad/ImageEditor dict with a `"composite"` picture.
+        model: a HyperMLP digits classifier: `(N, 64)` float features to
+            `(N, len(label_names))` logits (or probabilities when its
+            `activation` is `"softmax"`).
+        label_names: sequence of str. Class names, in logit order.
+
+    Returns:
+        `(top3, picture)`: `top3` a dict `{label: probability}` of the
+        three most probable classes (values in `[0, 1]`, sum <= 1), and
+        `picture` the uint8 `(H, W, 3)` picture of `weights_picture`.
+
+    Raises:
+        gr.Error: empty input, a picture smaller than 8x8, a blank
+            picture, or something that is not an image (wrong rank,
+            channel count or dtype); the message says what was expected.
+
+    Example:
+
+    ```python
+    top3, picture = demos.hyper_mlp_digits.predict(
+        np.asarray(PIL.Image.open("digit.png")), zoo.load("hyper_mlp_digits")
+    )
+    top3  # {'3': 0.97, '8': 0.02, '5': 0.004}
+    ```
+    """
+    image = _image_array(image)
+    if image is None:
+        raise _user_error("No picture received. " + EXPECTED_INPUT)
+    try:
+        features = digit_image_to_features(image)
+    except ValueError as exc:
+        raise _user_error(
+            f"Could not read a digit: {exc} {EXPECTED_INPUT}"
+        ) from exc
+    outputs = _to_numpy(model(features[None], training=False))[0]
+    if outputs.shape != (len(label_names),):
+        raise ValueError(
+            f"The model returned {outputs.shape[0]} scores for "
+            f"{len(label_names)} labels: {tuple(label_names)}."
+        )
+    if getattr(model, "activation", None) == "softmax":
+        probs = np.asarray(outputs, dtype="float64")
+    else:
+        probs = _softmax(outputs)
+    top = np.argsort(-probs, kind="stable")[:3]
+    top3 = {str(label_names[i]): float(probs[i]) for i in top}
+    return top3, weights_picture(model)
+
+
+def _examples_dir():
+    root = os.environ.get("GRADIO_TEMP_DIR") or os.path.join(
+        tempfile.gettempdir(), "gradio"
+    )
+    return os.path.join(root, "hyperzoo", "hyper_mlp_digits_examples")
+
+
+def write_examples(directory=None, scale=16):
+    """Writes one test-split digit per class as a PNG, once.
+
+    The first test image of each class (`zoo.data.load_digits("test")`)
+    is rendered with `zoo.hyper_mlp.features_to_image` (dark ink on
+    white). Existing files are reused; new ones are written atomically.
+
+    Args:
+        directory: str or `None`. Target folder; default
+            `<GRADIO_TEMP_DIR or tmp/gradio>/hyperzoo/
+            hyper_mlp_digits_examples`.
+        scale: int. Screen pixels per digit pixel (128x128 PNGs).
+
+    Returns:
+        A list of `(path, label, test_index)`, sorted by label.
+
+    Example:
+
+    ```python
+    for path, label, index in demos.hyper_mlp_digits.write_examples():
+        print(path, label)
+    ```
+    """
+    directory = directory or _examples_dir()
+    os.makedirs(directory, exist_ok=True)
+    x_test, y_test = load_digits(split="test")
+    examples = []
+    for label in range(len(DIGITS_CLASS_NAMES)):
+        index = int(np.flatnonzero(y_test == label)[0])
+        path = os.path.join(
+            directory, f"digit_{label}_test_{index}_x{scale}.png"
+        )
+        if not os.path.isfile(path):
+            fd, tmp = tempfile.mkstemp(suffix=".png", dir=directory)
+            os.close(fd)
+            Image.fromarray(features_to_image(x_test[index], scale)).save(
+                tmp
+            )
+            os.replace(tmp, path)
+        examples.append((path, DIGITS_CLASS_NAMES[label], index))
+    return examples
+
+
+def _check_model(model):
+    backbone = getattr(model, "backbone", None)
+    input_dim = getattr(backbone, "input_dim", None)
+    if input_dim != NUM_FEATURES:
+        raise ValueError(
+            "The digits demo needs a HyperMLP classifier on 8x8 digits "
+            f"(backbone input_dim={NUM_FEATURES}). Received: "
+            f"{type(model).__name__} with input_dim={input_dim!r}."
+        )
+    weights_picture(model)
+
+
+def _header(model, preset):
+    backbone = model.backbone
+    widths = "-".join(
+        str(w) for w in (backbone.input_dim, *backbone.hidden_dims)
+    )
+    lines = [
+        f"### {TITLE}",
+        f"An MLP {widths}-{model.num_classes} on 8x8 digits whose hidden "
+        "layers' weights are generated by a hypernetwork from a learned "
+        "embedding (Ha et al., 2017). Upload or draw a digit; the "
+        "picture on the right shows the generated weights of the first "
+        "16 hidden units (8x8 each; red positive, blue negative).",
+    ]
+    accuracy = None
+    if preset is not None:
+        try:
+            metrics = read_metadata(preset).get("metrics", {})
+        except (PresetError, OSError, ValueError):
+            metrics = {}
+        accuracy = metrics.get("accuracy", metrics.get("test_accuracy"))
+    if accuracy is not None:
+        lines.append(
+            f"Preset `{preset}`: test accuracy **{100 * accuracy:.1f}%** "
+            "(540 test digits, from the preset's metadata)."
+        )
+    else:
+        lines.append("Test accuracy: not available (model not loaded "
+                     "from a preset).")
+    return "\n\n".join(lines)
+
+
+def _label_names(preset):
+    if preset is None:
+        return DIGITS_CLASS_NAMES
+    try:
+        names = read_metadata(preset).get("label_names")
+    except (PresetError, OSError, ValueError):
+        names = None
+    return tuple(names) if names else DIGITS_CLASS_NAMES
+
+
+def render(model, api_prefix="", preset=None):
+    """Adds the digits demo's components and events to the open Blocks.
+
+    Call it inside a `gr.Blocks` (or a `gr.Tab` of one). The endpoints
+    are `f"{api_prefix}classify"` (uploaded picture) and
+    `f"{api_prefix}classify_drawing"` (Sketchpad).
+
+    Args:
+        model: a HyperMLP digits classifier (see `predict`).
+        api_prefix: str. Prefix of the endpoint names; the hub passes
+            `"<tab name>_"` so endpoint names stay unique.
+        preset: str or `None`. Preset the model was loaded from; its
+            metadata gives the test accuracy and the label names.
+
+    Returns:
+        A dict of the created components: `image`, `sketch`, `label`,
+        `weights`, `button`, `draw_button`.
+
+    Example:
+
+    ```python
+    with gr.Blocks() as demo:
+        demos.hyper_mlp_digits.render(model, api_prefix="digits_")
+    ```
+    """
+    _check_model(model)
+    label_names = _label_names(preset)
+    examples = write_examples()
+
+    def classify(image):
+        return predict(image, model, label_names)
+
+    gr.Markdown(_header(model, preset))
+    with gr.Row():
+        with gr.Column():
+            with gr.Tab("Upload"):
+                image = gr.Image(
+                    type="numpy",
+                    image_mode="RGBA",
+                    sources=["upload", "clipboard"],
+                    label="Digit picture",
+                    height=280,
+                    elem_id=f"{api_prefix}digit-image",
+                )
+                button = gr.Button(
+                    "Classify", variant="primary",
+                    elem_id=f"{api_prefix}classify-button",
+                )
+                gr.Examples(
+                    examples=[[path] for path, _, _ in examples],
+                    inputs=[image],
+                    example_labels=[
+                        f"{label} (test #{index})"
+                        for _, label, index in examples
+                    ],
+                    cache_examples=False,
+                    label="Test-split digits",
+                )
+            with gr.Tab("Draw"):
+                sketch = gr.Sketchpad(
+                    type="numpy",
+                    label="Draw a digit",
+                    canvas_size=(280, 280),
+                    elem_id=f"{api_prefix}digit-sketch",
+                )
+                draw_button = gr.Button(
+                    "Classify drawing", variant="primary",
+                    elem_id=f"{api_prefix}classify-drawing-button",
+                )
+        with gr.Column():
+            label = gr.Label(
+                num_top_classes=3, label="Top-3 classes",
+                elem_id=f"{api_prefix}label",
+            )
+            weights = gr.Image(
+                type="numpy",
+                format="png",
+                label="Generated weights of hyper_dense_0 (16 units)",
+                interactive=False,
+                elem_id=f"{api_prefix}weights",
+            )
+    button.click(
+        classify,
+        inputs=image,
+        outputs=[label, weights],
+        api_name=f"{api_prefix}classify",
+    )
+    draw_button.click(
+        classify,
+        inputs=sketch,
+        outputs=[label, weights],
+        api_name=f"{api_prefix}classify_drawing",
+    )
+    return {
+        "image": image,
+        "sketch": sketch,
+        "label": label,
+        "weights": weights,
+        "button": button,
+        "draw_button": draw_button,
+    }
+
+
+def build_demo(model, preset=None):
+    """Builds the standalone digits demo.
+
+    The endpoints are `/classify` and `/classify_drawing`. The queue is
+    set as in the hub: `queue(max_size=16, default_concurrency_limit=2)`.
+
+    Args:
+        model: a HyperMLP digits classifier, e.g.
+            `zoo.load("hyper_mlp_digits")` or `build_tiny_model()`.
+        preset: str or `None`. Preset the model came from (for the test
+            accuracy in the header).
+
+    Returns:
+        A `gr.Blocks`.
+
+    Example:
+
+    ```python
+    demo = demos.hyper_mlp_digits.build_demo(
+        zoo.load("hyper_mlp_digits"), preset="hyper_mlp_digits"
+    )
+    demo.launch()
+    ```
+    """
+    with gr.Blocks(title=f"hyperzoo: {TITLE}") as demo:
+        render(model, preset=preset)
+    demo.queue(max_size=16, default_concurrency_limit=2)
+    return demo
+
+
+LR = 1e-2
+
+
+def build_tiny_model(train=True, epochs=20, seed=0):
+    """A tiny digits HyperMLP (64-8-10), optionally trained, for tests.
+
+    Trains on the first 1024 images of `load_digits("train")` (a whole
+    number of batches, so JAX compiles one train step) with Adam(LR),
+    batch 128, seeded with `keras.utils.set_random_seed(seed)`: about
+    2-5 s on a 2-core CPU.
+    Used by the tests and by `python -m demos --tiny-test-model`.
+
+    Args:
+        train: bool. Train it (else random weights).
+        epochs: int. Training epochs.
+        seed: int. Seed of the initialisers and of the training.
+
+    Returns:
+        A compiled `zoo.HyperMLPClassifier`.
+
+    Example:
+
+    ```python
+    model = demos.hyper_mlp_digits.build_tiny_model()
+    ```
+    """
+    from zoo.hyper_mlp import HyperMLPBackbone
+    from zoo.hyper_mlp import HyperMLPClassifier
+
+    keras.utils.set_random_seed(seed)
+    backbone = HyperMLPBackbone(
+        input_dim=NUM_FEATURES,
+        hidden_dims=(8,),
+        embedding_dim=4,
+        hyper_units=(8,),
+        seed=seed,
+    )
+    model = HyperMLPClassifier(backbone, num_classes=10)
+    model.compile(optimizer=keras.optimizers.Adam(LR))
+    if train:
+        x, y = load_digits(split="train")
+        model.fit(x[:1024], y[:1024], epochs=epochs, batch_size=128,
+                  verbose=0)
+    return model

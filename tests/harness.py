@@ -1,0 +1,454 @@
+"""The shared test harness every hyperzoo layer and model goes through.
+
+`run_layer_test` and `run_model_test` bundle the checks of the
+Foundation issue: config round trip with equal `dir()`, build from shape
+with exact weight counts, symbolic call against `compute_output_shape`,
+golden outputs stored as `.npz` (identical on every backend), one training
+step that changes every trainable weight, `.keras` save and safe-mode
+load, mixed precision policies and jit-compiled training.
+
+Goldens: `tests/golden/<name>.npz` holds the inputs, every weight (in
+`model.weights` order) and the expected outputs, produced once by
+`scripts/make_goldens.py`. The weights are drawn with numpy, not with the
+layer's initialisers (those differ across backends), and loaded with
+`set_weights`, so the comparison isolates the forward computation.
+"""
+
+import json
+import os
+
+import keras
+import numpy as np
+from keras import ops
+
+GOLDEN_DIR = os.path.join(os.path.dirname(__file__), "golden")
+BACKEND = keras.backend.backend()
+# Policies checked on every backend. float16 matmuls run on CPU on all
+# three backends (checked in conventions.md section 2), so none is skipped.
+MIXED_POLICIES = ("mixed_bfloat16", "mixed_float16")
+JIT_BACKENDS = ("tensorflow", "jax")
+GOLDEN_ATOL = 1e-5
+GOLDEN_RTOL = 1e-5
+
+
+def to_numpy(x):
+    """Converts a backend tensor (or a structure of them) to numpy."""
+    if isinstance(x, dict):
+        return {k: to_numpy(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(to_numpy(v) for v in x)
+    return np.asarray(ops.convert_to_numpy(x))
+
+
+# ----------------------------------------------------------------------
+# Serialization
+# ----------------------------------------------------------------------
+def _strip(config):
+    """Drops compile and build state (as keras-hub presets do)."""
+    if isinstance(config, dict):
+        return {
+            k: _strip(v)
+            for k, v in config.items()
+            if k not in ("compile_config", "build_config")
+        }
+    if isinstance(config, list):
+        return [_strip(v) for v in config]
+    return config
+
+
+def run_serialization_test(obj):
+    """Config and serialize round trips give equal JSON and equal dir()."""
+    config = obj.get_config()
+    revived = type(obj).from_config(config)
+    original_json = json.dumps(config, sort_keys=True, default=str)
+    revived_json = json.dumps(
+        revived.get_config(), sort_keys=True, default=str
+    )
+    assert original_json == revived_json
+    serialized = _strip(keras.saving.serialize_keras_object(obj))
+    assert serialized["registered_name"].startswith("hyperzoo>"), (
+        f"{type(obj).__name__} is not registered under package 'hyperzoo': "
+        f"{serialized['registered_name']}"
+    )
+    revived2 = keras.saving.deserialize_keras_object(serialized)
+    assert json.dumps(
+        _strip(keras.saving.serialize_keras_object(revived2)),
+        sort_keys=True,
+        default=str,
+    ) == json.dumps(serialized, sort_keys=True, default=str)
+    missing = set(dir(obj)) ^ set(dir(revived))
+    assert not missing, f"Attributes differ after from_config: {missing}"
+    return revived
+
+
+# ----------------------------------------------------------------------
+# Helpers
+# ----------------------------------------------------------------------
+def _layer_model(layer_fn, input_shape, condition_shape, condition_dtype):
+    x = keras.Input(shape=input_shape[1:], name="x")
+    inputs = [x]
+    layer = layer_fn()
+    if condition_shape is None:
+        y = layer(x)
+    else:
+        c = keras.Input(
+            shape=condition_shape[1:], dtype=condition_dtype, name="c"
+        )
+        inputs.append(c)
+        y = layer(x, condition=c)
+    return keras.Model(inputs, y), layer
+
+
+def _changed_weights(model, fit_fn):
+    before = [to_numpy(w).copy() for w in model.trainable_weights]
+    fit_fn()
+    unchanged = []
+    for w, b in zip(model.trainable_weights, before):
+        after = to_numpy(w)
+        if np.array_equal(after, b):
+            unchanged.append(w.path)
+        assert np.all(np.isfinite(after)), f"{w.path} is not finite"
+    return unchanged
+
+
+def _regression_target(output, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=output.shape).astype("float32")
+
+
+def load_golden(name):
+    """Loads `tests/golden/<name>.npz` as a dict of arrays."""
+    path = os.path.join(GOLDEN_DIR, f"{name}.npz")
+    assert os.path.isfile(path), (
+        f"Golden file {path} is missing; run scripts/make_goldens.py"
+    )
+    with np.load(path, allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}
+
+
+def golden_inputs(golden):
+    """Inputs stored in a golden file, as the model expects them."""
+    keys = sorted(k for k in golden if k.startswith("input/"))
+    names = [k.split("/", 1)[1] for k in keys]
+    if names == ["x"]:
+        return golden["input/x"]
+    return {n: golden[f"input/{n}"] for n in names}
+
+
+def golden_weights(golden):
+    """Weights stored in a golden file, in `model.weights` order."""
+    count = len([k for k in golden if k.startswith("weight/")])
+    return [golden[f"weight/{i:04d}"] for i in range(count)]
+
+
+# ----------------------------------------------------------------------
+# Layers
+# ----------------------------------------------------------------------
+def run_layer_test(
+    layer_cls,
+    init_kwargs,
+    input_shape,
+    expected_output_shape,
+    expected_num_trainable_weights,
+    expected_num_non_trainable_weights=0,
+    expected_trainable_params=None,
+    condition_shape=None,
+    condition_dtype="float32",
+    golden=None,
+    tmp_path=None,
+    seed=0,
+):
+    """Runs every harness check on a layer.
+
+    Args:
+        layer_cls: the layer class.
+        init_kwargs: dict of constructor arguments.
+        input_shape: tuple with batch size, shape of `inputs`.
+        expected_output_shape: tuple, output shape for `input_shape`.
+        expected_num_trainable_weights: int, exact count of trainable
+            variables after `build`.
+        expected_num_non_trainable_weights: int, same for the others.
+        expected_trainable_params: int or None, total trainable scalars.
+        condition_shape: tuple or None, shape of the `condition` argument.
+        condition_dtype: str, dtype of `condition`.
+        golden: str or None, name of the golden file to compare with.
+        tmp_path: a `pathlib.Path` for the `.keras` file.
+        seed: int, seed of the random test data.
+    """
+    rng = np.random.default_rng(seed)
+
+    def make_condition(shape):
+        if condition_shape is None:
+            return None
+        if "int" in condition_dtype:
+            high = init_kwargs.get("num_tasks", 2)
+            return rng.integers(0, high, shape).astype(condition_dtype)
+        return rng.uniform(0, 1, shape).astype(condition_dtype)
+
+    x = rng.uniform(-1, 1, input_shape).astype("float32")
+    cond = make_condition(condition_shape)
+
+    def call(layer, inputs, condition):
+        if condition is None:
+            return layer(inputs)
+        return layer(inputs, condition=condition)
+
+    # 1. Serialization.
+    layer = layer_cls(**init_kwargs)
+    run_serialization_test(layer)
+
+    # 2. Build from shape: exact weight counts.
+    layer = layer_cls(**init_kwargs)
+    if condition_shape is None:
+        layer.build(input_shape)
+    else:
+        layer.build(input_shape, condition_shape)
+    assert layer.built
+    assert len(layer.trainable_weights) == expected_num_trainable_weights, (
+        [w.path for w in layer.trainable_weights]
+    )
+    assert (
+        len(layer.non_trainable_weights) == expected_num_non_trainable_weights
+    )
+    if expected_trainable_params is not None:
+        n = sum(int(np.prod(w.shape)) for w in layer.trainable_weights)
+        assert n == expected_trainable_params, n
+
+    # 3. Symbolic call matches compute_output_shape.
+    layer = layer_cls(**init_kwargs)
+    kx = keras.KerasTensor(input_shape, dtype="float32")
+    kc = (
+        None
+        if condition_shape is None
+        else keras.KerasTensor(condition_shape, dtype=condition_dtype)
+    )
+    ky = call(layer, kx, kc)
+    assert tuple(ky.shape) == tuple(expected_output_shape)
+    promised = (
+        layer.compute_output_shape(input_shape)
+        if condition_shape is None
+        else layer.compute_output_shape(input_shape, condition_shape)
+    )
+    assert tuple(promised) == tuple(ky.shape)
+    assert ky.dtype == layer.compute_dtype
+
+    # 4. Eager call.
+    layer = layer_cls(**init_kwargs)
+    y = to_numpy(call(layer, x, cond))
+    assert y.shape == tuple(expected_output_shape)
+    assert np.all(np.isfinite(y))
+
+    # 5. Golden outputs.
+    if golden is not None:
+        run_layer_golden_test(layer_cls, init_kwargs, golden)
+
+    # 6. One training step changes every trainable weight.
+    model, _ = _layer_model(
+        lambda: layer_cls(**init_kwargs), input_shape, condition_shape,
+        condition_dtype,
+    )
+    data = [x] if cond is None else [x, cond]
+    target = _regression_target(y)
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse",
+                  jit_compile=False)
+    unchanged = _changed_weights(
+        model,
+        lambda: model.fit(data, target, batch_size=len(x), epochs=1,
+                          verbose=0, shuffle=False),
+    )
+    assert not unchanged, f"No gradient reached: {unchanged}"
+
+    # 7. jit-compiled training (tensorflow and jax).
+    if BACKEND in JIT_BACKENDS:
+        model, _ = _layer_model(
+            lambda: layer_cls(**init_kwargs), input_shape, condition_shape,
+            condition_dtype,
+        )
+        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse",
+                      jit_compile=True)
+        unchanged = _changed_weights(
+            model,
+            lambda: model.fit(data, target, batch_size=len(x), epochs=1,
+                              verbose=0, shuffle=False),
+        )
+        assert not unchanged, f"No gradient reached under jit: {unchanged}"
+
+    # 8. .keras save and safe-mode load give identical outputs.
+    if tmp_path is not None:
+        model, _ = _layer_model(
+            lambda: layer_cls(**init_kwargs), input_shape, condition_shape,
+            condition_dtype,
+        )
+        expected = to_numpy(model.predict(data, verbose=0))
+        path = os.path.join(str(tmp_path), "layer.keras")
+        model.save(path)
+        restored = keras.models.load_model(path, safe_mode=True)
+        np.testing.assert_array_equal(
+            to_numpy(restored.predict(data, verbose=0)), expected
+        )
+
+    # 9. Mixed precision.
+    for policy in MIXED_POLICIES:
+        run_layer_precision_test(
+            layer_cls, init_kwargs, x, cond, policy
+        )
+
+
+def run_layer_precision_test(layer_cls, init_kwargs, x, cond, policy):
+    """Outputs in the compute dtype, variables in float32."""
+    layer = layer_cls(**dict(init_kwargs, dtype=policy))
+    y = layer(x) if cond is None else layer(x, condition=cond)
+    compute = keras.dtype_policies.get(policy).compute_dtype
+    assert keras.backend.standardize_dtype(y.dtype) == compute, (
+        policy, y.dtype
+    )
+    for w in layer.weights:
+        assert w.dtype == "float32", (policy, w.path, w.dtype)
+    assert np.all(np.isfinite(to_numpy(ops.cast(y, "float32"))))
+    kx = keras.KerasTensor(x.shape, dtype="float32")
+    kc = (
+        None
+        if cond is None
+        else keras.KerasTensor(cond.shape, dtype=str(cond.dtype))
+    )
+    layer = layer_cls(**dict(init_kwargs, dtype=policy))
+    spec = layer(kx) if kc is None else layer(kx, condition=kc)
+    assert spec.dtype == compute
+
+
+def run_layer_golden_test(layer_cls, init_kwargs, name):
+    """Stored weights and inputs give the stored outputs on this backend."""
+    golden = load_golden(name)
+    layer = layer_cls(**init_kwargs)
+    x = golden["input/x"]
+    cond = golden.get("input/condition")
+    y = layer(x) if cond is None else layer(x, condition=cond)
+    layer.set_weights(golden_weights(golden))
+    y = layer(x) if cond is None else layer(x, condition=cond)
+    np.testing.assert_allclose(
+        to_numpy(y), golden["output"], atol=GOLDEN_ATOL, rtol=GOLDEN_RTOL
+    )
+
+
+# ----------------------------------------------------------------------
+# Models
+# ----------------------------------------------------------------------
+def run_model_test(spec, tmp_path, golden=None):
+    """Runs every harness check on a registered zoo model.
+
+    Args:
+        spec: a `zoo.registry.ModelSpec`.
+        tmp_path: `pathlib.Path` for saved files.
+        golden: str or None, golden file name.
+    """
+    import keras_hub
+
+    import zoo
+
+    x, y = spec.example_batch(8, 0)
+    model = spec.build_tiny(0)
+    assert isinstance(model, spec.task_cls)
+
+    # Serialization of the task and of its backbone.
+    run_serialization_test(model)
+    if hasattr(model, "backbone"):
+        run_serialization_test(model.backbone)
+
+    # Forward pass and output spec.
+    out = to_numpy(model.predict(x, verbose=0))
+    assert np.all(np.isfinite(out))
+    assert out.shape[0] == 8
+
+    # One training step changes every trainable weight.
+    model.compile(optimizer=keras.optimizers.SGD(0.1), jit_compile=False)
+    unchanged = _changed_weights(
+        model,
+        lambda: model.fit(x, y, batch_size=8, epochs=1, verbose=0),
+    )
+    assert not unchanged, f"No gradient reached: {unchanged}"
+
+    # jit-compiled training.
+    if BACKEND in JIT_BACKENDS:
+        jit_model = spec.build_tiny(0)
+        jit_model.compile(optimizer=keras.optimizers.SGD(0.1),
+                          jit_compile=True)
+        unchanged = _changed_weights(
+            jit_model,
+            lambda: jit_model.fit(x, y, batch_size=8, epochs=1, verbose=0),
+        )
+        assert not unchanged, f"No gradient reached under jit: {unchanged}"
+
+    # .keras save / safe-mode load.
+    expected = to_numpy(model.predict(x, verbose=0))
+    path = os.path.join(str(tmp_path), "model.keras")
+    model.save(path)
+    restored = keras.models.load_model(path, safe_mode=True)
+    assert type(restored) is type(model)
+    np.testing.assert_array_equal(
+        to_numpy(restored.predict(x, verbose=0)), expected
+    )
+
+    # Preset round trip: zoo.load and keras-hub's own loaders.
+    preset = os.path.join(str(tmp_path), "preset")
+    zoo.save_preset(model, preset)
+    assert {"config.json", "model.weights.h5", "metadata.json",
+            "README.md"} <= set(os.listdir(preset))
+    loaded = zoo.load(preset)
+    assert type(loaded) is type(model)
+    np.testing.assert_array_equal(
+        to_numpy(loaded.predict(x, verbose=0)), expected
+    )
+    if hasattr(model, "backbone"):
+        backbone = keras_hub.models.Backbone.from_preset(preset)
+        assert type(backbone) is type(model.backbone)
+        # Two separately compiled programs: equal up to float32 rounding.
+        np.testing.assert_allclose(
+            to_numpy(backbone.predict(x, verbose=0)),
+            to_numpy(model.backbone.predict(x, verbose=0)),
+            rtol=1e-6,
+            atol=1e-7,
+        )
+    fresh = zoo.load(preset, load_weights=False)
+    assert type(fresh) is type(model)
+
+    # Mixed precision: float32 variables and head, compute-dtype backbone.
+    for policy in MIXED_POLICIES:
+        previous = keras.config.dtype_policy()
+        keras.config.set_dtype_policy(policy)
+        try:
+            mp = spec.build_tiny(0)
+        finally:
+            keras.config.set_dtype_policy(previous)
+        compute = keras.dtype_policies.get(policy).compute_dtype
+        for w in mp.weights:
+            assert w.dtype == "float32", (policy, w.path, w.dtype)
+        logits = mp(x)
+        assert keras.backend.standardize_dtype(logits.dtype) == "float32"
+        if hasattr(mp, "backbone"):
+            feats = mp.backbone(x)
+            assert keras.backend.standardize_dtype(feats.dtype) == compute
+        mp.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=False)
+        if policy == "mixed_float16":
+            assert isinstance(mp.optimizer,
+                              keras.optimizers.LossScaleOptimizer)
+        history = mp.fit(x, y, batch_size=8, epochs=1, verbose=0)
+        assert np.isfinite(history.history["loss"][0])
+
+    if golden is not None:
+        run_model_golden_test(spec, golden)
+
+
+def run_model_golden_test(spec, name):
+    """Stored weights and inputs give the stored outputs on this backend."""
+    golden = load_golden(name)
+    model = spec.build_tiny(0)
+    weights = golden_weights(golden)
+    assert len(weights) == len(model.weights), (
+        "Golden file and model disagree on the number of weights; "
+        "regenerate with scripts/make_goldens.py"
+    )
+    model.set_weights(weights)
+    out = to_numpy(model.predict(golden_inputs(golden), verbose=0))
+    np.testing.assert_allclose(
+        out, golden["output"], atol=GOLDEN_ATOL, rtol=GOLDEN_RTOL
+    )

@@ -1,0 +1,50 @@
+"""hyperzoo: Keras 3 hypernetwork models, presets and training tools.
+
+Attributes are imported lazily, so `import zoo.data` stays free of Keras
+and of every backend.
+"""
+
+import importlib
+
+from zoo.version import __version__
+
+_EXPORTS = {
+    "HyperMLPBackbone": "zoo.hyper_mlp",
+    "HyperMLPClassifier": "zoo.hyper_mlp",
+    "PresetChecksumError": "zoo.preset_utils",
+    "PresetError": "zoo.preset_utils",
+    "list_presets": "zoo.preset_utils",
+    "load": "zoo.preset_utils",
+    "read_metadata": "zoo.preset_utils",
+    "save_preset": "zoo.preset_utils",
+    "verify_preset": "zoo.preset_utils",
+    "ModelSpec": "zoo.registry",
+    "get_model_spec": "zoo.registry",
+    "list_models": "zoo.registry",
+}
+_MODEL_FAMILIES = ("zoo.hyper_mlp",)
+_SUBMODULES = ("data", "hyper_mlp", "preset_utils", "registry", "training")
+
+
+def register_all():
+    """Imports every model family, registering its Keras classes."""
+    for name in _MODEL_FAMILIES:
+        importlib.import_module(name)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        register_all()
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    if name in _SUBMODULES:
+        if name != "data":
+            register_all()
+        return importlib.import_module(f"zoo.{name}")
+    raise AttributeError(f"module 'zoo' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_EXPORTS) + list(_SUBMODULES))
+
+
+__all__ = sorted(_EXPORTS) + ["__version__", "register_all"]

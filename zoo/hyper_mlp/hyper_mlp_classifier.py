@@ -1,0 +1,144 @@
+"""HyperMLP classification task."""
+
+import keras
+
+from zoo.hyper_mlp.hyper_mlp_backbone import HyperMLPBackbone
+from zoo.task import ZooTask
+
+
+def _is_mixed(policy):
+    return policy.compute_dtype != policy.variable_dtype
+
+
+@keras.saving.register_keras_serializable(package="hyperzoo")
+class HyperMLPClassifier(ZooTask):
+    """Classifier on top of a `HyperMLPBackbone`.
+
+    Adds an optional dropout and a dense head of `num_classes` outputs.
+    Under a mixed precision policy the head runs in float32 (`head_dtype`)
+    so logits and probabilities are float32.
+
+    Args:
+        backbone: `zoo.HyperMLPBackbone`.
+        num_classes: int. Number of classes.
+        activation: `None` (logits, the default) or `"softmax"`.
+        dropout: float. Dropout rate before the head.
+        head_dtype: dtype of the head. Defaults to float32 under mixed
+            precision, else the backbone's policy.
+        **kwargs: passed to `keras_hub.models.Task`.
+
+    Example:
+
+    ```python
+    backbone = zoo.HyperMLPBackbone(input_dim=64, hidden_dims=(32,))
+    model = zoo.HyperMLPClassifier(backbone, num_classes=10)
+    model.predict(np.zeros((2, 64), "float32")).shape  # (2, 10)
+    ```
+
+    Reference:
+    - [Ha et al., 2017](https://arxiv.org/abs/1609.09106), "HyperNetworks".
+    """
+
+    backbone_cls = HyperMLPBackbone
+    preprocessor_cls = None
+
+    def __init__(
+        self,
+        backbone,
+        num_classes,
+        activation=None,
+        dropout=0.0,
+        head_dtype=None,
+        preprocessor=None,
+        **kwargs,
+    ):
+        if not isinstance(num_classes, int) or num_classes < 2:
+            raise ValueError(
+                "`num_classes` must be an integer >= 2. "
+                f"Received: num_classes={num_classes!r}"
+            )
+        if activation not in (None, "softmax"):
+            raise ValueError(
+                "`activation` must be None or 'softmax'. "
+                f"Received: activation={activation!r}"
+            )
+        if head_dtype is None and _is_mixed(backbone.dtype_policy):
+            head_dtype = "float32"
+        head_dtype = head_dtype or backbone.dtype_policy
+
+        # === Layers ===
+        self.backbone = backbone
+        self.preprocessor = preprocessor
+        self.output_dropout = keras.layers.Dropout(
+            dropout, dtype=head_dtype, name="output_dropout"
+        )
+        self.output_dense = keras.layers.Dense(
+            num_classes,
+            activation=activation,
+            dtype=head_dtype,
+            name="predictions",
+        )
+
+        # === Functional Model ===
+        inputs = backbone.input
+        x = backbone(inputs)
+        x = self.output_dropout(x)
+        outputs = self.output_dense(x)
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+
+        # === Config ===
+        self.num_classes = num_classes
+        self.activation = activation
+        self.dropout = dropout
+        self.head_dtype = keras.dtype_policies.serialize(
+            keras.dtype_policies.get(head_dtype)
+        )
+
+    def compile(
+        self,
+        optimizer="auto",
+        loss="auto",
+        *,
+        metrics="auto",
+        **kwargs,
+    ):
+        """Compiles with Adam(1e-3), sparse CE and accuracy by default.
+
+        Args:
+            optimizer: `"auto"` or a Keras optimizer.
+            loss: `"auto"` or a Keras loss.
+            metrics: `"auto"` or a list of metrics.
+            **kwargs: passed to `keras.Model.compile`.
+        """
+        if optimizer == "auto":
+            optimizer = keras.optimizers.Adam(1e-3)
+        if loss == "auto":
+            loss = keras.losses.SparseCategoricalCrossentropy(
+                from_logits=self.output_dense.activation
+                is keras.activations.linear
+            )
+        if metrics == "auto":
+            metrics = [keras.metrics.SparseCategoricalAccuracy("accuracy")]
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics,
+                        **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "num_classes": self.num_classes,
+                "activation": self.activation,
+                "dropout": self.dropout,
+                "head_dtype": self.head_dtype,
+            }
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("head_dtype"), dict):
+            config["head_dtype"] = keras.dtype_policies.deserialize(
+                config["head_dtype"]
+            )
+        return super().from_config(config)

@@ -1,0 +1,383 @@
+"""Preset directories: save atomically, verify checksums, load offline.
+
+A hyperzoo preset is a keras-hub preset directory (`config.json`,
+`model.weights.h5`, optionally `task.json` and `task.weights.h5`,
+`metadata.json`) plus a model card `README.md`. `metadata.json` adds to
+keras-hub's keys the hyperzoo version, the training command, dataset and
+split, the test metrics and the sha256 of every other file, which
+`load()` checks before building anything.
+"""
+
+import datetime
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+
+import keras
+
+from zoo.version import __version__
+
+PRESETS_DIR = os.path.join(os.path.dirname(__file__), "presets")
+METADATA_FILE = "metadata.json"
+CONFIG_FILE = "config.json"
+TASK_CONFIG_FILE = "task.json"
+MODEL_CARD_FILE = "README.md"
+REQUIRED_FILES = (CONFIG_FILE, "model.weights.h5", METADATA_FILE)
+
+
+class PresetError(ValueError):
+    """Raised for an unknown preset name or a malformed preset directory."""
+
+
+class PresetChecksumError(PresetError):
+    """Raised when a preset file does not match its recorded sha256."""
+
+
+def sha256_file(path, block_size=1 << 20):
+    """Returns the hex sha256 digest of a file.
+
+    Args:
+        path: str. File to hash.
+        block_size: int. Read size in bytes.
+
+    Returns:
+        The lowercase hex digest.
+
+    Example:
+
+    ```python
+    zoo.preset_utils.sha256_file("zoo/presets/hyper_mlp_digits/config.json")
+    ```
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(block_size), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def list_presets():
+    """Names of the presets bundled with the package, sorted.
+
+    Returns:
+        A list of preset names usable with `zoo.load(name)`.
+
+    Example:
+
+    ```python
+    zoo.list_presets()  # ['hyper_mlp_digits', ...]
+    ```
+    """
+    if not os.path.isdir(PRESETS_DIR):
+        return []
+    return sorted(
+        name
+        for name in os.listdir(PRESETS_DIR)
+        if os.path.isfile(os.path.join(PRESETS_DIR, name, METADATA_FILE))
+    )
+
+
+def resolve_preset(name_or_path):
+    """Maps a bundled preset name or a directory path to a directory.
+
+    Args:
+        name_or_path: str or `os.PathLike`. A name from `list_presets()`,
+            or the path of a local preset directory.
+
+    Returns:
+        The preset directory path.
+
+    Raises:
+        PresetError: for an unknown name or a path that is not a preset
+            directory; the message lists the known names.
+
+    Example:
+
+    ```python
+    zoo.preset_utils.resolve_preset("hyper_mlp_digits")
+    ```
+    """
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        raise PresetError(
+            "`preset` must be a preset name or a directory path. "
+            f"Received: preset={name_or_path!r}"
+        )
+    value = os.fspath(name_or_path)
+    if value in list_presets():
+        return os.path.join(PRESETS_DIR, value)
+    if os.path.isdir(value):
+        missing = [
+            f for f in REQUIRED_FILES
+            if not os.path.isfile(os.path.join(value, f))
+        ]
+        if missing:
+            raise PresetError(
+                f"Directory {value!r} is not a hyperzoo preset: missing "
+                f"{', '.join(missing)}."
+            )
+        return value
+    raise PresetError(
+        f"Unknown preset {value!r}. Known presets: "
+        f"{', '.join(list_presets()) or '(none)'}. A preset is either one "
+        "of these names or the path of a local preset directory "
+        "(hyperzoo never downloads)."
+    )
+
+
+def read_metadata(name_or_path):
+    """Reads a preset's `metadata.json`.
+
+    Args:
+        name_or_path: str. Preset name or directory.
+
+    Returns:
+        The metadata dict.
+
+    Example:
+
+    ```python
+    zoo.read_metadata("hyper_mlp_digits")["metrics"]
+    ```
+    """
+    path = os.path.join(resolve_preset(name_or_path), METADATA_FILE)
+    with open(path) as f:
+        return json.load(f)
+
+
+def verify_preset(name_or_path):
+    """Checks every file of a preset against the sha256 in its metadata.
+
+    Args:
+        name_or_path: str. Preset name or directory.
+
+    Returns:
+        The preset directory, when every checksum matches.
+
+    Raises:
+        PresetChecksumError: naming the first file that is missing, not
+            listed, or whose content does not match.
+
+    Example:
+
+    ```python
+    zoo.verify_preset("hyper_mlp_digits")
+    ```
+    """
+    preset_dir = resolve_preset(name_or_path)
+    metadata = read_metadata(preset_dir)
+    sums = metadata.get("sha256")
+    if not isinstance(sums, dict) or not sums:
+        raise PresetChecksumError(
+            f"Preset {preset_dir!r} has no sha256 table in {METADATA_FILE}."
+        )
+    for name in sorted(os.listdir(preset_dir)):
+        full = os.path.join(preset_dir, name)
+        if name == METADATA_FILE or not os.path.isfile(full):
+            continue
+        if name not in sums:
+            raise PresetChecksumError(
+                f"File {name!r} in preset {preset_dir!r} is not listed in "
+                f"the sha256 table of {METADATA_FILE}."
+            )
+    for name, expected in sorted(sums.items()):
+        full = os.path.join(preset_dir, name)
+        if not os.path.isfile(full):
+            raise PresetChecksumError(
+                f"File {name!r} of preset {preset_dir!r} is missing."
+            )
+        actual = sha256_file(full)
+        if actual != expected:
+            raise PresetChecksumError(
+                f"Checksum mismatch for {name!r} in preset {preset_dir!r}: "
+                f"expected sha256 {expected}, got {actual}. The file is "
+                "corrupted or was modified; restore it or retrain the preset."
+            )
+    return preset_dir
+
+
+def _model_card(name, metadata):
+    metrics = metadata.get("metrics", {})
+    lines = [
+        "---",
+        "library_name: keras-hub",
+        f"license: {metadata.get('license', 'apache-2.0')}",
+        f"pipeline_tag: {metadata.get('pipeline_tag', 'other')}",
+        "tags:",
+        "  - hyperzoo",
+        "  - hypernetwork",
+        "---",
+        "",
+        f"# {name}",
+        "",
+        metadata.get("description", ""),
+        "",
+        "## Model",
+        "",
+        f"- Architecture: `{metadata.get('architecture', '')}`",
+        f"- Parameters: {metadata.get('parameter_count')}",
+        f"- Input: {metadata.get('input_spec', '')}",
+        "",
+        "## Training",
+        "",
+        f"- Dataset: {metadata.get('dataset', '')}",
+        f"- Split: {metadata.get('split', '')}",
+        f"- Backend / precision: {metadata.get('backend')} / "
+        f"{metadata.get('precision')}",
+        "- Command:",
+        "",
+        "```",
+        metadata.get("training_command", ""),
+        "```",
+        "",
+        "## Test metrics (computed at training time)",
+        "",
+    ]
+    for key, value in sorted(metrics.items()):
+        lines.append(f"- {key}: {value}")
+    lines += [
+        "",
+        "Recompute them with `python -m zoo eval " + name + " --json`.",
+        "",
+        "## Usage",
+        "",
+        "```python",
+        "import zoo",
+        f'model = zoo.load("{name}")',
+        "```",
+        "",
+        "## References",
+        "",
+    ]
+    for ref in metadata.get("references", []):
+        lines.append(f"- {ref}")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def save_preset(model, preset_dir, metadata=None, overwrite=False):
+    """Saves a Backbone or Task as a verified preset directory, atomically.
+
+    The preset is written into a temporary sibling directory, checksummed,
+    then renamed into place, so an interrupted save never leaves a
+    half-written preset behind.
+
+    Args:
+        model: `keras_hub.models.Backbone` or `keras_hub.models.Task`.
+        preset_dir: str. Target directory (must not exist unless
+            `overwrite=True`).
+        metadata: dict. Extra metadata: `description`, `dataset`,
+            `split`, `metrics`, `training_command`, `backend`,
+            `precision`, `references`, `label_names`, `input_spec`, ...
+        overwrite: bool. Replace an existing directory.
+
+    Returns:
+        The preset directory path.
+
+    Example:
+
+    ```python
+    zoo.save_preset(model, "/tmp/my_preset", {"dataset": "digits"})
+    zoo.load("/tmp/my_preset")
+    ```
+    """
+    preset_dir = os.path.abspath(os.fspath(preset_dir))
+    if os.path.exists(preset_dir) and not overwrite:
+        raise PresetError(
+            f"`preset_dir` {preset_dir!r} already exists; pass "
+            "overwrite=True to replace it."
+        )
+    parent = os.path.dirname(preset_dir)
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=".tmp-preset-", dir=parent)
+    try:
+        # A fresh copy drops the optimizer state from the weights file.
+        clean = type(model).from_config(model.get_config())
+        clean.set_weights(model.get_weights())
+        clean.save_to_preset(tmp)
+        with open(os.path.join(tmp, METADATA_FILE)) as f:
+            meta = json.load(f)
+        meta.update(metadata or {})
+        meta["hyperzoo_version"] = __version__
+        meta["keras_version"] = keras.version()
+        meta["parameter_count"] = int(model.count_params())
+        meta["architecture"] = type(model).__name__
+        meta["date_saved"] = datetime.datetime.now(
+            datetime.timezone.utc
+        ).strftime("%Y-%m-%dT%H:%M:%SZ")
+        name = os.path.basename(preset_dir)
+        with open(os.path.join(tmp, MODEL_CARD_FILE), "w") as f:
+            f.write(_model_card(name, meta))
+        meta["sha256"] = {
+            fname: sha256_file(os.path.join(tmp, fname))
+            for fname in sorted(os.listdir(tmp))
+            if fname != METADATA_FILE
+        }
+        with open(os.path.join(tmp, METADATA_FILE), "w") as f:
+            json.dump(meta, f, indent=2, sort_keys=True)
+            f.write("\n")
+        if os.path.exists(preset_dir):
+            old = tempfile.mkdtemp(prefix=".old-preset-", dir=parent)
+            os.rmdir(old)
+            os.replace(preset_dir, old)
+            os.replace(tmp, preset_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, preset_dir)
+    finally:
+        if os.path.isdir(tmp):
+            shutil.rmtree(tmp, ignore_errors=True)
+    return preset_dir
+
+
+def load(preset, load_weights=True, **kwargs):
+    """Loads a bundled preset by name, or a preset directory, offline.
+
+    Checksums are verified before anything is built. A preset with a
+    `task.json` loads as its Task class (e.g. `HyperMLPClassifier`),
+    otherwise as its Backbone class.
+
+    Args:
+        preset: str. A name from `zoo.list_presets()` or a directory path.
+        load_weights: bool. Load the trained weights (default) or build
+            from the config with fresh initial weights.
+        **kwargs: forwarded to the class's `from_preset` (e.g. `dtype`).
+
+    Returns:
+        A `keras_hub.models.Task` or `keras_hub.models.Backbone`.
+
+    Raises:
+        PresetError: unknown name or malformed directory.
+        PresetChecksumError: a file does not match its sha256.
+
+    Example:
+
+    ```python
+    model = zoo.load("hyper_mlp_digits")
+    model.predict(x)
+    ```
+    """
+    # Registers every hyperzoo class before deserialising.
+    import zoo
+
+    zoo.register_all()
+
+    preset_dir = resolve_preset(preset)
+    if load_weights:
+        verify_preset(preset_dir)
+    config_file = (
+        TASK_CONFIG_FILE
+        if os.path.isfile(os.path.join(preset_dir, TASK_CONFIG_FILE))
+        else CONFIG_FILE
+    )
+    with open(os.path.join(preset_dir, config_file)) as f:
+        config = json.load(f)
+    registered = config.get("registered_name")
+    cls = keras.saving.get_registered_object(registered)
+    if cls is None:
+        raise PresetError(
+            f"Preset {preset_dir!r} needs class {registered!r}, which is not "
+            "registered. Is it from a newer hyperzoo version?"
+        )
+    return cls.from_preset(preset_dir, load_weights=load_weights, **kwargs)

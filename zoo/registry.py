@@ -1,0 +1,93 @@
+"""Registry of zoo model families, with tiny configs for tests."""
+
+import dataclasses
+
+_MODELS = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    """How to build a registered model and feed it.
+
+    Args:
+        name: str. Registry name (snake_case).
+        task_cls: the Task (or Backbone) class.
+        build_tiny: callable `(seed) -> keras.Model`, a tiny, built,
+            compiled instance for tests.
+        example_batch: callable `(batch_size, seed) -> (x, y)` numpy data
+            matching the tiny instance.
+        description: str. One line.
+        reference: str. The paper.
+
+    Example:
+
+    ```python
+    spec = zoo.get_model_spec("hyper_mlp_classifier")
+    model = spec.build_tiny(0)
+    ```
+    """
+
+    name: str
+    task_cls: type
+    build_tiny: object
+    example_batch: object
+    description: str = ""
+    reference: str = ""
+
+
+def register_model(spec):
+    """Adds a `ModelSpec` to the registry.
+
+    Args:
+        spec: `ModelSpec`. Its name must be new.
+
+    Returns:
+        The spec.
+
+    Example:
+
+    ```python
+    zoo.registry.register_model(zoo.registry.ModelSpec(...))
+    ```
+    """
+    if spec.name in _MODELS:
+        raise ValueError(f"Model {spec.name!r} is already registered.")
+    _MODELS[spec.name] = spec
+    return spec
+
+
+def list_models():
+    """Sorted names of every registered model.
+
+    Returns:
+        A list of str.
+
+    Example:
+
+    ```python
+    zoo.list_models()  # ['hyper_mlp_classifier', ...]
+    ```
+    """
+    return sorted(_MODELS)
+
+
+def get_model_spec(name):
+    """Returns the `ModelSpec` registered under `name`.
+
+    Args:
+        name: str. A name from `list_models()`.
+
+    Returns:
+        The `ModelSpec`.
+
+    Example:
+
+    ```python
+    zoo.get_model_spec("hyper_mlp_classifier").task_cls
+    ```
+    """
+    if name not in _MODELS:
+        raise ValueError(
+            f"Unknown model {name!r}. Known models: {', '.join(list_models())}"
+        )
+    return _MODELS[name]

@@ -1,0 +1,275 @@
+"""Training utilities: precision policies, resumable fit, recipes.
+
+A *recipe* trains one model family on its dataset and returns the model,
+its test metrics and the metadata of the preset it becomes. Recipes are
+registered by name (`register_recipe`) and run by `train()`, which is what
+`python -m zoo train FAMILY` and the `scripts/train_*.py` scripts call.
+"""
+
+import contextlib
+import csv
+import os
+import shlex
+import sys
+
+import keras
+
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+_RECIPES = {}
+
+
+def check_precision(precision):
+    """Validates a precision policy name.
+
+    Args:
+        precision: str. One of `PRECISIONS`.
+
+    Returns:
+        The name.
+
+    Example:
+
+    ```python
+    zoo.training.check_precision("mixed_bfloat16")
+    ```
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(
+            f"`precision` must be one of {PRECISIONS}. "
+            f"Received: precision={precision!r}"
+        )
+    return precision
+
+
+@contextlib.contextmanager
+def precision_scope(precision):
+    """Sets the global Keras dtype policy inside a `with` block.
+
+    Models must be built inside the block; `compile()` then wraps the
+    optimizer in a `LossScaleOptimizer` for `mixed_float16` by itself.
+
+    Args:
+        precision: str. One of `PRECISIONS`.
+
+    Example:
+
+    ```python
+    with zoo.training.precision_scope("mixed_bfloat16"):
+        model = build()
+    ```
+    """
+    check_precision(precision)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def read_log(path):
+    """Reads a training CSV log, keeping the last row of each epoch.
+
+    A run killed after its checkpoint but before its log row, or resumed,
+    may log an epoch twice; the later row wins.
+
+    Args:
+        path: str. CSV written by `fit_resumable`.
+
+    Returns:
+        A list of dicts ordered by epoch.
+
+    Example:
+
+    ```python
+    rows = zoo.training.read_log("runs/x/log.csv")
+    ```
+    """
+    if not os.path.isfile(path):
+        return []
+    rows = {}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            if row.get("epoch", "") == "epoch":
+                continue
+            rows[int(row["epoch"])] = row
+    return [rows[k] for k in sorted(rows)]
+
+
+def fit_resumable(
+    model,
+    x,
+    y,
+    epochs,
+    out_dir,
+    batch_size=32,
+    validation_data=None,
+    verbose=1,
+    callbacks=(),
+):
+    """`model.fit` that checkpoints every epoch and resumes after a kill.
+
+    Uses `keras.callbacks.BackupAndRestore` (model and optimizer state and
+    the epoch counter, saved every epoch under `out_dir/checkpoints`) and
+    a `CSVLogger` appending to `out_dir/log.csv`. Running the same call
+    again after an interruption continues from the last finished epoch;
+    running it after completion trains nothing more.
+
+    Args:
+        model: a compiled `keras.Model`.
+        x: training inputs (numpy arrays or a dict of arrays).
+        y: training targets.
+        epochs: int. Total number of epochs.
+        out_dir: str. Run directory.
+        batch_size: int. Batch size.
+        validation_data: optional `(x_val, y_val)`.
+        verbose: int. 1 shows Keras progress bars.
+        callbacks: extra callbacks, run after the logging ones.
+
+    Returns:
+        The `History` of this call (only the epochs it ran).
+
+    Example:
+
+    ```python
+    zoo.training.fit_resumable(model, x, y, epochs=40, out_dir="runs/a")
+    ```
+    """
+    if not isinstance(epochs, int) or epochs <= 0:
+        raise ValueError(
+            f"`epochs` must be a positive integer. Received: epochs={epochs!r}"
+        )
+    os.makedirs(out_dir, exist_ok=True)
+    backup = keras.callbacks.BackupAndRestore(
+        os.path.join(out_dir, "checkpoints"),
+        save_freq="epoch",
+        delete_checkpoint=False,
+    )
+    logger = keras.callbacks.CSVLogger(
+        os.path.join(out_dir, "log.csv"), append=True
+    )
+    return model.fit(
+        x,
+        y,
+        epochs=epochs,
+        batch_size=batch_size,
+        validation_data=validation_data,
+        verbose=verbose,
+        callbacks=[backup, logger, *callbacks],
+    )
+
+
+def register_recipe(name, fn, description=""):
+    """Registers a training recipe under a family name.
+
+    Args:
+        name: str. Family name used by `python -m zoo train NAME`.
+        fn: callable `(epochs, out_dir, precision, seed, verbose) ->
+            (model, metrics, metadata)`.
+        description: str. One line for `--help`.
+
+    Example:
+
+    ```python
+    zoo.training.register_recipe("my_family", my_recipe)
+    ```
+    """
+    if name in _RECIPES:
+        raise ValueError(f"Recipe {name!r} is already registered.")
+    _RECIPES[name] = (fn, description)
+
+
+def list_recipes():
+    """Sorted names of registered training recipes.
+
+    Returns:
+        A list of str.
+
+    Example:
+
+    ```python
+    zoo.training.list_recipes()  # ['hyper_mlp_digits', ...]
+    ```
+    """
+    return sorted(_RECIPES)
+
+
+def command_line():
+    """The command line of the current process, for metadata."""
+    argv = list(sys.argv)
+    if argv and argv[0].endswith("__main__.py"):
+        argv[0] = "-m zoo"
+    return "python " + " ".join(shlex.quote(a) for a in argv)
+
+
+def train(
+    family,
+    out_dir,
+    epochs=None,
+    precision="float32",
+    seed=0,
+    verbose=1,
+    preset_name=None,
+    overwrite=False,
+):
+    """Trains a family's recipe and writes its preset atomically.
+
+    The run directory `out_dir` holds the CSV log and checkpoints; the
+    preset is written to `out_dir/preset` (or `out_dir/<preset_name>`),
+    first into a temporary directory, then renamed.
+
+    Args:
+        family: str. A name from `list_recipes()`.
+        out_dir: str. Run directory.
+        epochs: int or `None` for the recipe's default.
+        precision: str. `"float32"`, `"mixed_bfloat16"` or
+            `"mixed_float16"`.
+        seed: int. Random seed.
+        verbose: int. Keras verbosity (1 = progress bars).
+        preset_name: str or `None`. Name of the preset directory.
+        overwrite: bool. Replace an existing preset directory.
+
+    Returns:
+        `(preset_dir, metrics)`.
+
+    Example:
+
+    ```python
+    zoo.training.train("hyper_mlp_digits", "runs/digits", epochs=2)
+    ```
+    """
+    import zoo
+
+    zoo.register_all()
+    from zoo.preset_utils import save_preset
+
+    if family not in _RECIPES:
+        raise ValueError(
+            f"Unknown family {family!r}. Known: {', '.join(list_recipes())}"
+        )
+    check_precision(precision)
+    fn, _ = _RECIPES[family]
+    keras.utils.set_random_seed(seed)
+    with precision_scope(precision):
+        model, metrics, metadata = fn(
+            epochs=epochs,
+            out_dir=out_dir,
+            precision=precision,
+            seed=seed,
+            verbose=verbose,
+        )
+    metadata = dict(metadata)
+    metadata.update(
+        {
+            "metrics": metrics,
+            "backend": keras.backend.backend(),
+            "precision": precision,
+            "seed": seed,
+            "training_command": metadata.get(
+                "training_command", command_line()
+            ),
+        }
+    )
+    preset_dir = os.path.join(out_dir, preset_name or "preset")
+    save_preset(model, preset_dir, metadata, overwrite=overwrite)
+    return preset_dir, metrics

@@ -1,0 +1,3 @@
+"""hyperzoo version."""
+
+__version__ = "0.1.0"
