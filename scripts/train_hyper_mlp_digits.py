@@ -24,6 +24,7 @@ sys.path.insert(0, ROOT)
 
 import keras  # noqa: E402
 
+import zoo  # noqa: E402
 from zoo.hyper_mlp import hyper_mlp_recipes  # noqa: E402
 from zoo.training import train  # noqa: E402
 
@@ -64,36 +65,10 @@ def main() -> int:
         epochs=args.epochs,
         seed=args.seed,
         verbose=2,
-        preset_name="preset",
         overwrite=True,
+        training_command=command,
+        preset_dir=args.out,
     )
-    # Record the reproducible command instead of the temp paths.
-    import json
-
-    meta_path = os.path.join(preset_dir, "metadata.json")
-    with open(meta_path) as f:
-        meta = json.load(f)
-    meta["training_command"] = command
-    meta["log_file"] = "scripts/results/hyper_mlp_digits-train-log.csv"
-    with open(meta_path, "w") as f:
-        json.dump(meta, f, indent=2, sort_keys=True)
-        f.write("\n")
-    # metadata.json is not in its own sha256 table, so editing it is safe;
-    # re-save the model card so it shows the final command.
-    import zoo
-
-    model = zoo.load(preset_dir)
-    tmp_out = args.out + ".new"
-    shutil.rmtree(tmp_out, ignore_errors=True)
-    zoo.save_preset(model, tmp_out, {
-        k: v for k, v in meta.items()
-        if k not in ("sha256", "date_saved", "parameter_count",
-                     "architecture", "keras_version", "hyperzoo_version",
-                     "keras_hub_version", "tasks")
-    })
-    if os.path.exists(args.out):
-        shutil.rmtree(args.out)
-    os.replace(tmp_out, args.out)
     shutil.copyfile(
         os.path.join(work, "hyper", "log.csv"),
         os.path.join(RESULTS, "hyper_mlp_digits-train-log.csv"),

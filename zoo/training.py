@@ -8,9 +8,12 @@ registered by name (`register_recipe`) and run by `train()`, which is what
 
 import contextlib
 import csv
+import json
 import os
 import shlex
+import shutil
 import sys
+import tempfile
 
 import keras
 
@@ -96,6 +99,63 @@ def read_log(path):
     return [rows[k] for k in sorted(rows)]
 
 
+class AtomicBackupAndRestore(keras.callbacks.Callback):
+    """Checkpoints model and optimizer every epoch; restores on restart.
+
+    Like `keras.callbacks.BackupAndRestore`, but a checkpoint (weights,
+    optimizer state and the epoch counter) is written into a temporary
+    directory and swapped in with renames, so a process killed while
+    saving never leaves a corrupt checkpoint (Keras' callback writes the
+    `.weights.h5` file in place; a kill during that write made the next
+    run fail with an HDF5 error in our tests).
+
+    Args:
+        backup_dir: str. Directory holding `latest/` (and, transiently,
+            `previous/`).
+
+    Example:
+
+    ```python
+    model.fit(x, y, epochs=10,
+              callbacks=[zoo.training.AtomicBackupAndRestore("ckpt")])
+    ```
+    """
+
+    def __init__(self, backup_dir):
+        super().__init__()
+        self.backup_dir = backup_dir
+        self._latest = os.path.join(backup_dir, "latest")
+        self._previous = os.path.join(backup_dir, "previous")
+
+    def _readable(self):
+        for path in (self._latest, self._previous):
+            if os.path.isfile(os.path.join(path, "state.json")):
+                return path
+        return None
+
+    def on_train_begin(self, logs=None):
+        path = self._readable()
+        if path is None:
+            return
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        self.model.load_weights(os.path.join(path, "ckpt.weights.h5"))
+        with open(os.path.join(path, "state.json")) as f:
+            self.model._initial_epoch = json.load(f)["epoch"]
+
+    def on_epoch_end(self, epoch, logs=None):
+        os.makedirs(self.backup_dir, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix=".tmp-", dir=self.backup_dir)
+        self.model.save_weights(os.path.join(tmp, "ckpt.weights.h5"))
+        with open(os.path.join(tmp, "state.json"), "w") as f:
+            json.dump({"epoch": epoch + 1}, f)
+        if os.path.isdir(self._latest):
+            shutil.rmtree(self._previous, ignore_errors=True)
+            os.replace(self._latest, self._previous)
+        os.replace(tmp, self._latest)
+        shutil.rmtree(self._previous, ignore_errors=True)
+
+
 def fit_resumable(
     model,
     x,
@@ -109,8 +169,8 @@ def fit_resumable(
 ):
     """`model.fit` that checkpoints every epoch and resumes after a kill.
 
-    Uses `keras.callbacks.BackupAndRestore` (model and optimizer state and
-    the epoch counter, saved every epoch under `out_dir/checkpoints`) and
+    Uses `AtomicBackupAndRestore` (model and optimizer state and the
+    epoch counter, saved every epoch under `out_dir/checkpoints`) and
     a `CSVLogger` appending to `out_dir/log.csv`. Running the same call
     again after an interruption continues from the last finished epoch;
     running it after completion trains nothing more.
@@ -140,11 +200,7 @@ def fit_resumable(
             f"`epochs` must be a positive integer. Received: epochs={epochs!r}"
         )
     os.makedirs(out_dir, exist_ok=True)
-    backup = keras.callbacks.BackupAndRestore(
-        os.path.join(out_dir, "checkpoints"),
-        save_freq="epoch",
-        delete_checkpoint=False,
-    )
+    backup = AtomicBackupAndRestore(os.path.join(out_dir, "checkpoints"))
     logger = keras.callbacks.CSVLogger(
         os.path.join(out_dir, "log.csv"), append=True
     )
@@ -211,6 +267,8 @@ def train(
     verbose=1,
     preset_name=None,
     overwrite=False,
+    training_command=None,
+    preset_dir=None,
 ):
     """Trains a family's recipe and writes its preset atomically.
 
@@ -228,6 +286,10 @@ def train(
         verbose: int. Keras verbosity (1 = progress bars).
         preset_name: str or `None`. Name of the preset directory.
         overwrite: bool. Replace an existing preset directory.
+        training_command: str or `None`. Command recorded in the
+            metadata (defaults to this process's command line).
+        preset_dir: str or `None`. Explicit preset directory (overrides
+            `preset_name`).
 
     Returns:
         `(preset_dir, metrics)`.
@@ -265,11 +327,10 @@ def train(
             "backend": keras.backend.backend(),
             "precision": precision,
             "seed": seed,
-            "training_command": metadata.get(
-                "training_command", command_line()
-            ),
+            "training_command": training_command or command_line(),
         }
     )
-    preset_dir = os.path.join(out_dir, preset_name or "preset")
+    if preset_dir is None:
+        preset_dir = os.path.join(out_dir, preset_name or "preset")
     save_preset(model, preset_dir, metadata, overwrite=overwrite)
     return preset_dir, metrics

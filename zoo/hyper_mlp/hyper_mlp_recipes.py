@@ -1,6 +1,5 @@
 """Training recipe of the `hyper_mlp_digits` preset and its baseline."""
 
-import os
 
 import keras
 import numpy as np
@@ -180,7 +179,6 @@ def train_digits(epochs=None, out_dir="runs/hyper_mlp_digits",
             "Chang et al., 2020. Principled Weight Initialization for "
             "Hypernetworks. ICLR 2020",
         ],
-        "log_file": os.path.join(out_dir, "log.csv"),
     }
     return model, metrics, metadata
 

@@ -1,0 +1,216 @@
+"""Browser test of the demo hub: real headless Chromium via Playwright.
+
+The hub runs in a subprocess, `python -m demos --tiny-test-model --port
+N` (tiny models trained at start-up, no preset needed), with
+`GRADIO_ANALYTICS_ENABLED=False` and `GRADIO_TEMP_DIR` in `tmp_path`; it
+is stopped with SIGINT. Chromium is Debian's `/usr/bin/chromium`
+(`apt-get install -y chromium`), driven by Playwright's sync API with
+the flags of conventions.md section 6; no `playwright install`.
+
+The test is skipped when Chromium or Playwright is missing, unless
+`HYPERZOO_REQUIRE_BROWSER=1`, which turns the skip into a failure.
+Screenshots go to `$HYPERZOO_ARTIFACTS` when set, else to `tmp_path`.
+"""
+
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import time
+import types
+import urllib.request
+
+import pytest
+
+from zoo.data import DIGITS_CLASS_NAMES
+
+pytestmark = pytest.mark.browser
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SERVER_TIMEOUT_S = 120
+TAB = "hyper_mlp_digits"
+EXAMPLE = "4 (test #1)"  # the test-split "4" the tiny model gets right
+
+
+def _skip_or_fail(reason):
+    if os.environ.get("HYPERZOO_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{reason} (HYPERZOO_REQUIRE_BROWSER=1)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def sync_playwright():
+    if not os.path.exists(CHROMIUM):
+        _skip_or_fail(
+            f"{CHROMIUM} not found; install it with "
+            "`apt-get install -y chromium`"
+        )
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _skip_or_fail("playwright is not installed (pip install playwright)")
+    return sync_playwright
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _log_tail(path, chars=3000):
+    return pathlib.Path(path).read_text(errors="replace")[-chars:]
+
+
+@pytest.fixture(scope="module")
+def hub_url(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("hub")
+    port = _free_port()
+    env = dict(
+        os.environ,
+        GRADIO_ANALYTICS_ENABLED="False",
+        GRADIO_TEMP_DIR=str(tmp / "gradio"),
+        PYTHONPATH=os.pathsep.join(
+            p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p
+        ),
+    )
+    log = tmp / "hub.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "demos", "--tiny-test-model",
+             "--port", str(port)],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + SERVER_TIMEOUT_S
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(
+                    f"the hub exited with {proc.returncode}:\n"
+                    + _log_tail(log)
+                )
+            try:
+                with urllib.request.urlopen(url, timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(
+                        f"the hub did not answer on {url} within "
+                        f"{SERVER_TIMEOUT_S} s:\n" + _log_tail(log)
+                    )
+                time.sleep(0.1)
+        yield url
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture
+def browser_page(sync_playwright, hub_url):
+    """Yields `.page` (the hub, loaded) and `.problems` (console errors,
+    page errors and requests to other hosts, as strings)."""
+    problems = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on(
+                "console",
+                lambda msg: problems.append(f"console: {msg.text}")
+                if msg.type == "error" else None,
+            )
+            page.on(
+                "pageerror", lambda exc: problems.append(f"page: {exc}")
+            )
+            # Everything must come from the hub (offline, no CDN); the
+            # queue's event stream is aborted on purpose, so failed
+            # requests to the hub itself are not problems.
+            page.on(
+                "request",
+                lambda req: None if req.url.startswith(hub_url)
+                or req.url.startswith("data:")
+                else problems.append(f"external request: {req.url}"),
+            )
+            page.goto(hub_url, wait_until="networkidle")
+            yield types.SimpleNamespace(page=page, problems=problems)
+        finally:
+            browser.close()
+
+
+def _artifacts_dir(tmp_path):
+    path = pathlib.Path(os.environ.get("HYPERZOO_ARTIFACTS") or tmp_path)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _top_label(page, timeout_ms=30_000):
+    heading = page.locator(f"#{TAB}_label h2")
+    heading.wait_for(state="visible", timeout=timeout_ms)
+    return heading.inner_text().strip()
+
+
+def test_hub_classifies_an_example_in_chromium(browser_page, tmp_path):
+    page = browser_page.page
+    page.get_by_role("tab", name="HyperMLP digits").wait_for()
+    page.get_by_text(EXAMPLE, exact=True).click()
+    page.locator(f"#{TAB}_digit-image img").first.wait_for(state="visible")
+    page.locator(f"#{TAB}_classify-button").click()
+    assert _top_label(page) == "4"
+    confidences = page.locator(f"#{TAB}_label .confidence-set")
+    assert confidences.count() == 3
+    weights = page.locator(f"#{TAB}_weights img").first
+    weights.wait_for(state="visible")
+    page.wait_for_function(
+        "el => el.complete && el.naturalWidth > 0",
+        arg=weights.element_handle(),
+    )
+    assert weights.evaluate("el => el.naturalWidth") >= 256
+    page.screenshot(
+        path=str(_artifacts_dir(tmp_path) / "hub_example.png"),
+        full_page=True,
+    )
+    assert not browser_page.problems, browser_page.problems
+
+
+def test_hub_classifies_a_drawing_in_chromium(browser_page, tmp_path):
+    page = browser_page.page
+    page.get_by_role("tab", name="Draw").click()
+    sketch = page.locator(f"#{TAB}_digit-sketch")
+    sketch.get_by_role("button", name="Brush").first.click()
+    box = sketch.locator("canvas").first.bounding_box()
+    x = box["x"] + box["width"] / 2
+    y = box["y"] + box["height"] * 0.2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for step in range(1, 21):
+        page.mouse.move(x, y + step * box["height"] * 0.03)
+    page.mouse.up()
+    page.locator(f"#{TAB}_classify-drawing-button").click()
+    label = _top_label(page)
+    page.screenshot(
+        path=str(_artifacts_dir(tmp_path) / "hub_drawing.png"),
+        full_page=True,
+    )
+    assert label in DIGITS_CLASS_NAMES
+    assert label == "1", f"a vertical stroke was read as {label!r}"
+    assert not browser_page.problems, browser_page.problems

@@ -1,0 +1,127 @@
+"""`python -m zoo` end to end, in subprocesses on the current backend."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import zoo
+from zoo.hyper_mlp import features_to_image
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _run(*args, env=None):
+    full_env = dict(os.environ, PYTHONPATH=ROOT, **(env or {}))
+    return subprocess.run(
+        [sys.executable, "-m", "zoo", *args],
+        capture_output=True, text=True, cwd=ROOT, env=full_env, timeout=300,
+    )
+
+
+def test_list_shows_the_preset():
+    result = _run("list")
+    assert result.returncode == 0, result.stderr
+    assert "hyper_mlp_digits" in result.stdout
+    assert "hyper_mlp_classifier" in result.stdout
+
+
+def test_info_prints_metadata():
+    result = _run("info", "hyper_mlp_digits")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["dataset"] == "digits"
+
+
+def test_eval_json_computes_accuracy():
+    result = _run("eval", "hyper_mlp_digits", "--json")
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(result.stdout.strip().splitlines()[-1])
+    assert metrics["accuracy"] >= 0.97
+    assert metrics["num_examples"] == 540
+    assert metrics["backend"] == os.environ.get("KERAS_BACKEND",
+                                                "tensorflow")
+
+
+def test_predict_on_a_png(tmp_path):
+    x, y = zoo.data.load_digits("test")
+    # A digit drawn dark-on-white at 256x256, like a user's picture.
+    idx = int(np.flatnonzero(y == 3)[0])
+    path = str(tmp_path / "three.png")
+    Image.fromarray(features_to_image(x[idx], scale=32)).save(path)
+    result = _run("predict", "hyper_mlp_digits", path, "--json")
+    assert result.returncode == 0, result.stderr
+    probs = json.loads(result.stdout.strip().splitlines()[-1])
+    assert len(probs) == 3
+    assert max(probs, key=probs.get) == "3"
+
+
+def test_predict_rejects_a_non_image(tmp_path):
+    path = str(tmp_path / "notes.png")
+    with open(path, "w") as f:
+        f.write("not an image")
+    result = _run("predict", "hyper_mlp_digits", path)
+    assert result.returncode == 2
+    assert "not a readable image" in result.stderr
+
+
+def test_unknown_preset_is_a_clear_error():
+    result = _run("eval", "clowntown")
+    assert result.returncode == 2
+    assert "Unknown preset 'clowntown'" in result.stderr
+    assert "hyper_mlp_digits" in result.stderr
+
+
+def test_corrupted_preset_checksum_error(tmp_path):
+    src = os.path.join(ROOT, "zoo", "presets", "hyper_mlp_digits")
+    dst = str(tmp_path / "broken")
+    shutil.copytree(src, dst)
+    with open(os.path.join(dst, "model.weights.h5"), "r+b") as f:
+        f.seek(4096)
+        f.write(b"\x00\x01\x02\x03")
+    result = _run("eval", dst, "--json")
+    assert result.returncode == 2
+    assert "Checksum mismatch for 'model.weights.h5'" in result.stderr
+
+
+@pytest.mark.slow
+def test_train_resumes_after_kill(tmp_path):
+    out = str(tmp_path / "run")
+    # First run: killed by the test after its first checkpoint.
+    cmd = [sys.executable, "-m", "zoo", "train", "hyper_mlp_digits",
+           "--epochs", "40", "--out", out, "--quiet"]
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    log = os.path.join(out, "log.csv")
+    try:
+        import time
+
+        deadline = time.time() + 240
+        while time.time() < deadline:
+            if os.path.isfile(log) and len(open(log).readlines()) >= 3:
+                break
+            if proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, "training ended before it was killed"
+    finally:
+        proc.kill()
+        proc.wait()
+    from zoo.training import read_log
+
+    done = len(read_log(log))
+    assert 2 <= done < 40
+    # Second run continues to a total of `done + 2` epochs.
+    result = _run("train", "hyper_mlp_digits", "--epochs", str(done + 2),
+                  "--out", out, "--quiet")
+    assert result.returncode == 0, result.stderr
+    epochs = [int(r["epoch"]) for r in read_log(log)]
+    assert epochs == list(range(done + 2))
+    preset = json.loads(result.stdout.strip().splitlines()[-1])["preset"]
+    zoo.verify_preset(preset)

@@ -1,0 +1,46 @@
+"""Data-parallel training on several (fake) JAX CPU devices.
+
+Run by `make test` in its own process with
+`KERAS_BACKEND=jax XLA_FLAGS=--xla_force_host_platform_device_count=4`.
+"""
+
+import keras
+import numpy as np
+import pytest
+
+import zoo
+
+pytestmark = pytest.mark.multi_device
+
+
+@pytest.fixture
+def devices():
+    if keras.backend.backend() != "jax":
+        pytest.skip("multi-device CPU tests run on the JAX backend")
+    devs = keras.distribution.list_devices("cpu")
+    if len(devs) < 4:
+        pytest.skip(
+            "needs 4 CPU devices: set "
+            "XLA_FLAGS=--xla_force_host_platform_device_count=4"
+        )
+    return devs[:4]
+
+
+def test_data_parallel_fit_of_a_zoo_model(devices):
+    from zoo.hyper_mlp.hyper_mlp_recipes import build_digits_classifier
+
+    x, y = zoo.data.load_digits("train")
+    n = (len(x) // 32) * 32  # every batch must split over 4 devices
+    x, y = x[:n], y[:n]
+    distribution = keras.distribution.DataParallel(devices=devices)
+    with distribution.scope():
+        model = build_digits_classifier(seed=0)
+        history = model.fit(x, y, batch_size=32, epochs=2, verbose=0)
+    losses = history.history["loss"]
+    assert losses[1] < losses[0]
+    kernel = model.backbone.get_layer("hyper_dense_0").kernel_head
+    # Variables are replicated on the 4 devices of the mesh.
+    assert len(kernel.value.sharding.device_set) == 4
+    x_test, y_test = zoo.data.load_digits("test")
+    acc = (np.argmax(model.predict(x_test, verbose=0), 1) == y_test).mean()
+    assert acc > 0.5
