@@ -47,9 +47,20 @@ CSV columns (timm's `benchmark-train` columns plus ours): `model`,
 - `jit_compile`: `auto=<resolved>` when `"auto"` was passed to
   `compile()` (e.g. `auto=False` on TensorFlow with no GPU, where Keras
   turns XLA off, and `auto=True` on JAX), else the value passed.
-- `num_threads`: `torch.get_num_threads()` on torch, else the number of
-  CPUs the process may use (TensorFlow and XLA size their thread pools
-  from it).
+- `num_threads`: the intra-op threads of the backend:
+  `torch.get_num_threads()` on torch; on TensorFlow and JAX the value of
+  `--threads`, else the number of CPUs the process may use (they size
+  their thread pools from it).
+
+Threads. By default each backend keeps its own thread count (2 on the
+project's 2-core machines). `--threads N` sets `OMP_NUM_THREADS` and
+`torch.set_num_threads(N)` on torch, the intra- and inter-op pools on
+TensorFlow, and, for `N = 1` only, single-threaded XLA on JAX (XLA has
+no other thread-count flag; other values leave JAX alone, with a
+warning). The children run with `OMP_WAIT_POLICY=PASSIVE` unless the
+variable is already set: on a shared 2-core machine with one busy core,
+torch's spinning OpenMP threads made a step 10-30 times slower (and
+the Dense/HyperDense ratio meaningless); passive waiting removed that.
 
 Usage (from the repository root):
 
@@ -134,9 +145,7 @@ def _hidden_layer(kind: str, units: int, index: int, seed: int):
         name=name,
     )
     if kind == "mlp_hyperdense_full":
-        return HyperDense(
-            units, hyper_units=(32,), generation="full", **common
-        )
+        return HyperDense(units, hyper_units=(32,), generation="full", **common)
     if kind == "mlp_hyperdense_chunked":
         return HyperDense(
             units,
@@ -204,6 +213,15 @@ def run_child(args: argparse.Namespace) -> dict:
     import numpy as np
 
     backend = keras.backend.backend()
+    if args.threads and backend == "torch":
+        import torch
+
+        torch.set_num_threads(args.threads)
+    elif args.threads and backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     keras.config.set_dtype_policy(args.precision)
     keras.utils.set_random_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -235,6 +253,7 @@ def run_child(args: argparse.Namespace) -> dict:
             models[kind].fit(x, y, callbacks=[timer], **fit_kwargs)
             rounds[kind].append(timer.times)
 
+    threads = args.threads or usable_cpus()
     if backend == "torch":
         import torch
 
@@ -243,12 +262,12 @@ def run_child(args: argparse.Namespace) -> dict:
     elif backend == "jax":
         import jax
 
-        threads = usable_cpus()
+        if args.threads != 1:
+            threads = usable_cpus()
         backend_version = jax.__version__
     else:
         import tensorflow as tf
 
-        threads = usable_cpus()
         backend_version = tf.__version__
 
     results = {}
@@ -297,6 +316,8 @@ def _child_command(args: argparse.Namespace, json_out: str) -> list:
         args.jit_compile,
         "--seed",
         str(args.seed),
+        "--threads",
+        str(args.threads),
     ]
 
 
@@ -305,6 +326,30 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict:
     env = dict(os.environ)
     env["KERAS_BACKEND"] = backend
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    if args.threads:
+        for name in (
+            "OMP_NUM_THREADS",
+            "MKL_NUM_THREADS",
+            "OPENBLAS_NUM_THREADS",
+        ):
+            env[name] = str(args.threads)
+        if backend == "jax" and args.threads == 1:
+            env["XLA_FLAGS"] = " ".join(
+                f
+                for f in (
+                    env.get("XLA_FLAGS"),
+                    "--xla_cpu_multi_thread_eigen=false",
+                    "intra_op_parallelism_threads=1",
+                )
+                if f
+            )
+        elif backend == "jax" and args.threads != usable_cpus():
+            print(
+                f"warning: jax cannot be limited to {args.threads} threads "
+                "(only 1 is supported); using the XLA default",
+                file=sys.stderr,
+            )
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (REPO_ROOT, env.get("PYTHONPATH")) if p
     )
@@ -399,6 +444,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         choices=("default", "auto", "true", "false"),
         help="'default': 'auto' on tensorflow/jax, False on torch.",
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="Intra-op threads per backend; 0 keeps the backend default.",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=DEFAULT_OUT, help="CSV path.")
     parser.add_argument(
@@ -410,6 +461,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--json-out", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.threads < 0:
+        parser.error("--threads must be >= 0")
     for name in ("steps", "repeats", "batch_size"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
@@ -433,7 +486,10 @@ def main(argv=None) -> int:
     print(
         f"CPU: {cpu}, {usable_cpus()} usable CPUs; precision "
         f"{args.precision}, batch {args.batch_size}, {args.warmup} warm-up "
-        f"steps, {args.repeats} rounds x {args.steps} steps"
+        f"steps, {args.repeats} rounds x {args.steps} steps; threads "
+        f"{args.threads or 'default'}, OMP_WAIT_POLICY="
+        f"{os.environ.get('OMP_WAIT_POLICY', 'PASSIVE')}; load average "
+        + " ".join(f"{v:.2f}" for v in os.getloadavg())
     )
     rows, failed = [], []
     for backend in args.backends:

@@ -1,0 +1,111 @@
+"""Regenerates the measured tables of README.md from scripts/results/.
+
+    python scripts/update_readme.py          # rewrite README.md
+    python scripts/update_readme.py --check  # exit 1 if README is stale
+
+Every figure in the README's tables is read from a CSV written by a
+training or benchmark script; nothing in them is typed by hand.
+"""
+
+import argparse
+import csv
+import os
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join(ROOT, "scripts", "results")
+README = os.path.join(ROOT, "README.md")
+BEGIN = "<!-- BEGIN GENERATED: {name} (scripts/update_readme.py) -->"
+END = "<!-- END GENERATED: {name} -->"
+
+
+def _rows(name: str) -> list[dict]:
+    path = os.path.join(RESULTS, name)
+    if not os.path.isfile(path):
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def models_table() -> str:
+    """The model table: test accuracy from results-digits.csv."""
+    lines = [
+        "| model | preset | dataset (split) | top-1 % | params | "
+        "backend / precision | command |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in _rows("results-digits.csv"):
+        preset = r["model"] if r["model"] != "dense_mlp_baseline" else "—"
+        lines.append(
+            f"| {r['model']} | {preset} | {r['dataset']} ({r['split']}) | "
+            f"{float(r['top1']):.2f} | {int(r['param_count']):,} | "
+            f"{r['backend']} / {r['precision']} | `{r['command']}` |"
+        )
+    return "\n".join(lines)
+
+
+def bench_table() -> str:
+    """Training-step times from benchmark-train-hyperdense-cpu.csv."""
+    rows = _rows("benchmark-train-hyperdense-cpu.csv")
+    lines = [
+        "| model | backend | precision | jit | step ms (batch 32) | "
+        "x Dense | params |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['model']} | {r['backend']} | {r['precision']} | "
+            f"{r['jit_compile']} | {float(r['train_step_time']):.3f} | "
+            f"{float(r['ratio_vs_dense']):.2f} | "
+            f"{int(r['param_count']):,} |"
+        )
+    if rows:
+        lines.append("")
+        lines.append(
+            f"Machine: {rows[0].get('cpu', '?')}, "
+            f"{rows[0].get('num_threads', '?')} threads, "
+            f"keras {rows[0].get('keras_version', '?')}, "
+            f"{rows[0].get('date', '?')}. Command: "
+            "`python scripts/bench_hyperdense.py`."
+        )
+    return "\n".join(lines)
+
+
+BLOCKS = {"models": models_table, "bench": bench_table}
+
+
+def render(text: str) -> str:
+    """Replaces every generated block of `text` with fresh content."""
+    for name, fn in BLOCKS.items():
+        begin, end = BEGIN.format(name=name), END.format(name=name)
+        if begin not in text or end not in text:
+            raise ValueError(f"README.md lacks the markers of {name!r}")
+        head, rest = text.split(begin, 1)
+        _, tail = rest.split(end, 1)
+        text = f"{head}{begin}\n{fn()}\n{end}{tail}"
+    return text
+
+
+def main() -> int:
+    """Rewrites README.md, or checks it with --check."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true")
+    args = parser.parse_args()
+    with open(README) as f:
+        text = f.read()
+    new = render(text)
+    if args.check:
+        if new != text:
+            print("README.md is stale: run python scripts/update_readme.py")
+            return 1
+        return 0
+    fd, tmp = tempfile.mkstemp(dir=ROOT, suffix=".md.tmp")
+    with os.fdopen(fd, "w") as f:
+        f.write(new)
+    os.replace(tmp, README)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
