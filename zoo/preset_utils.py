@@ -256,6 +256,29 @@ def _model_card(name, metadata):
     return "\n".join(lines)
 
 
+def _float32_config(config):
+    """Replaces mixed dtype policies in a (nested) config by float32."""
+    if isinstance(config, dict):
+        out = {}
+        for key, value in config.items():
+            if key == "dtype" and _is_mixed_policy(value):
+                out[key] = "float32"
+            else:
+                out[key] = _float32_config(value)
+        return out
+    if isinstance(config, list):
+        return [_float32_config(v) for v in config]
+    return config
+
+
+def _is_mixed_policy(value):
+    if isinstance(value, dict):
+        value = value.get("config", {}).get("name")
+    elif hasattr(value, "name"):
+        value = value.name
+    return isinstance(value, str) and value.startswith("mixed_")
+
+
 def save_preset(model, preset_dir, metadata=None, overwrite=False):
     """Saves a Backbone or Task as a verified preset directory, atomically.
 
@@ -292,8 +315,12 @@ def save_preset(model, preset_dir, metadata=None, overwrite=False):
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=".tmp-preset-", dir=parent)
     try:
-        # A fresh copy drops the optimizer state from the weights file.
-        clean = type(model).from_config(model.get_config())
+        # A fresh float32 copy: drops the optimizer state from the weights
+        # file and keeps a mixed policy out of the saved config (keras-hub
+        # cannot resolve "mixed_*" names on load; variables are float32
+        # under mixed precision anyway, and `load()` applies the caller's
+        # policy).
+        clean = type(model).from_config(_float32_config(model.get_config()))
         clean.set_weights(model.get_weights())
         clean.save_to_preset(tmp)
         with open(os.path.join(tmp, METADATA_FILE)) as f:
