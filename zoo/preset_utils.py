@@ -28,11 +28,31 @@ REQUIRED_FILES = (CONFIG_FILE, "model.weights.h5", METADATA_FILE)
 
 
 class PresetError(ValueError):
-    """Raised for an unknown preset name or a malformed preset directory."""
+    """Raised for an unknown preset name or a malformed preset directory.
+
+    Example:
+
+    ```python
+    try:
+        zoo.load("clowntown")
+    except zoo.PresetError as e:
+        print(e)  # lists the known preset names
+    ```
+    """
 
 
 class PresetChecksumError(PresetError):
-    """Raised when a preset file does not match its recorded sha256."""
+    """Raised when a preset file does not match its recorded sha256.
+
+    Example:
+
+    ```python
+    try:
+        zoo.load("/path/to/edited_preset")
+    except zoo.PresetChecksumError as e:
+        print(e)  # names the file whose checksum differs
+    ```
+    """
 
 
 def sha256_file(path, block_size=1 << 20):

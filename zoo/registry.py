@@ -1,11 +1,8 @@
 """Registry of zoo model families, with tiny configs for tests."""
 
-import dataclasses
-
 _MODELS = {}
 
 
-@dataclasses.dataclass(frozen=True)
 class ModelSpec:
     """How to build a registered model and feed it.
 
@@ -27,12 +24,20 @@ class ModelSpec:
     ```
     """
 
-    name: str
-    task_cls: type
-    build_tiny: object
-    example_batch: object
-    description: str = ""
-    reference: str = ""
+    __slots__ = ("name", "task_cls", "build_tiny", "example_batch",
+                 "description", "reference")
+
+    def __init__(self, name, task_cls, build_tiny, example_batch,
+                 description="", reference=""):
+        self.name = name
+        self.task_cls = task_cls
+        self.build_tiny = build_tiny
+        self.example_batch = example_batch
+        self.description = description
+        self.reference = reference
+
+    def __repr__(self):
+        return f"ModelSpec({self.name!r}, {self.task_cls.__name__})"
 
 
 def register_model(spec):
