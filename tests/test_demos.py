@@ -294,6 +294,17 @@ def test_hub_builds_one_tab_per_model(tiny_model):
     assert hub._queue.default_concurrency_limit == 2
 
 
+def test_hub_loads_bundled_preset():
+    if "hyper_mlp_digits" not in zoo.list_presets():
+        pytest.skip("preset hyper_mlp_digits is not bundled yet")
+    hub = hub_module.build_hub()
+    assert [t.elem_id for t in _tabs(hub)] == ["tab-hyper_mlp_digits"]
+    headers = [
+        b.value for b in hub.blocks.values() if isinstance(b, gr.Markdown)
+    ]
+    assert any("test accuracy **" in h for h in headers), headers
+
+
 def test_hub_rejects_unknown_tab(tiny_model):
     with pytest.raises(ValueError, match="Known tabs: hyper_mlp_digits"):
         hub_module.build_hub({"resnet": tiny_model})
@@ -378,6 +389,13 @@ def test_hub_client_classify(trained_model, test_digits, tmp_path):
         assert label["label"] == GOLDEN[E2E_INDEX]
         with pytest.raises(AppError, match="blank: no digit strokes"):
             client.predict(handle_file(str(blank)), api_name=HUB_CLASSIFY)
+        # Concurrent requests (concurrency limit 2) all get their answer.
+        jobs = [
+            client.submit(handle_file(png), api_name=HUB_CLASSIFY)
+            for _ in range(4)
+        ]
+        for job in jobs:
+            assert job.result(timeout=60)[0]["label"] == GOLDEN[E2E_INDEX]
 
 
 @pytest.mark.demo

@@ -334,6 +334,7 @@ def save_preset(model, preset_dir, metadata=None, overwrite=False):
     parent = os.path.dirname(preset_dir)
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=".tmp-preset-", dir=parent)
+    os.chmod(tmp, 0o755)  # mkdtemp makes it private to the user
     try:
         # A fresh float32 copy: drops the optimizer state from the weights
         # file and keeps a mixed policy out of the saved config (keras-hub
