@@ -112,6 +112,7 @@ COLUMNS = (
     "target_param_count",
     "ratio_vs_dense",
     "cpu",
+    "device",
     "num_threads",
     "keras_version",
     "date",
@@ -288,6 +289,7 @@ def run_child(args: argparse.Namespace) -> dict:
         "backend_version": backend_version,
         "keras_version": keras.__version__,
         "num_threads": threads,
+        "device": _device_name(keras),
         "results": results,
     }
 
@@ -376,6 +378,18 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict:
         os.unlink(json_out)
 
 
+def _device_name(keras) -> str:
+    """The accelerator (or CPU) the child's backend runs on."""
+    if keras.backend.backend() == "torch":
+        # keras.distribution has no torch implementation.
+        import torch
+
+        if torch.cuda.is_available():
+            return f"cuda:0 ({torch.cuda.get_device_name(0)})"
+        return "cpu:0"
+    return str(keras.distribution.list_devices()[0])
+
+
 def summarize(child: dict, args: argparse.Namespace, cpu: str) -> list:
     """Turns one child's raw step times into CSV rows."""
     results = child["results"]
@@ -401,6 +415,7 @@ def summarize(child: dict, args: argparse.Namespace, cpu: str) -> list:
                 "ratio_vs_dense": round(median(ratios), 3),
                 "cpu": cpu,
                 "num_threads": child["num_threads"],
+                "device": child["device"],
                 "keras_version": child["keras_version"],
                 "date": today(),
                 # Printed only, not written to the CSV:

@@ -72,7 +72,38 @@ def bench_table() -> str:
     return "\n".join(lines)
 
 
-BLOCKS = {"models": models_table, "bench": bench_table}
+def gpu_bench_table() -> str:
+    """GPU training-step times, all precisions (benchmark-*-h200.csv)."""
+    rows = _rows("benchmark-train-hyperdense-h200.csv")
+    lines = [
+        "| model | backend | precision | step ms (batch 1024) | x Dense "
+        "| samples/s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['model']} | {r['backend']} | {r['precision']} | "
+            f"{float(r['train_step_time']):.3f} | "
+            f"{float(r['ratio_vs_dense']):.2f} | "
+            f"{float(r['train_samples_per_sec']):,.0f} |"
+        )
+    if rows:
+        lines.append("")
+        lines.append(
+            f"Device: NVIDIA H200 ({rows[0].get('device', '?')}), keras "
+            f"{rows[0].get('keras_version', '?')}, {rows[0].get('date')}. "
+            "Command, once per precision: `python "
+            "scripts/bench_hyperdense.py --backends jax torch --precision P "
+            "--batch-size 1024`."
+        )
+    return "\n".join(lines)
+
+
+BLOCKS = {
+    "models": models_table,
+    "bench": bench_table,
+    "bench_gpu": gpu_bench_table,
+}
 
 
 def render(text: str) -> str:
