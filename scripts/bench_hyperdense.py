@@ -83,12 +83,15 @@ import sys
 import tempfile
 import time
 
-from scripts._bench_common import cpu_model
-from scripts._bench_common import format_table
-from scripts._bench_common import median
-from scripts._bench_common import today
-from scripts._bench_common import usable_cpus
-from scripts._bench_common import write_csv_atomic
+# Runnable as `python scripts/bench_hyperdense.py` from anywhere.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from scripts._bench_common import cpu_model  # noqa: E402
+from scripts._bench_common import format_table  # noqa: E402
+from scripts._bench_common import median  # noqa: E402
+from scripts._bench_common import today  # noqa: E402
+from scripts._bench_common import usable_cpus  # noqa: E402
+from scripts._bench_common import write_csv_atomic  # noqa: E402
 
 BACKENDS = ("tensorflow", "jax", "torch")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")

@@ -217,6 +217,12 @@ def verify_preset(name_or_path):
     return preset_dir
 
 
+def _format_split(split):
+    if isinstance(split, dict):
+        return "; ".join(f"{k}: {v}" for k, v in split.items())
+    return str(split)
+
+
 def _model_card(name, metadata):
     metrics = metadata.get("metrics", {})
     lines = [
@@ -242,7 +248,7 @@ def _model_card(name, metadata):
         "## Training",
         "",
         f"- Dataset: {metadata.get('dataset', '')}",
-        f"- Split: {metadata.get('split', '')}",
+        f"- Split: {_format_split(metadata.get('split', ''))}",
         f"- Backend / precision: {metadata.get('backend')} / "
         f"{metadata.get('precision')}",
         "- Command:",
@@ -351,6 +357,9 @@ def save_preset(model, preset_dir, metadata=None, overwrite=False):
         meta["keras_version"] = keras.version()
         meta["parameter_count"] = int(model.count_params())
         meta["architecture"] = type(model).__name__
+        if hasattr(model, "backbone"):
+            # keras-hub lists the task base classes; ours is the class.
+            meta["tasks"] = [type(model).__name__]
         meta["date_saved"] = datetime.datetime.now(
             datetime.timezone.utc
         ).strftime("%Y-%m-%dT%H:%M:%SZ")
