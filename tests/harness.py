@@ -246,36 +246,26 @@ def run_layer_test(
     if golden is not None:
         run_layer_golden_test(layer_cls, init_kwargs, golden)
 
-    # 6. One training step changes every trainable weight.
-    model, _ = _layer_model(
-        lambda: layer_cls(**init_kwargs), input_shape, condition_shape,
-        condition_dtype,
-    )
+    # 6-7. One training step changes every trainable weight, eagerly
+    # (tensorflow, torch) and jit-compiled (tensorflow, jax).
     data = [x] if cond is None else [x, cond]
     target = _regression_target(y)
-    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse",
-                  jit_compile=EAGER_JIT)
-    unchanged = _changed_weights(
-        model,
-        lambda: model.fit(data, target, batch_size=len(x), epochs=1,
-                          verbose=0, shuffle=False),
-    )
-    assert not unchanged, f"No gradient reached: {unchanged}"
-
-    # 7. jit-compiled training (tensorflow; jax already ran jitted).
+    modes = [EAGER_JIT]
     if BACKEND in JIT_BACKENDS and not EAGER_JIT:
+        modes.append(True)
+    for jit in modes:
         model, _ = _layer_model(
             lambda: layer_cls(**init_kwargs), input_shape, condition_shape,
             condition_dtype,
         )
         model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse",
-                      jit_compile=True)
+                      jit_compile=jit)
         unchanged = _changed_weights(
             model,
             lambda: model.fit(data, target, batch_size=len(x), epochs=1,
                               verbose=0, shuffle=False),
         )
-        assert not unchanged, f"No gradient reached under jit: {unchanged}"
+        assert not unchanged, f"No gradient reached (jit={jit}): {unchanged}"
 
     # 8. .keras save and safe-mode load give identical outputs.
     if tmp_path is not None:
@@ -363,25 +353,20 @@ def run_model_test(spec, tmp_path, golden=None):
     assert np.all(np.isfinite(out))
     assert out.shape[0] == 8
 
-    # One training step changes every trainable weight.
-    model.compile(optimizer=keras.optimizers.SGD(0.1),
-                  jit_compile=EAGER_JIT)
-    unchanged = _changed_weights(
-        model,
-        lambda: model.fit(x, y, batch_size=8, epochs=1, verbose=0),
-    )
-    assert not unchanged, f"No gradient reached: {unchanged}"
-
-    # jit-compiled training (tensorflow; jax already ran jitted).
+    # One training step changes every trainable weight, eagerly
+    # (tensorflow, torch) and jit-compiled (tensorflow, jax).
+    modes = [EAGER_JIT]
     if BACKEND in JIT_BACKENDS and not EAGER_JIT:
-        jit_model = spec.build_tiny(0)
-        jit_model.compile(optimizer=keras.optimizers.SGD(0.1),
-                          jit_compile=True)
+        modes.append(True)
+    for jit in modes:
+        trained = spec.build_tiny(0)
+        trained.compile(optimizer=keras.optimizers.SGD(0.1), jit_compile=jit)
         unchanged = _changed_weights(
-            jit_model,
-            lambda: jit_model.fit(x, y, batch_size=8, epochs=1, verbose=0),
+            trained,
+            lambda: trained.fit(x, y, batch_size=8, epochs=1, verbose=0),
         )
-        assert not unchanged, f"No gradient reached under jit: {unchanged}"
+        assert not unchanged, f"No gradient reached (jit={jit}): {unchanged}"
+    model = trained
 
     # .keras save / safe-mode load.
     expected = to_numpy(model.predict(x, verbose=0))
