@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the suite once per backend (one pytest process each, since the
 # backend is fixed at `import keras`), then the multi-device tests on 4
-# fake JAX CPU devices, then the demo and browser tests once.
+# fake JAX CPU devices, then the demo, browser and `once` tests (slow and
+# backend-independent, like killing a real training process) once.
 # Exit status: non-zero if any run failed. pytest's exit code 5 ("no
 # tests collected") is a failure too: every run here must collect tests.
 set -uo pipefail
@@ -25,7 +26,7 @@ run() {
     SUMMARY+=("$label: exit $rc in $((SECONDS - start)) s")
 }
 
-SELECT="not multi_device and not demo and not browser"
+SELECT="not multi_device and not demo and not browser and not once"
 for backend in tensorflow jax torch; do
     run "$backend" KERAS_BACKEND=$backend "$PY" -m pytest -q -m "$SELECT" \
         -p no:cacheprovider
@@ -33,8 +34,8 @@ done
 run "multi-device (jax, 4 CPU devices)" KERAS_BACKEND=jax \
     XLA_FLAGS=--xla_force_host_platform_device_count=4 \
     "$PY" -m pytest -q -m multi_device -p no:cacheprovider
-run "demo + browser (jax)" KERAS_BACKEND=jax \
-    "$PY" -m pytest -q -m "demo or browser" -p no:cacheprovider
+run "demo + browser + once (jax)" KERAS_BACKEND=jax \
+    "$PY" -m pytest -q -m "demo or browser or once" -p no:cacheprovider
 
 echo "=== summary"
 for line in "${SUMMARY[@]}"; do echo "  $line"; done

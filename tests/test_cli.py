@@ -17,6 +17,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _run(*args, env=None):
+    """Runs `python -m zoo ARGS` in a fresh process."""
     full_env = dict(os.environ, PYTHONPATH=ROOT, **(env or {}))
     return subprocess.run(
         [sys.executable, "-m", "zoo", *args],
@@ -24,21 +25,44 @@ def _run(*args, env=None):
     )
 
 
-def test_list_shows_the_preset():
+class _Result:
+    def __init__(self, returncode, stdout, stderr):
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+
+
+@pytest.fixture
+def cli(capsys):
+    """Runs the CLI's `main` in this process (same code path as -m zoo,
+    without paying a Python + TensorFlow start-up per call)."""
+    from zoo.cli import main
+
+    def run(*args):
+        capsys.readouterr()
+        code = main(list(args))
+        out = capsys.readouterr()
+        return _Result(code, out.out, out.err)
+
+    return run
+
+
+def test_module_entry_point_lists_the_preset():
+    # One real `python -m zoo` process; the other commands run in-process.
     result = _run("list")
     assert result.returncode == 0, result.stderr
     assert "hyper_mlp_digits" in result.stdout
     assert "hyper_mlp_classifier" in result.stdout
 
 
-def test_info_prints_metadata():
-    result = _run("info", "hyper_mlp_digits")
+def test_info_prints_metadata(cli):
+    result = cli("info", "hyper_mlp_digits")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["dataset"] == "digits"
 
 
-def test_eval_json_computes_accuracy():
-    result = _run("eval", "hyper_mlp_digits", "--json")
+def test_eval_json_computes_accuracy(cli):
+    result = cli("eval", "hyper_mlp_digits", "--json")
     assert result.returncode == 0, result.stderr
     metrics = json.loads(result.stdout.strip().splitlines()[-1])
     assert metrics["accuracy"] >= 0.97
@@ -47,48 +71,48 @@ def test_eval_json_computes_accuracy():
                                                 "tensorflow")
 
 
-def test_predict_on_a_png(tmp_path):
+def test_predict_on_a_png(cli, tmp_path):
     x, y = zoo.data.load_digits("test")
     # A digit drawn dark-on-white at 256x256, like a user's picture.
     idx = int(np.flatnonzero(y == 3)[0])
     path = str(tmp_path / "three.png")
     Image.fromarray(features_to_image(x[idx], scale=32)).save(path)
-    result = _run("predict", "hyper_mlp_digits", path, "--json")
+    result = cli("predict", "hyper_mlp_digits", path, "--json")
     assert result.returncode == 0, result.stderr
     probs = json.loads(result.stdout.strip().splitlines()[-1])
     assert len(probs) == 3
     assert max(probs, key=probs.get) == "3"
 
 
-def test_predict_rejects_a_non_image(tmp_path):
+def test_predict_rejects_a_non_image(cli, tmp_path):
     path = str(tmp_path / "notes.png")
     with open(path, "w") as f:
         f.write("not an image")
-    result = _run("predict", "hyper_mlp_digits", path)
+    result = cli("predict", "hyper_mlp_digits", path)
     assert result.returncode == 2
     assert "not a readable image" in result.stderr
 
 
-def test_unknown_preset_is_a_clear_error():
-    result = _run("eval", "clowntown")
+def test_unknown_preset_is_a_clear_error(cli):
+    result = cli("eval", "clowntown")
     assert result.returncode == 2
     assert "Unknown preset 'clowntown'" in result.stderr
     assert "hyper_mlp_digits" in result.stderr
 
 
-def test_corrupted_preset_checksum_error(tmp_path):
+def test_corrupted_preset_checksum_error(cli, tmp_path):
     src = os.path.join(ROOT, "zoo", "presets", "hyper_mlp_digits")
     dst = str(tmp_path / "broken")
     shutil.copytree(src, dst)
     with open(os.path.join(dst, "model.weights.h5"), "r+b") as f:
         f.seek(4096)
         f.write(b"\x00\x01\x02\x03")
-    result = _run("eval", dst, "--json")
+    result = cli("eval", dst, "--json")
     assert result.returncode == 2
     assert "Checksum mismatch for 'model.weights.h5'" in result.stderr
 
 
-@pytest.mark.slow
+@pytest.mark.once
 def test_train_resumes_after_kill(tmp_path):
     out = str(tmp_path / "run")
     # First run: killed by the test after its first checkpoint.
