@@ -342,6 +342,13 @@ def run_model_test(spec, tmp_path, golden=None):
     x, y = spec.example_batch(8, 0)
     model = spec.build_tiny(0)
     assert isinstance(model, spec.task_cls)
+    assert model.built
+    assert spec.expected_num_params is not None, (
+        f"{spec.name} declares no expected_num_params"
+    )
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    assert trainable == spec.expected_num_params, trainable
+    assert not model.non_trainable_weights
 
     # Serialization of the task and of its backbone.
     run_serialization_test(model)

@@ -15,6 +15,8 @@ class ModelSpec:
             matching the tiny instance.
         description: str. One line.
         reference: str. The paper.
+        expected_num_params: int or `None`. Exact parameter count of the
+            tiny instance, worked out by hand (checked by the harness).
 
     Example:
 
@@ -25,16 +27,17 @@ class ModelSpec:
     """
 
     __slots__ = ("name", "task_cls", "build_tiny", "example_batch",
-                 "description", "reference")
+                 "description", "reference", "expected_num_params")
 
     def __init__(self, name, task_cls, build_tiny, example_batch,
-                 description="", reference=""):
+                 description="", reference="", expected_num_params=None):
         self.name = name
         self.task_cls = task_cls
         self.build_tiny = build_tiny
         self.example_batch = example_batch
         self.description = description
         self.reference = reference
+        self.expected_num_params = expected_num_params
 
     def __repr__(self):
         return f"ModelSpec({self.name!r}, {self.task_cls.__name__})"

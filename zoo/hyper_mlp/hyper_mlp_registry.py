@@ -44,6 +44,10 @@ register_model(ModelSpec(
     example_batch=_batch("embedding"),
     description="MLP with hypernetwork-generated layers (learned embedding)",
     reference=_REF,
+    # Per HyperDense: embedding 4, hidden 4*8+8, kernel head 8*(in*out) +
+    # in*out, bias head 8*out+out. 12->6: 4+40+648+54; 6->5: 4+40+270+45;
+    # classifier head 5*3+3.
+    expected_num_params=746 + 359 + 18,
 ))
 register_model(ModelSpec(
     name="hyper_mlp_classifier_task",
@@ -52,6 +56,8 @@ register_model(ModelSpec(
     example_batch=_batch("task"),
     description="Task-conditioned HyperMLP (one weight set per task id)",
     reference=_REF,
+    # As above with a 4x4 task table instead of one 4-d embedding.
+    expected_num_params=(746 + 12) + (359 + 12) + 18,
 ))
 register_model(ModelSpec(
     name="hyper_mlp_classifier_input_chunked_mip",
@@ -62,4 +68,10 @@ register_model(ModelSpec(
     example_batch=_batch("input"),
     description="Per-sample conditioned, chunked HyperMLP with MIP",
     reference=_REF,
+    # cos/sin doubles the 2-d condition to 4. 12->6: 72 kernel values in
+    # 11 chunks of 7 (chunk embs 11*8), hidden (4+8)*8+8, head 8*7+7,
+    # bias head 4*6+6, theta0 72+6. 6->5: 5 chunks (5*8), 104, 63,
+    # 4*5+5, 30+5. Classifier head 5*3+3.
+    expected_num_params=(88 + 104 + 63 + 30 + 78)
+    + (40 + 104 + 63 + 25 + 35) + 18,
 ))
