@@ -97,7 +97,8 @@ def evaluate_digits(model, split="test"):
     Example:
 
     ```python
-    zoo.hyper_mlp.hyper_mlp_recipes.evaluate_digits(zoo.load("hyper_mlp_digits"))
+    from zoo.hyper_mlp.hyper_mlp_recipes import evaluate_digits
+    evaluate_digits(zoo.load("hyper_mlp_digits"))  # {"accuracy": ...}
     ```
     """
     x, y = load_digits(split=split)
