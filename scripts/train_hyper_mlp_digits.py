@@ -57,9 +57,7 @@ def main() -> int:
         f"scripts/train_hyper_mlp_digits.py --epochs {args.epochs} "
         f"--seed {args.seed}"
     )
-    parent = os.path.dirname(os.path.abspath(args.out))
-    os.makedirs(parent, exist_ok=True)
-    preset_dir, metrics = train(
+    _, metrics = train(
         "hyper_mlp_digits",
         os.path.join(work, "hyper"),
         epochs=args.epochs,

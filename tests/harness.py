@@ -30,7 +30,7 @@ JIT_BACKENDS = ("tensorflow", "jax")
 # Eager (non-jit) training is checked where it is a real code path; on JAX
 # "eager" compiles every op separately, which costs minutes and tests
 # nothing that the jit run does not.
-EAGER_JIT = True if BACKEND == "jax" else False
+EAGER_JIT = BACKEND == "jax"
 GOLDEN_ATOL = 1e-5
 GOLDEN_RTOL = 1e-5
 

@@ -177,15 +177,17 @@ def _cmd_eval(args):
 
 
 def _cmd_train(args):
-    current = os.environ.get("KERAS_BACKEND")
-    if args.backend and "keras" in sys.modules:
-        import keras
+    if args.backend:
+        if "keras" not in sys.modules:
+            os.environ["KERAS_BACKEND"] = args.backend
+        else:
+            import keras
 
-        current = keras.backend.backend()
-    if args.backend and args.backend != current:
-        env = dict(os.environ, KERAS_BACKEND=args.backend)
-        cmd = [sys.executable, "-m", "zoo"] + sys.argv[1:]
-        return subprocess.call(cmd, env=env)
+            if keras.backend.backend() != args.backend:
+                # The backend is fixed once Keras is imported: re-run.
+                env = dict(os.environ, KERAS_BACKEND=args.backend)
+                cmd = [sys.executable, "-m", "zoo"] + args.argv
+                return subprocess.call(cmd, env=env)
     from zoo.training import train
 
     preset_dir, metrics = train(
@@ -226,10 +228,9 @@ def main(argv=None):
     zoo.cli.main(["eval", "hyper_mlp_digits", "--json"])
     ```
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
-    if args.command == "train" and args.backend and "keras" not in \
-            sys.modules:
-        os.environ["KERAS_BACKEND"] = args.backend
+    args.argv = argv
     try:
         return _COMMANDS[args.command](args)
     except ValueError as e:

@@ -105,7 +105,6 @@ def _box_resize(arr, side):
     """Area-averaging resize of a square array to `side x side`."""
     n = arr.shape[0]
     edges = np.linspace(0, n, side + 1)
-    out = np.zeros((side, side))
     # Integrate with per-pixel overlap weights (exact box filter).
     weights = np.zeros((side, n))
     for i in range(side):
