@@ -159,11 +159,14 @@ def _cmd_eval(args):
 
     meta = zoo.read_metadata(args.name)
     dataset = meta.get("dataset")
-    if dataset not in _EVALUATORS:
+    # A preset names its evaluator ("zoo.<module>:<function>") in its
+    # metadata; older presets are looked up by dataset.
+    target = meta.get("evaluator") or _EVALUATORS.get(dataset)
+    if not target or not target.startswith("zoo.") or ":" not in target:
         raise ValueError(
             f"No evaluator for dataset {dataset!r} of preset {args.name!r}."
         )
-    module, fn = _EVALUATORS[dataset].split(":")
+    module, fn = target.split(":")
     evaluate = getattr(importlib.import_module(module), fn)
     model = zoo.load(args.name)
     metrics = evaluate(model, "test")
