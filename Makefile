@@ -34,7 +34,7 @@ presets: $(STAMP)
 	KERAS_BACKEND=jax $(BIN)/python scripts/train_hyper_mlp_digits.py
 
 goldens: $(STAMP)
-	KERAS_BACKEND=jax $(BIN)/python tests/make_goldens.py
+	KERAS_BACKEND=jax $(BIN)/python tests/make_goldens.py $(NAMES)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .keras_home

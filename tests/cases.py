@@ -1,11 +1,17 @@
-"""Layer configurations shared by the tests and `tests/make_goldens.py`."""
+"""Layer configurations shared by the tests and `tests/make_goldens.py`.
+
+A layer case names its class in `layers` (`layer`), the constructor
+arguments, the inputs in call order as `{name: (dtype, shape, low,
+high)}` (see `harness.make_inputs`), the output shape and the exact
+weight counts. `tests/make_goldens.py` writes one golden per case.
+"""
 
 LAYER_CASES = {
     "hyper_dense_embedding": dict(
         init_kwargs=dict(units=5, embedding_dim=4, hyper_units=(8,)),
-        input_shape=(4, 6),
-        condition_shape=None,
-        condition_dtype=None,
+        layer="HyperDense",
+        inputs={"inputs": ("float32", (4, 6), -1, 1)},
+        output_shape=(4, 5),
         # embedding, hidden kernel+bias, kernel head+bias, bias head+bias
         num_trainable=7,
         trainable_params=4 + (4 * 8 + 8) + (8 * 30 + 30) + (8 * 5 + 5),
@@ -13,9 +19,10 @@ LAYER_CASES = {
     "hyper_dense_task": dict(
         init_kwargs=dict(units=5, conditioning="task", num_tasks=3,
                          embedding_dim=4, hyper_units=(8,)),
-        input_shape=(4, 6),
-        condition_shape=(4,),
-        condition_dtype="int32",
+        layer="HyperDense",
+        inputs={"inputs": ("float32", (4, 6), -1, 1),
+                "condition": ("int32", (4,), 0, 3)},
+        output_shape=(4, 5),
         num_trainable=7,
         trainable_params=12 + (4 * 8 + 8) + (8 * 30 + 30) + (8 * 5 + 5),
     ),
@@ -24,9 +31,10 @@ LAYER_CASES = {
                          generation="chunked", chunk_size=7,
                          chunk_embedding_dim=3, input_encoding="cos_sin",
                          residual=True),
-        input_shape=(4, 6),
-        condition_shape=(4, 3),
-        condition_dtype="float32",
+        layer="HyperDense",
+        inputs={"inputs": ("float32", (4, 6), -1, 1),
+                "condition": ("float32", (4, 3), 0, 1)},
+        output_shape=(4, 5),
         # chunk embs, hidden k+b, kernel head k+b, bias head k+b, theta0 k+b
         num_trainable=9,
         trainable_params=(5 * 3) + ((6 + 3) * 8 + 8) + (8 * 7 + 7)
@@ -35,9 +43,10 @@ LAYER_CASES = {
     "hyper_dense_input_rank3": dict(
         init_kwargs=dict(units=5, conditioning="input", hyper_units=(),
                          activation="tanh", use_bias=False),
-        input_shape=(2, 3, 6),
-        condition_shape=(2, 2),
-        condition_dtype="float32",
+        layer="HyperDense",
+        inputs={"inputs": ("float32", (2, 3, 6), -1, 1),
+                "condition": ("float32", (2, 2), 0, 1)},
+        output_shape=(2, 3, 5),
         num_trainable=2,
         trainable_params=2 * 30 + 30,
     ),

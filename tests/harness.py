@@ -88,19 +88,39 @@ def run_serialization_test(obj):
 # ----------------------------------------------------------------------
 # Helpers
 # ----------------------------------------------------------------------
-def _layer_model(layer_fn, input_shape, condition_shape, condition_dtype):
-    x = keras.Input(shape=input_shape[1:], name="x")
-    inputs = [x]
+def make_inputs(spec, rng):
+    """Draws the numpy inputs described by a layer case.
+
+    Args:
+        spec: dict `{name: (dtype, shape, low, high)}` in call order; ints
+            are drawn from `[low, high)`, floats uniformly in `[low, high)`.
+        rng: a `numpy.random.Generator`.
+
+    Returns:
+        A dict of arrays in the same order.
+    """
+    out = {}
+    for name, (dtype, shape, low, high) in spec.items():
+        if "int" in dtype:
+            out[name] = rng.integers(low, high, shape).astype(dtype)
+        else:
+            out[name] = rng.uniform(low, high, shape).astype(dtype)
+    return out
+
+
+def call_layer(layer, inputs):
+    """Calls `layer` with the first input positional, the rest by name."""
+    names = list(inputs)
+    return layer(inputs[names[0]], **{n: inputs[n] for n in names[1:]})
+
+
+def _layer_model(layer_fn, inputs):
+    sym = {
+        name: keras.Input(shape=v.shape[1:], dtype=str(v.dtype), name=name)
+        for name, v in inputs.items()
+    }
     layer = layer_fn()
-    if condition_shape is None:
-        y = layer(x)
-    else:
-        c = keras.Input(
-            shape=condition_shape[1:], dtype=condition_dtype, name="c"
-        )
-        inputs.append(c)
-        y = layer(x, condition=c)
-    return keras.Model(inputs, y), layer
+    return keras.Model(list(sym.values()), call_layer(layer, sym)), layer
 
 
 def _changed_weights(model, fit_fn):
@@ -151,51 +171,32 @@ def golden_weights(golden):
 def run_layer_test(
     layer_cls,
     init_kwargs,
-    input_shape,
+    inputs,
     expected_output_shape,
     expected_num_trainable_weights,
     expected_num_non_trainable_weights=0,
     expected_trainable_params=None,
-    condition_shape=None,
-    condition_dtype="float32",
     golden=None,
     tmp_path=None,
-    seed=0,
 ):
     """Runs every harness check on a layer.
 
     Args:
         layer_cls: the layer class.
         init_kwargs: dict of constructor arguments.
-        input_shape: tuple with batch size, shape of `inputs`.
-        expected_output_shape: tuple, output shape for `input_shape`.
+        inputs: dict `{argument name: numpy array}` in call order. The
+            first is passed positionally, the others by name; `build` and
+            `compute_output_shape` get the shapes positionally in the
+            same order (the Keras convention).
+        expected_output_shape: tuple, output shape for these inputs.
         expected_num_trainable_weights: int, exact count of trainable
             variables after `build`.
         expected_num_non_trainable_weights: int, same for the others.
         expected_trainable_params: int or None, total trainable scalars.
-        condition_shape: tuple or None, shape of the `condition` argument.
-        condition_dtype: str, dtype of `condition`.
         golden: str or None, name of the golden file to compare with.
         tmp_path: a `pathlib.Path` for the `.keras` file.
-        seed: int, seed of the random test data.
     """
-    rng = np.random.default_rng(seed)
-
-    def make_condition(shape):
-        if condition_shape is None:
-            return None
-        if "int" in condition_dtype:
-            high = init_kwargs.get("num_tasks", 2)
-            return rng.integers(0, high, shape).astype(condition_dtype)
-        return rng.uniform(0, 1, shape).astype(condition_dtype)
-
-    x = rng.uniform(-1, 1, input_shape).astype("float32")
-    cond = make_condition(condition_shape)
-
-    def call(layer, inputs, condition):
-        if condition is None:
-            return layer(inputs)
-        return layer(inputs, condition=condition)
+    shapes = [tuple(v.shape) for v in inputs.values()]
 
     # 1. Serialization.
     layer = layer_cls(**init_kwargs)
@@ -203,42 +204,32 @@ def run_layer_test(
 
     # 2. Build from shape: exact weight counts.
     layer = layer_cls(**init_kwargs)
-    if condition_shape is None:
-        layer.build(input_shape)
-    else:
-        layer.build(input_shape, condition_shape)
+    layer.build(*shapes)
     assert layer.built
     assert len(layer.trainable_weights) == expected_num_trainable_weights, (
         [w.path for w in layer.trainable_weights]
     )
     assert (
         len(layer.non_trainable_weights) == expected_num_non_trainable_weights
-    )
+    ), [w.path for w in layer.non_trainable_weights]
     if expected_trainable_params is not None:
         n = sum(int(np.prod(w.shape)) for w in layer.trainable_weights)
         assert n == expected_trainable_params, n
 
     # 3. Symbolic call matches compute_output_shape.
     layer = layer_cls(**init_kwargs)
-    kx = keras.KerasTensor(input_shape, dtype="float32")
-    kc = (
-        None
-        if condition_shape is None
-        else keras.KerasTensor(condition_shape, dtype=condition_dtype)
-    )
-    ky = call(layer, kx, kc)
+    symbolic = {
+        n: keras.KerasTensor(v.shape, dtype=str(v.dtype))
+        for n, v in inputs.items()
+    }
+    ky = call_layer(layer, symbolic)
     assert tuple(ky.shape) == tuple(expected_output_shape)
-    promised = (
-        layer.compute_output_shape(input_shape)
-        if condition_shape is None
-        else layer.compute_output_shape(input_shape, condition_shape)
-    )
-    assert tuple(promised) == tuple(ky.shape)
+    assert tuple(layer.compute_output_shape(*shapes)) == tuple(ky.shape)
     assert ky.dtype == layer.compute_dtype
 
     # 4. Eager call.
     layer = layer_cls(**init_kwargs)
-    y = to_numpy(call(layer, x, cond))
+    y = to_numpy(call_layer(layer, inputs))
     assert y.shape == tuple(expected_output_shape)
     assert np.all(np.isfinite(y))
 
@@ -247,32 +238,27 @@ def run_layer_test(
         run_layer_golden_test(layer_cls, init_kwargs, golden)
 
     # 6-7. One training step changes every trainable weight, eagerly
-    # (tensorflow, torch) and jit-compiled (tensorflow, jax).
-    data = [x] if cond is None else [x, cond]
+    # (tensorflow, torch) and jit-compiled (tensorflow, jax). Layers
+    # without weights (functional target layers) skip this step.
+    data = list(inputs.values())
     target = _regression_target(y)
     modes = [EAGER_JIT]
     if BACKEND in JIT_BACKENDS and not EAGER_JIT:
         modes.append(True)
-    for jit in modes:
-        model, _ = _layer_model(
-            lambda: layer_cls(**init_kwargs), input_shape, condition_shape,
-            condition_dtype,
-        )
+    for jit in modes if expected_num_trainable_weights else ():
+        model, _ = _layer_model(lambda: layer_cls(**init_kwargs), inputs)
         model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse",
                       jit_compile=jit)
         unchanged = _changed_weights(
             model,
-            lambda: model.fit(data, target, batch_size=len(x), epochs=1,
+            lambda: model.fit(data, target, batch_size=len(y), epochs=1,
                               verbose=0, shuffle=False),
         )
         assert not unchanged, f"No gradient reached (jit={jit}): {unchanged}"
 
     # 8. .keras save and safe-mode load give identical outputs.
     if tmp_path is not None:
-        model, _ = _layer_model(
-            lambda: layer_cls(**init_kwargs), input_shape, condition_shape,
-            condition_dtype,
-        )
+        model, _ = _layer_model(lambda: layer_cls(**init_kwargs), inputs)
         expected = to_numpy(model.predict(data, verbose=0))
         path = os.path.join(str(tmp_path), "layer.keras")
         model.save(path)
@@ -283,15 +269,30 @@ def run_layer_test(
 
     # 9. Mixed precision.
     for policy in MIXED_POLICIES:
-        run_layer_precision_test(
-            layer_cls, init_kwargs, x, cond, policy
-        )
+        run_layer_precision_test(layer_cls, init_kwargs, inputs, policy)
 
 
-def run_layer_precision_test(layer_cls, init_kwargs, x, cond, policy):
+def run_case(name, case, tmp_path=None):
+    """Runs `run_layer_test` on a case of `tests/cases.py:LAYER_CASES`."""
+    import layers
+
+    run_layer_test(
+        getattr(layers, case["layer"]),
+        case["init_kwargs"],
+        make_inputs(case["inputs"], np.random.default_rng(0)),
+        expected_output_shape=case["output_shape"],
+        expected_num_trainable_weights=case["num_trainable"],
+        expected_num_non_trainable_weights=case.get("num_non_trainable", 0),
+        expected_trainable_params=case.get("trainable_params"),
+        golden=name,
+        tmp_path=tmp_path,
+    )
+
+
+def run_layer_precision_test(layer_cls, init_kwargs, inputs, policy):
     """Outputs in the compute dtype, variables in float32."""
     layer = layer_cls(**dict(init_kwargs, dtype=policy))
-    y = layer(x) if cond is None else layer(x, condition=cond)
+    y = call_layer(layer, inputs)
     compute = keras.dtype_policies.get(policy).compute_dtype
     assert keras.backend.standardize_dtype(y.dtype) == compute, (
         policy, y.dtype
@@ -299,29 +300,30 @@ def run_layer_precision_test(layer_cls, init_kwargs, x, cond, policy):
     for w in layer.weights:
         assert w.dtype == "float32", (policy, w.path, w.dtype)
     assert np.all(np.isfinite(to_numpy(ops.cast(y, "float32"))))
-    kx = keras.KerasTensor(x.shape, dtype="float32")
-    kc = (
-        None
-        if cond is None
-        else keras.KerasTensor(cond.shape, dtype=str(cond.dtype))
-    )
+    symbolic = {
+        n: keras.KerasTensor(v.shape, dtype=str(v.dtype))
+        for n, v in inputs.items()
+    }
     layer = layer_cls(**dict(init_kwargs, dtype=policy))
-    spec = layer(kx) if kc is None else layer(kx, condition=kc)
-    assert spec.dtype == compute
+    assert call_layer(layer, symbolic).dtype == compute
 
 
 def run_layer_golden_test(layer_cls, init_kwargs, name):
     """Stored weights and inputs give the stored outputs on this backend."""
     golden = load_golden(name)
     layer = layer_cls(**init_kwargs)
-    x = golden["input/x"]
-    cond = golden.get("input/condition")
-    y = layer(x) if cond is None else layer(x, condition=cond)
+    inputs = golden_layer_inputs(golden)
+    call_layer(layer, inputs)
     layer.set_weights(golden_weights(golden))
-    y = layer(x) if cond is None else layer(x, condition=cond)
     np.testing.assert_allclose(
-        to_numpy(y), golden["output"], atol=GOLDEN_ATOL, rtol=GOLDEN_RTOL
+        to_numpy(call_layer(layer, inputs)), golden["output"],
+        atol=GOLDEN_ATOL, rtol=GOLDEN_RTOL,
     )
+
+
+def golden_layer_inputs(golden):
+    """A layer golden's inputs, in call order (stored as `order`)."""
+    return {str(n): golden[f"input/{n}"] for n in golden["order"]}
 
 
 # ----------------------------------------------------------------------
@@ -348,7 +350,8 @@ def run_model_test(spec, tmp_path, golden=None):
     )
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     assert trainable == spec.expected_num_params, trainable
-    assert not model.non_trainable_weights
+    frozen = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
+    assert frozen == spec.expected_num_non_trainable_params, frozen
 
     # Serialization of the task and of its backbone.
     run_serialization_test(model)

@@ -1,6 +1,9 @@
 """Writes the golden `.npz` files of the harness (run once, any backend).
 
-    KERAS_BACKEND=jax python tests/make_goldens.py
+    KERAS_BACKEND=jax python tests/make_goldens.py [NAME ...]
+
+With names, only those goldens are (re)written; an existing golden is a
+stored reference, so rewrite it only when its case changes on purpose.
 
 Inputs and weights are drawn with numpy from fixed seeds (not with the
 layers' initialisers, which differ between backends) and set with
@@ -10,6 +13,7 @@ must reproduce within 1e-5.
 
 import os
 import sys
+import zlib
 
 import numpy as np
 
@@ -22,6 +26,8 @@ import layers  # noqa: E402
 import zoo  # noqa: E402
 from tests.cases import LAYER_CASES  # noqa: E402
 from tests.cases import MODEL_GOLDENS  # noqa: E402
+from tests.harness import call_layer  # noqa: E402
+from tests.harness import make_inputs  # noqa: E402
 
 GOLDEN_DIR = os.path.join(ROOT, "tests", "golden")
 WEIGHT_STD = 0.3
@@ -44,24 +50,14 @@ def _save(name, arrays):
 
 def make_layer_golden(name, case, seed):
     rng = np.random.default_rng(seed)
-    layer = layers.HyperDense(**case["init_kwargs"])
-    x = rng.uniform(-1, 1, case["input_shape"]).astype("float32")
-    arrays = {"input/x": x}
-    cond = None
-    if case["condition_shape"] is not None:
-        if "int" in case["condition_dtype"]:
-            cond = rng.integers(
-                0, case["init_kwargs"]["num_tasks"], case["condition_shape"]
-            ).astype(case["condition_dtype"])
-        else:
-            cond = rng.uniform(0, 1, case["condition_shape"]).astype(
-                "float32"
-            )
-        arrays["input/condition"] = cond
-    layer(x) if cond is None else layer(x, condition=cond)
+    layer = getattr(layers, case["layer"])(**case["init_kwargs"])
+    inputs = make_inputs(case["inputs"], rng)
+    arrays = {f"input/{k}": v for k, v in inputs.items()}
+    arrays["order"] = np.array(list(inputs))
+    call_layer(layer, inputs)
     weights = _weights(layer, rng)
     layer.set_weights(weights)
-    y = layer(x) if cond is None else layer(x, condition=cond)
+    y = call_layer(layer, inputs)
     arrays["output"] = np.asarray(keras.ops.convert_to_numpy(y))
     for i, w in enumerate(weights):
         arrays[f"weight/{i:04d}"] = w
@@ -87,13 +83,24 @@ def make_model_golden(name, seed):
     _save(name, arrays)
 
 
-def main():
+def _seed(name):
+    # Stable per name, so adding a case never changes another's data.
+    return zlib.crc32(name.encode())
+
+
+def main(names=()):
     os.makedirs(GOLDEN_DIR, exist_ok=True)
-    for i, (name, case) in enumerate(sorted(LAYER_CASES.items())):
-        make_layer_golden(name, case, seed=100 + i)
-    for i, name in enumerate(MODEL_GOLDENS):
-        make_model_golden(name, seed=200 + i)
+    known = set(LAYER_CASES) | set(MODEL_GOLDENS)
+    unknown = set(names) - known
+    if unknown:
+        raise SystemExit(f"Unknown golden names: {sorted(unknown)}")
+    for name, case in sorted(LAYER_CASES.items()):
+        if not names or name in names:
+            make_layer_golden(name, case, seed=_seed(name))
+    for name in MODEL_GOLDENS:
+        if not names or name in names:
+            make_model_golden(name, seed=_seed(name))
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -7,25 +7,6 @@ import pytest
 import layers
 from layers.hyper_dense import target_variance
 from tests import harness
-from tests.cases import LAYER_CASES
-
-
-@pytest.mark.parametrize("name", sorted(LAYER_CASES))
-def test_harness(name, tmp_path):
-    case = LAYER_CASES[name]
-    shape = case["input_shape"]
-    harness.run_layer_test(
-        layers.HyperDense,
-        case["init_kwargs"],
-        input_shape=shape,
-        expected_output_shape=shape[:-1] + (case["init_kwargs"]["units"],),
-        expected_num_trainable_weights=case["num_trainable"],
-        expected_trainable_params=case["trainable_params"],
-        condition_shape=case["condition_shape"],
-        condition_dtype=case["condition_dtype"] or "float32",
-        golden=name,
-        tmp_path=tmp_path,
-    )
 
 
 def test_equals_dense_given_generated_weights():

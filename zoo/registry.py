@@ -17,6 +17,8 @@ class ModelSpec:
         reference: str. The paper.
         expected_num_params: int or `None`. Exact parameter count of the
             tiny instance, worked out by hand (checked by the harness).
+        expected_num_non_trainable_params: int. Same for the
+            non-trainable weights (0 for most models).
 
     Example:
 
@@ -27,10 +29,12 @@ class ModelSpec:
     """
 
     __slots__ = ("name", "task_cls", "build_tiny", "example_batch",
-                 "description", "reference", "expected_num_params")
+                 "description", "reference", "expected_num_params",
+                 "expected_num_non_trainable_params")
 
     def __init__(self, name, task_cls, build_tiny, example_batch,
-                 description="", reference="", expected_num_params=None):
+                 description="", reference="", expected_num_params=None,
+                 expected_num_non_trainable_params=0):
         self.name = name
         self.task_cls = task_cls
         self.build_tiny = build_tiny
@@ -38,6 +42,9 @@ class ModelSpec:
         self.description = description
         self.reference = reference
         self.expected_num_params = expected_num_params
+        self.expected_num_non_trainable_params = (
+            expected_num_non_trainable_params
+        )
 
     def __repr__(self):
         return f"ModelSpec({self.name!r}, {self.task_cls.__name__})"
