@@ -6,6 +6,15 @@ high)}` (see `harness.make_inputs`), the output shape and the exact
 weight counts. `tests/make_goldens.py` writes one golden per case.
 """
 
+_MLP_5_3_2 = [
+    dict(name="dense_0/kernel", shape=[5, 3], kind="kernel", fan_in=5,
+         fan_out=3),
+    dict(name="dense_0/bias", shape=[3], kind="bias", fan_in=5, fan_out=3),
+    dict(name="dense_1/kernel", shape=[3, 2], kind="kernel", fan_in=3,
+         fan_out=2),
+    dict(name="dense_1/bias", shape=[2], kind="bias", fan_in=3, fan_out=2),
+]
+
 LAYER_CASES = {
     "hyper_dense_embedding": dict(
         init_kwargs=dict(units=5, embedding_dim=4, hyper_units=(8,)),
@@ -50,10 +59,118 @@ LAYER_CASES = {
         num_trainable=2,
         trainable_params=2 * 30 + 30,
     ),
+    # A 5 -> 3 -> 2 target MLP: 5*3 + 3 + 3*2 + 2 = 26 scalars.
+    "hyper_network_task_mlp": dict(
+        layer="HyperNetwork",
+        init_kwargs=dict(target_specs=_MLP_5_3_2, num_tasks=3,
+                         embedding_dim=4, hidden_units=(6,),
+                         output_format="flat"),
+        inputs={"condition": ("int32", (4,), 0, 3)},
+        output_shape=(4, 26),
+        # task table, hidden k+b, head k+b
+        num_trainable=5,
+        trainable_params=12 + (4 * 6 + 6) + (6 * 26 + 26),
+    ),
+    "hyper_network_input_chunked_mip": dict(
+        layer="HyperNetwork",
+        init_kwargs=dict(target_specs=_MLP_5_3_2, conditioning="input",
+                         architecture="chunked", chunk_size=7,
+                         chunk_embedding_dim=3, hidden_units=(6,),
+                         input_encoding="cos_sin", residual=True,
+                         output_format="flat"),
+        inputs={"condition": ("float32", (4, 2), 0, 1)},
+        output_shape=(4, 26),
+        # 4 chunks of 7: chunk embs, hidden k+b, head k+b, theta0
+        num_trainable=6,
+        trainable_params=4 * 3 + ((4 + 3) * 6 + 6) + (6 * 7 + 7) + 26,
+    ),
+    "hyper_network_recurrent": dict(
+        layer="HyperNetwork",
+        init_kwargs=dict(target_specs=_MLP_5_3_2, num_tasks=3,
+                         embedding_dim=4, architecture="recurrent",
+                         chunk_size=7, chunk_embedding_dim=2,
+                         recurrent_units=5, hidden_units=(),
+                         output_format="flat"),
+        inputs={"condition": ("int32", (4,), 0, 3)},
+        output_shape=(4, 26),
+        # task table, chunk embs, LSTM kernel/recurrent/bias, head k+b
+        num_trainable=7,
+        trainable_params=12 + 4 * 2 + 4 * (5 * (6 + 5) + 5) + (5 * 7 + 7),
+    ),
+    "functional_dense_per_sample": dict(
+        layer="FunctionalDense",
+        init_kwargs=dict(activation="relu"),
+        inputs={"inputs": ("float32", (3, 2, 4), -1, 1),
+                "kernel": ("float32", (3, 4, 5), -1, 1),
+                "bias": ("float32", (3, 5), -1, 1)},
+        output_shape=(3, 2, 5),
+        num_trainable=0,
+    ),
+    "functional_dense_shared": dict(
+        layer="FunctionalDense",
+        init_kwargs=dict(),
+        inputs={"inputs": ("float32", (3, 4), -1, 1),
+                "kernel": ("float32", (4, 5), -1, 1)},
+        output_shape=(3, 5),
+        num_trainable=0,
+    ),
+    "functional_conv2d_per_sample": dict(
+        layer="FunctionalConv2D",
+        init_kwargs=dict(strides=2, padding="same", activation="tanh"),
+        inputs={"inputs": ("float32", (2, 5, 6, 3), -1, 1),
+                "kernel": ("float32", (2, 3, 3, 3, 4), -1, 1),
+                "bias": ("float32", (2, 4), -1, 1)},
+        output_shape=(2, 3, 3, 4),
+        num_trainable=0,
+    ),
+    "functional_conv2d_shared": dict(
+        layer="FunctionalConv2D",
+        init_kwargs=dict(),
+        inputs={"inputs": ("float32", (2, 5, 6, 3), -1, 1),
+                "kernel": ("float32", (3, 2, 3, 4), -1, 1),
+                "bias": ("float32", (4,), -1, 1)},
+        output_shape=(2, 3, 5, 4),
+        num_trainable=0,
+    ),
+    "hyper_output_regularizer": dict(
+        layer="HyperOutputRegularizer",
+        init_kwargs=dict(num_tasks=3, num_params=5, beta=0.5),
+        inputs={"generated": ("float32", (3, 5), -1, 1)},
+        output_shape=(),
+        num_trainable=0,
+        num_non_trainable=2,
+    ),
+    "unem_gaussian_head": dict(
+        layer="UNEMGaussianHead",
+        init_kwargs=dict(num_classes=3, num_layers=3),
+        inputs={"query": ("float32", (2, 5, 4), -1, 1),
+                "support": ("float32", (2, 6, 4), -1, 1),
+                "support_labels": ("int32", (2, 6), 0, 3)},
+        output_shape=(2, 5, 3),
+        # gamma (3), temperature_raw (3), scale_raw (scalar)
+        num_trainable=3,
+        trainable_params=3 + 3 + 1,
+    ),
+    "unem_dirichlet_head": dict(
+        layer="UNEMDirichletHead",
+        init_kwargs=dict(num_classes=3, num_layers=2, mm_steps=2),
+        inputs={"query": ("float32", (2, 5, 3), -1, 1),
+                "support": ("float32", (2, 6, 3), -1, 1),
+                "support_labels": ("int32", (2, 6), 0, 3)},
+        output_shape=(2, 5, 3),
+        # gamma (2), temperature_raw (2), feature_temperature_raw (scalar)
+        num_trainable=3,
+        trainable_params=2 + 2 + 1,
+    ),
 }
 
 MODEL_GOLDENS = (
     "hyper_mlp_classifier",
     "hyper_mlp_classifier_task",
     "hyper_mlp_classifier_input_chunked_mip",
+    "hyper_cl_classifier_chunked",
+    "hyper_cl_classifier_mlp_mip",
+    "hyper_cl_classifier_recurrent",
+    "unem_gaussian_classifier",
+    "unem_dirichlet_classifier",
 )

@@ -115,8 +115,10 @@ def call_layer(layer, inputs):
 
 
 def _layer_model(layer_fn, inputs):
+    # Fixed shapes (batch included): functional target layers take
+    # unbatched kernels, which a `shape=` Input would give a batch axis.
     sym = {
-        name: keras.Input(shape=v.shape[1:], dtype=str(v.dtype), name=name)
+        name: keras.Input(batch_shape=v.shape, dtype=str(v.dtype), name=name)
         for name, v in inputs.items()
     }
     layer = layer_fn()
@@ -259,13 +261,11 @@ def run_layer_test(
     # 8. .keras save and safe-mode load give identical outputs.
     if tmp_path is not None:
         model, _ = _layer_model(lambda: layer_cls(**init_kwargs), inputs)
-        expected = to_numpy(model.predict(data, verbose=0))
+        expected = to_numpy(model(data))
         path = os.path.join(str(tmp_path), "layer.keras")
         model.save(path)
         restored = keras.models.load_model(path, safe_mode=True)
-        np.testing.assert_array_equal(
-            to_numpy(restored.predict(data, verbose=0)), expected
-        )
+        np.testing.assert_array_equal(to_numpy(restored(data)), expected)
 
     # 9. Mixed precision.
     for policy in MIXED_POLICIES:
@@ -395,9 +395,11 @@ def run_model_test(spec, tmp_path, golden=None):
             "README.md"} <= set(os.listdir(preset))
     loaded = zoo.load(preset)
     assert type(loaded) is type(model)
+    # A freshly loaded model compiles its own programs (TensorFlow may
+    # fuse an LSTM differently): equal up to float32 rounding.
     np.testing.assert_allclose(
-        to_numpy(loaded.predict(x, verbose=0)), expected, rtol=1e-6,
-        atol=1e-7,
+        to_numpy(loaded.predict(x, verbose=0)), expected, rtol=1e-5,
+        atol=1e-6,
     )
     if hasattr(model, "backbone"):
         backbone = keras_hub.models.Backbone.from_preset(preset)

@@ -9,6 +9,8 @@ import importlib
 from zoo.version import __version__
 
 _EXPORTS = {
+    "HyperCLBackbone": "zoo.hyper_cl",
+    "HyperCLClassifier": "zoo.hyper_cl",
     "HyperMLPBackbone": "zoo.hyper_mlp",
     "HyperMLPClassifier": "zoo.hyper_mlp",
     "PresetChecksumError": "zoo.preset_utils",
@@ -21,9 +23,12 @@ _EXPORTS = {
     "ModelSpec": "zoo.registry",
     "get_model_spec": "zoo.registry",
     "list_models": "zoo.registry",
+    "UNEMBackbone": "zoo.unem",
+    "UNEMFewShotClassifier": "zoo.unem",
 }
-_MODEL_FAMILIES = ("zoo.hyper_mlp",)
-_SUBMODULES = ("data", "hyper_mlp", "preset_utils", "registry", "training")
+_MODEL_FAMILIES = ("zoo.hyper_mlp", "zoo.hyper_cl", "zoo.unem")
+_SUBMODULES = ("data", "hyper_cl", "hyper_mlp", "preset_utils", "registry", "training",
+               "unem")
 
 
 def register_all():

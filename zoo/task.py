@@ -41,6 +41,12 @@ class ZooTask(Task):
             return keras.Model.predict(self, *args, **kwargs)
         return super().predict(*args, **kwargs)
 
+    @classmethod
+    def from_config(cls, config):
+        # keras-hub's `from_config` replaces the backbone entry in place;
+        # work on a copy so the caller's config stays serialisable.
+        return super().from_config(dict(config))
+
     def compile_from_config(self, config):
         """Restores the compile state saved in a `.keras` file.
 

@@ -1,0 +1,78 @@
+"""Registry entries of the HyperCL family (tiny configs for tests)."""
+
+import numpy as np
+
+from zoo.hyper_cl.hyper_cl_backbone import HyperCLBackbone
+from zoo.hyper_cl.hyper_cl_classifier import HyperCLClassifier
+from zoo.registry import ModelSpec
+from zoo.registry import register_model
+
+_TINY = dict(input_dim=12, hidden_dims=(6,), num_classes=3, num_tasks=4,
+             embedding_dim=4)
+_REF = ("von Oswald et al., 2020, Continual learning with hypernetworks "
+        "(arXiv:1906.00695)")
+# Target MLP 12 -> 6 -> 3: 12*6 + 6 + 6*3 + 3 = 99 generated scalars.
+# The regulariser stores 4 tasks x 99 targets plus a 4-entry mask.
+_FROZEN = 4 * 99 + 4
+
+
+def _builder(**kwargs):
+    def build(seed=0):
+        backbone = HyperCLBackbone(**_TINY, seed=seed, **kwargs)
+        model = HyperCLClassifier(backbone, beta=0.05)
+        model.compile()
+        # One stored task, so the regulariser term is exercised.
+        model.start_task(1)
+        return model
+
+    return build
+
+
+def _example_batch(batch_size=8, seed=0):
+    rng = np.random.default_rng(seed)
+    x = {
+        "features": rng.uniform(0, 1, (batch_size, 12)).astype("float32"),
+        "task_id": rng.integers(0, 4, batch_size).astype("int32"),
+    }
+    return x, rng.integers(0, 3, batch_size).astype("int32")
+
+
+register_model(ModelSpec(
+    name="hyper_cl_classifier_chunked",
+    task_cls=HyperCLClassifier,
+    build_tiny=_builder(architecture="chunked", chunk_size=10,
+                        hidden_units=(8,), chunk_embedding_dim=3),
+    example_batch=_example_batch,
+    description="Chunked task-conditioned hypernet generating a whole MLP",
+    reference=_REF,
+    # Task table 4*4; 10 chunks of 10 (chunk embs 10*3); hidden
+    # (4+3)*8+8; head 8*10+10.
+    expected_num_params=16 + 30 + 64 + 90,
+    expected_num_non_trainable_params=_FROZEN,
+))
+register_model(ModelSpec(
+    name="hyper_cl_classifier_mlp_mip",
+    task_cls=HyperCLClassifier,
+    build_tiny=_builder(architecture="mlp", hidden_units=(8,),
+                        residual=True),
+    example_batch=_example_batch,
+    description="MLP hypernet (HMLP) with MIP residual theta0",
+    reference=_REF,
+    # Task table 16; hidden 4*8+8; head 8*99+99; theta0 99.
+    expected_num_params=16 + 40 + 891 + 99,
+    expected_num_non_trainable_params=_FROZEN,
+))
+register_model(ModelSpec(
+    name="hyper_cl_classifier_recurrent",
+    task_cls=HyperCLClassifier,
+    build_tiny=_builder(architecture="recurrent", chunk_size=10,
+                        hidden_units=(), chunk_embedding_dim=0,
+                        recurrent_units=5),
+    example_batch=_example_batch,
+    description="Recurrent (LSTM) hypernet emitting the MLP chunk by chunk",
+    reference=("Chandra et al., 2023, Continual Learning with Dependency "
+               "Preserving Hypernetworks (arXiv:2209.07712)"),
+    # Task table 16; LSTM 4*(5*(4+5)+5); head 5*10+10.
+    expected_num_params=16 + 200 + 60,
+    expected_num_non_trainable_params=_FROZEN,
+))
