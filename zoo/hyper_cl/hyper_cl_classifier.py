@@ -1,4 +1,4 @@
-"""HyperCL classification task: continual learning with an output regulariser."""
+"""HyperCL classification task with the output regulariser."""
 
 import keras
 import numpy as np
@@ -14,8 +14,9 @@ class HyperCLClassifier(ZooTask):
     """Continual-learning classifier on a `HyperCLBackbone`.
 
     Training follows von Oswald et al.: before task `t` starts,
-    `start_task(t)` stores what the hypernetwork generates now for every
-    earlier task; while training task `t`, the model's loss adds the
+    `start_task(t)` stores what the hypernetwork generates for the task
+    just learned (see `start_task` for the `refresh` option); while
+    training task `t`, the model's loss adds the
     output regulariser `beta / t * sum_{s<t} ||f_h(e_s) - target_s||^2`
     (`layers.HyperOutputRegularizer`, added in `compute_loss` during
     training only). The stored targets are non-trainable weights, so a
@@ -143,14 +144,22 @@ class HyperCLClassifier(ZooTask):
             )
         return int(task_id)
 
-    def start_task(self, task_id):
-        """Stores the current weights of every task before `task_id`.
+    def start_task(self, task_id, refresh=False):
+        """Stores the targets of the tasks before `task_id`.
 
         Call it before training task `task_id` (a no-op for task 0). The
         targets are computed without gradients, in inference mode.
 
+        Decision: by default only tasks without stored targets are
+        written, so each task keeps the weights it had right after it
+        was learned (the regulariser anchors every task to that point and
+        drift cannot accumulate; the stored weights also measure
+        forgetting). `refresh=True` recomputes the targets of all earlier
+        tasks from the current hypernetwork, as hypnettorch does.
+
         Args:
             task_id: int, the task about to be learned.
+            refresh: bool. Overwrite targets that are already stored.
 
         Example:
 
@@ -163,19 +172,23 @@ class HyperCLClassifier(ZooTask):
         task_id = self._check_task(task_id)
         if task_id == 0:
             return
+        stored = set(self.regularizer.stored_tasks())
+        todo = [t for t in range(task_id) if refresh or t not in stored]
+        if not todo:
+            return
         flat = ops.convert_to_numpy(
             ops.stop_gradient(
                 self.backbone.hypernetwork.generate_all_tasks()
             )
         )
-        for t in range(task_id):
+        for t in todo:
             self.regularizer.store(t, flat[t])
 
     def stored_weights(self, task_id):
         """The flat target weights stored for `task_id` (numpy).
 
-        These are the weights the task had when the next task began
-        (`start_task`), i.e. right after it was learned.
+        With the default `start_task` these are the weights the task had
+        when the next task began, i.e. right after it was learned.
 
         Args:
             task_id: int, a task with stored targets.
