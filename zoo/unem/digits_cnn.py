@@ -1,0 +1,202 @@
+"""A small BatchNorm CNN on 8x8 digits: the encoder that CAFA adapts."""
+
+import keras
+from keras_hub.models import Backbone
+
+from zoo.task import ZooTask
+
+
+def _check_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(
+            f"`{name}` must be a positive integer. Received: {name}={value!r}"
+        )
+
+
+@keras.saving.register_keras_serializable(package="hyperzoo")
+class DigitsCNNBackbone(Backbone):
+    """Conv-BN-ReLU blocks and global average pooling on small images.
+
+    Each block is `Conv2D(filters, 3, padding="same", use_bias=False)`,
+    `BatchNormalization` and ReLU; a 2x2 max-pool follows every block but
+    the last; global average pooling gives the features `(batch,
+    filters[-1])`. The BatchNormalization layers are what test-time
+    adaptation (`zoo.unem.cafa`) updates.
+
+    Args:
+        image_shape: tuple `(height, width, channels)`. Defaults to
+            `(8, 8, 1)` (scikit-learn digits, `load_digits(layout=
+            "image")`).
+        filters: tuple of int. Filters of each block. Defaults to
+            `(32, 64)`.
+        seed: int or `None`. Seed of the kernel initialisers.
+        dtype: string or `keras.DTypePolicy`. The dtype policy.
+        **kwargs: passed to `keras_hub.models.Backbone`.
+
+    Example:
+
+    ```python
+    backbone = zoo.unem.DigitsCNNBackbone()
+    backbone(np.zeros((2, 8, 8, 1), "float32")).shape  # (2, 64)
+    ```
+
+    Reference:
+    - [Ioffe and Szegedy, 2015](https://arxiv.org/abs/1502.03167),
+      "Batch Normalization".
+    - [Jung et al., 2023](https://arxiv.org/abs/2206.00205), "CAFA:
+      Class-Aware Feature Alignment for Test-Time Adaptation".
+    """
+
+    def __init__(self, image_shape=(8, 8, 1), filters=(32, 64), seed=None,
+                 dtype=None, **kwargs):
+        image_shape = tuple(image_shape)
+        if len(image_shape) != 3:
+            raise ValueError(
+                "`image_shape` must be (height, width, channels). "
+                f"Received: image_shape={image_shape!r}"
+            )
+        for value in image_shape:
+            _check_positive_int("image_shape[i]", value)
+        filters = tuple(filters)
+        if not filters:
+            raise ValueError("`filters` needs at least one block. "
+                             f"Received: filters={filters!r}")
+        for value in filters:
+            _check_positive_int("filters[i]", value)
+
+        # === Layers ===
+        self.convs, self.norms = [], []
+        for i, width in enumerate(filters):
+            self.convs.append(keras.layers.Conv2D(
+                width, 3, padding="same", use_bias=False,
+                kernel_initializer=keras.initializers.HeNormal(
+                    None if seed is None else seed + i),
+                dtype=dtype, name=f"conv_{i}",
+            ))
+            self.norms.append(keras.layers.BatchNormalization(
+                dtype=dtype, name=f"bn_{i}"
+            ))
+        self.pool = keras.layers.GlobalAveragePooling2D(dtype=dtype,
+                                                        name="pool")
+
+        # === Functional Model ===
+        images = keras.Input(shape=image_shape, name="images")
+        x = images
+        for i, (conv, norm) in enumerate(zip(self.convs, self.norms)):
+            x = keras.layers.ReLU(dtype=dtype, name=f"relu_{i}")(
+                norm(conv(x))
+            )
+            if i < len(filters) - 1:
+                x = keras.layers.MaxPooling2D(
+                    2, dtype=dtype, name=f"max_pool_{i}")(x)
+        outputs = self.pool(x)
+        super().__init__(inputs=images, outputs=outputs, dtype=dtype,
+                         **kwargs)
+
+        # === Config ===
+        self.image_shape = image_shape
+        self.filters = filters
+        self.seed = seed
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "image_shape": list(self.image_shape),
+            "filters": list(self.filters),
+            "seed": self.seed,
+        })
+        return config
+
+
+@keras.saving.register_keras_serializable(package="hyperzoo")
+class DigitsCNNClassifier(ZooTask):
+    """A `DigitsCNNBackbone` with a dense classification head (logits).
+
+    Args:
+        backbone: `zoo.unem.DigitsCNNBackbone`.
+        num_classes: int. Number of classes.
+        head_dtype: dtype of the head; float32 under mixed precision.
+        preprocessor: must be `None`.
+        **kwargs: passed to `keras_hub.models.Task`.
+
+    Example:
+
+    ```python
+    model = zoo.unem.DigitsCNNClassifier(zoo.unem.DigitsCNNBackbone(), 10)
+    model.predict(np.zeros((2, 8, 8, 1), "float32")).shape  # (2, 10)
+    ```
+
+    Reference:
+    - [Jung et al., 2023](https://arxiv.org/abs/2206.00205), "CAFA:
+      Class-Aware Feature Alignment for Test-Time Adaptation".
+    """
+
+    backbone_cls = DigitsCNNBackbone
+    preprocessor_cls = None
+
+    def __init__(self, backbone, num_classes, head_dtype=None,
+                 preprocessor=None, **kwargs):
+        if isinstance(num_classes, bool) or not isinstance(num_classes, int) \
+                or num_classes < 2:
+            raise ValueError(
+                "`num_classes` must be an integer >= 2. "
+                f"Received: num_classes={num_classes!r}"
+            )
+        policy = backbone.dtype_policy
+        if head_dtype is None and policy.compute_dtype != \
+                policy.variable_dtype:
+            head_dtype = "float32"
+        head_dtype = head_dtype or policy
+
+        # === Layers ===
+        self.backbone = backbone
+        self.preprocessor = preprocessor
+        self.output_dense = keras.layers.Dense(
+            num_classes, dtype=head_dtype, name="predictions"
+        )
+
+        # === Functional Model ===
+        inputs = backbone.input
+        outputs = self.output_dense(backbone(inputs))
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+
+        # === Config ===
+        self.num_classes = num_classes
+        self.head_dtype = keras.dtype_policies.serialize(
+            keras.dtype_policies.get(head_dtype)
+        )
+
+    def compile(self, optimizer="auto", loss="auto", *, metrics="auto",
+                **kwargs):
+        """Compiles with Adam(1e-3), sparse CE on logits and accuracy.
+
+        Args:
+            optimizer: `"auto"` or a Keras optimizer.
+            loss: `"auto"` or a Keras loss.
+            metrics: `"auto"` or a list of metrics.
+            **kwargs: passed to `keras.Model.compile`.
+        """
+        if optimizer == "auto":
+            optimizer = keras.optimizers.Adam(1e-3)
+        if loss == "auto":
+            loss = keras.losses.SparseCategoricalCrossentropy(
+                from_logits=True)
+        if metrics == "auto":
+            metrics = [keras.metrics.SparseCategoricalAccuracy("accuracy")]
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics,
+                        **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"num_classes": self.num_classes,
+                       "head_dtype": self.head_dtype})
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("head_dtype"), dict):
+            config["head_dtype"] = keras.dtype_policies.deserialize(
+                config["head_dtype"]
+            )
+        return super().from_config(config)
