@@ -29,9 +29,12 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_hyperdense.py
+	$(BIN)/pip install --no-deps --target /tmp/hypnettorch-bench hypnettorch
+	KERAS_BACKEND=jax $(BIN)/python scripts/bench_hyper_cl.py
 
 presets: $(STAMP)
 	KERAS_BACKEND=jax $(BIN)/python scripts/train_hyper_mlp_digits.py
+	KERAS_BACKEND=jax $(BIN)/python scripts/train_hyper_cl.py
 
 goldens: $(STAMP)
 	KERAS_BACKEND=jax $(BIN)/python tests/make_goldens.py $(NAMES)

@@ -63,6 +63,9 @@ class DemoTab:
 
 TABS = (
     DemoTab("hyper_mlp_digits", "demos.hyper_mlp_digits", "hyper_mlp_digits"),
+    DemoTab("hyper_cl_permuted_digits", "demos.hyper_cl_digits",
+            "hyper_cl_permuted_digits"),
+    DemoTab("unem_fewshot", "demos.unem_fewshot", "unem_gaussian_5shot"),
 )
 
 

@@ -99,7 +99,67 @@ def gpu_bench_table() -> str:
     return "\n".join(lines)
 
 
+def hyper_cl_table() -> str:
+    """Continual learning: the preset and the method comparison."""
+    lines = [
+        "| model / method | scenario | avg accuracy % | forgetting (pts) "
+        "| class-incr. % | params | hypernet / target | backend | command |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in _rows("results-hyper-cl-preset.csv"):
+        lines.append(
+            f"| **{r['model']}** (preset) | permuted (10 tasks) | "
+            f"{100 * float(r['average_accuracy']):.2f} | "
+            f"{100 * float(r['forgetting']):.2f} | "
+            f"{100 * float(r['class_incremental_accuracy']):.2f} | "
+            f"{int(r['param_count']):,} | "
+            f"{float(r['compression_ratio']):.2f} | {r['backend']} | "
+            f"`{r['command']}` |"
+        )
+    for r in _rows("results-hyper-cl.csv"):
+        ci = r["class_incremental_accuracy"]
+        ratio = r["compression_ratio"]
+        lines.append(
+            f"| {r['method']} | {r['scenario']} | "
+            f"{100 * float(r['average_accuracy']):.2f} | "
+            f"{100 * float(r['forgetting']):.2f} | "
+            f"{'%.2f' % (100 * float(ci)) if ci else '—'} | "
+            f"{int(r['param_count']):,} | "
+            f"{'%.2f' % float(ratio) if ratio else '—'} | {r['backend']} | "
+            f"`{r['command']}` |"
+        )
+    return "\n".join(lines)
+
+
+def hyper_cl_speed_table() -> str:
+    """Training-step time of our HMLP against hypnettorch's."""
+    rows = _rows("benchmark-train-hyper-cl-cpu.csv")
+    lines = [
+        "| backend | jit | ours ms | hypnettorch ms | ours / hypnettorch "
+        "| params |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['backend']} | {r['jit_compile']} | "
+            f"{float(r['train_step_time']):.2f} | "
+            f"{float(r['hypnettorch_step_time']):.2f} | "
+            f"{float(r['ratio_vs_hypnettorch']):.2f} | "
+            f"{int(r['param_count']):,} |"
+        )
+    if rows:
+        lines.append("")
+        lines.append(
+            f"Machine: {rows[0].get('cpu', '?')}, keras "
+            f"{rows[0].get('keras_version', '?')}, {rows[0].get('date')}. "
+            "Command: `python scripts/bench_hyper_cl.py --part speed`."
+        )
+    return "\n".join(lines)
+
+
 BLOCKS = {
+    "hyper_cl": hyper_cl_table,
+    "hyper_cl_speed": hyper_cl_speed_table,
     "models": models_table,
     "bench": bench_table,
     "bench_gpu": gpu_bench_table,

@@ -217,3 +217,79 @@ def test_hub_classifies_a_drawing_in_chromium(browser_page, tmp_path):
     assert label in DIGITS_CLASS_NAMES
     assert label == "1", f"a vertical stroke was read as {label!r}"
     assert not browser_page.problems, browser_page.problems
+
+
+CL_TAB = "hyper_cl_permuted_digits"
+CL_EXAMPLE = "digit 4, test #1"
+
+
+def test_hub_continual_learning_tab_in_chromium(browser_page, tmp_path):
+    page = browser_page.page
+    page.get_by_role("tab", name="HyperCL: continual learning").click()
+    page.locator(f"#{CL_TAB}_task input").click()
+    page.get_by_role("option", name="task 2 (permutation 2)").click()
+    page.get_by_text(CL_EXAMPLE, exact=True).click()
+    page.locator(f"#{CL_TAB}_digit-image img").first.wait_for(
+        state="visible"
+    )
+    page.locator(f"#{CL_TAB}_classify-button").click()
+    heading = page.locator(f"#{CL_TAB}_label h2")
+    heading.wait_for(state="visible", timeout=30_000)
+    assert heading.inner_text().strip() in DIGITS_CLASS_NAMES
+    assert page.locator(f"#{CL_TAB}_label .confidence-set").count() == 3
+    inferred = page.locator(f"#{CL_TAB}_inferred textarea")
+    page.wait_for_function(
+        "el => el.value.startsWith('Without the task id') "
+        "&& el.value.includes('the chosen task 2)')",
+        arg=inferred.element_handle(),
+    )
+    for name in ("permuted", "accuracy"):
+        img = page.locator(f"#{CL_TAB}_{name} img").first
+        img.wait_for(state="visible")
+        page.wait_for_function(
+            "el => el.complete && el.naturalWidth > 0",
+            arg=img.element_handle(),
+        )
+    page.screenshot(
+        path=str(_artifacts_dir(tmp_path) / "hub_continual_learning.png"),
+        full_page=True,
+    )
+    assert not browser_page.problems, browser_page.problems
+
+
+UNEM_TAB = "unem_fewshot"
+
+
+def _wait_for_text(page, selector, text, timeout_ms=120_000):
+    element = page.locator(selector).first
+    element.wait_for(state="attached", timeout=timeout_ms)
+    page.wait_for_function(
+        "([el, text]) => el.innerText.includes(text)",
+        arg=[element.element_handle(), text],
+        timeout=timeout_ms,
+    )
+    return element.inner_text()
+
+
+def test_hub_unem_tab_in_chromium(browser_page, tmp_path):
+    page = browser_page.page
+    page.get_by_role("tab", name="UNEM few-shot + CAFA").click()
+    params = _wait_for_text(page, f"#{UNEM_TAB}_parameters", "10")
+    assert "lambda" in params
+    page.locator(f"#{UNEM_TAB}_shots").get_by_text("1", exact=True).click()
+    page.locator(f"#{UNEM_TAB}_sample-button").click()
+    summary = _wait_for_text(page, f"#{UNEM_TAB}_episode-summary", "UNEM:")
+    assert "1-shot" in summary
+    table = _wait_for_text(page, f"#{UNEM_TAB}_episode-table",
+                           "best on this task")
+    assert "fixed-lambda EM (default)" in table
+    page.locator(f"#{UNEM_TAB}_shift").get_by_text("noise",
+                                                   exact=True).click()
+    page.locator(f"#{UNEM_TAB}_cafa-button").click()
+    cafa = _wait_for_text(page, f"#{UNEM_TAB}_cafa-summary", "CAFA")
+    assert "noise" in cafa
+    _wait_for_text(page, f"#{UNEM_TAB}_cafa-table", "noise: CAFA")
+    page.screenshot(
+        path=str(_artifacts_dir(tmp_path) / "hub_unem.png"), full_page=True
+    )
+    assert not browser_page.problems, browser_page.problems

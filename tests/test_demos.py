@@ -298,7 +298,10 @@ def test_hub_loads_bundled_preset():
     if "hyper_mlp_digits" not in zoo.list_presets():
         pytest.skip("preset hyper_mlp_digits is not bundled yet")
     hub = hub_module.build_hub()
-    assert [t.elem_id for t in _tabs(hub)] == ["tab-hyper_mlp_digits"]
+    expected = [f"tab-{t.name}" for t in hub_module.TABS
+                if t.preset in zoo.list_presets()]
+    assert "tab-hyper_mlp_digits" in expected
+    assert [t.elem_id for t in _tabs(hub)] == expected
     headers = [
         b.value for b in hub.blocks.values() if isinstance(b, gr.Markdown)
     ]

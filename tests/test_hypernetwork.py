@@ -53,6 +53,7 @@ def test_bad_arguments_are_named(kwargs, message):
         layers.HyperNetwork(SPECS, **kwargs)
 
 
+@pytest.mark.once
 @pytest.mark.parametrize("arch, kwargs", [
     ("mlp", dict(hidden_units=(32,))),
     ("chunked", dict(chunk_size=9, hidden_units=(32,))),

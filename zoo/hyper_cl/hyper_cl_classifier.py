@@ -206,7 +206,7 @@ class HyperCLClassifier(ZooTask):
             ops.convert_to_numpy(self.regularizer.targets)[task_id]
         )
 
-    def predict_task(self, x, task_id, weights=None, batch_size=256):
+    def predict_task(self, x, task_id, weights=None, batch_size=1024):
         """Logits of a batch under one task's weights.
 
         Args:
@@ -227,6 +227,7 @@ class HyperCLClassifier(ZooTask):
                 f"Received: x.shape={x.shape}"
             )
         if weights is None:
+            # One weight set for the whole batch (not one per sample).
             weights = self.backbone.hypernetwork.generate(np.array(task_id))
         out = []
         for i in range(0, len(x), batch_size):
@@ -257,8 +258,9 @@ class HyperCLClassifier(ZooTask):
                 f"Received: num_tasks={num_tasks!r}"
             )
         entropies, locals_ = [], []
+        generated = self.backbone.hypernetwork.generate_all_tasks()
         for t in range(n_tasks):
-            logits = self.predict_task(x, t)
+            logits = self.predict_task(x, t, weights=generated[t])
             logits = logits - logits.max(axis=1, keepdims=True)
             p = np.exp(logits)
             p /= p.sum(axis=1, keepdims=True)
