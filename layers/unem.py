@@ -75,6 +75,15 @@ def _as_schedule(value, num_layers):
     """A scalar or a per-layer sequence, as a list of `num_layers` tensors."""
     if isinstance(value, (int, float)):
         return [ops.convert_to_tensor(float(value), "float32")] * num_layers
+    if isinstance(value, (list, tuple)):
+        # One scalar or broadcastable tensor (e.g. `(B, 1, 1)`, one value
+        # per task) per layer.
+        if len(value) != num_layers:
+            raise ValueError(
+                f"Expected one value per iteration ({num_layers}). "
+                f"Received: {len(value)} values"
+            )
+        return [ops.cast(v, "float32") for v in value]
     value = ops.cast(ops.convert_to_tensor(value), "float32")
     return [value[i] for i in range(num_layers)]
 
@@ -115,8 +124,10 @@ def gaussian_em(
         support_labels: `(B, Ns)` integer labels in `[0, num_classes)`.
         num_classes: int. `K`, the number of classes of every task.
         lambdas: float, or a sequence / 1-D tensor of one class-balance
-            weight per iteration.
-        temperatures: float, or one temperature per iteration.
+            weight per iteration. A list element may also be a tensor
+            broadcastable to `(B, 1, 1)` (one value per task).
+        temperatures: float, or one temperature per iteration (same
+            forms as `lambdas`).
         scale: float or scalar tensor multiplying every feature.
         num_iterations: int. Needed when `lambdas` and `temperatures`
             are both scalars; otherwise their length.

@@ -5,6 +5,9 @@ All take an episode batch (`{"support", "support_labels", "query"}`, see
 Nq)` as numpy int arrays.
 """
 
+import functools
+
+import keras
 import numpy as np
 from keras import ops
 
@@ -28,8 +31,98 @@ def _check_batch(batch):
         )
 
 
+@keras.saving.register_keras_serializable(package="hyperzoo")
+class FixedLambdaEM(keras.layers.Layer):
+    """The EM iteration with a fixed lambda per task and T = 1, as a layer.
+
+    Wraps `layers.gaussian_em` so that `keras.Model.predict` compiles it
+    once (JAX, TensorFlow) for a whole grid of lambdas: the lambda is an
+    input, one value per task.
+
+    Args:
+        num_classes: int. Classes per task.
+        num_iterations: int. EM iterations.
+        **kwargs: base layer keyword arguments.
+
+    Example:
+
+    ```python
+    model = zoo.unem.baselines.fixed_lambda_model(16, 10, 32)
+    ```
+
+    Reference:
+    - [Martin et al., 2022](https://arxiv.org/abs/2205.14144), PADDLE.
+    """
+
+    def __init__(self, num_classes, num_iterations, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = num_classes
+        self.num_iterations = num_iterations
+
+    def call(self, query, support, support_labels, lam):
+        lam = ops.reshape(ops.cast(lam, "float32"), (-1, 1, 1))
+        return gaussian_em(query, support, support_labels, self.num_classes,
+                           [lam] * self.num_iterations,
+                           num_iterations=self.num_iterations,
+                           return_log=True)
+
+    def compute_output_shape(self, query_shape, support_shape,
+                             support_labels_shape, lam_shape):
+        return tuple(query_shape[:-1]) + (self.num_classes,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"num_classes": self.num_classes,
+                       "num_iterations": self.num_iterations})
+        return config
+
+
+@functools.lru_cache(maxsize=16)
+def fixed_lambda_model(num_classes, num_iterations, feature_dim):
+    """A functional model `{query, support, support_labels, lam} -> log U`.
+
+    Args:
+        num_classes: int. Classes per task.
+        num_iterations: int. EM iterations.
+        feature_dim: int. Feature size.
+
+    Returns:
+        A `keras.Model` (cached per arguments).
+
+    Example:
+
+    ```python
+    model = zoo.unem.baselines.fixed_lambda_model(16, 10, 32)
+    ```
+    """
+    query = keras.Input((None, feature_dim), name="query")
+    support = keras.Input((None, feature_dim), name="support")
+    labels = keras.Input((None,), dtype="int32", name="support_labels")
+    lam = keras.Input((1,), name="lam")
+    out = FixedLambdaEM(num_classes, num_iterations)(query, support, labels,
+                                                    lam)
+    return keras.Model({"query": query, "support": support,
+                        "support_labels": labels, "lam": lam}, out)
+
+
+def _fixed_em_predictions(batch, num_classes, lams, num_iterations,
+                          batch_size):
+    """Predictions `(len(lams), B, Nq)` for every lambda of `lams`."""
+    _check_batch(batch)
+    b = len(batch["query"])
+    model = fixed_lambda_model(num_classes, num_iterations,
+                               int(batch["query"].shape[-1]))
+    preds = []
+    for lam in lams:
+        # Same shapes for every lambda: compiled once (JAX, TensorFlow).
+        inputs = dict(batch, lam=np.full((b, 1), lam, "float32"))
+        out = model.predict(inputs, batch_size=batch_size, verbose=0)
+        preds.append(np.asarray(ops.convert_to_numpy(out)).argmax(-1))
+    return np.stack(preds)
+
+
 def fixed_lambda_em(batch, num_classes, lam,
-                    num_iterations=FIXED_EM_ITERATIONS, batch_size=250):
+                    num_iterations=FIXED_EM_ITERATIONS, batch_size=500):
     """Predictions of the EM iteration with a fixed lambda and T = 1.
 
     Args:
@@ -49,20 +142,8 @@ def fixed_lambda_em(batch, num_classes, lam,
     pred = zoo.unem.baselines.fixed_lambda_em(batch, 16, lam=10.0)
     ```
     """
-    _check_batch(batch)
-    out = []
-    n = len(batch["query"])
-    for i in range(0, n, batch_size):
-        u = gaussian_em(
-            batch["query"][i: i + batch_size],
-            batch["support"][i: i + batch_size],
-            batch["support_labels"][i: i + batch_size],
-            num_classes,
-            float(lam),
-            num_iterations=num_iterations,
-        )
-        out.append(np.asarray(ops.convert_to_numpy(u)).argmax(-1))
-    return np.concatenate(out)
+    return _fixed_em_predictions(batch, num_classes, [float(lam)],
+                                 num_iterations, batch_size)[0]
 
 
 def lambda_curve(batch, query_labels, num_classes, grid=LAMBDA_GRID,
@@ -86,12 +167,10 @@ def lambda_curve(batch, query_labels, num_classes, grid=LAMBDA_GRID,
     best_lambda, best_acc = max(curve, key=lambda p: p[1])
     ```
     """
-    return [
-        (float(lam), accuracy(
-            fixed_lambda_em(batch, num_classes, lam, num_iterations),
-            query_labels))
-        for lam in grid
-    ]
+    preds = _fixed_em_predictions(batch, num_classes, list(grid),
+                                  num_iterations, batch_size=500)
+    return [(float(lam), accuracy(p, query_labels))
+            for lam, p in zip(grid, preds)]
 
 
 def accuracy(pred, query_labels):

@@ -255,6 +255,22 @@ def _batch_norm_only(model):
             layer.trainable = False
 
 
+class _BatchStatistics(keras.layers.Layer):
+    """Calls a model in training mode inside `predict` (compiled).
+
+    A `training=True` given to a model node of a functional model is
+    overridden by `predict`'s `training=False`; an explicit argument in
+    a layer's `call` is not.
+    """
+
+    def __init__(self, model, **kwargs):
+        super().__init__(**kwargs)
+        self.model = model
+
+    def call(self, x):
+        return self.model(x, training=True)
+
+
 def predict_with_batch_statistics(model, x, batch_size=ADAPT_BATCH_SIZE):
     """Logits with every BatchNormalization using its batch's statistics.
 
@@ -272,11 +288,11 @@ def predict_with_batch_statistics(model, x, batch_size=ADAPT_BATCH_SIZE):
     logits = zoo.unem.cafa.predict_with_batch_statistics(model, x_shift)
     ```
     """
-    out = []
-    for i in range(0, len(x), batch_size):
-        out.append(np.asarray(ops.convert_to_numpy(
-            model(x[i: i + batch_size], training=True))))
-    return np.concatenate(out)
+    wrapper = keras.Sequential([keras.Input(tuple(model.input.shape[1:])),
+                                _BatchStatistics(model)])
+    out = wrapper.predict(np.asarray(x, "float32"), batch_size=batch_size,
+                          verbose=0)
+    return np.asarray(ops.convert_to_numpy(out))
 
 
 def test_time_adapt(model, x, method="cafa", source_stats=None,
