@@ -44,3 +44,27 @@ def test_data_parallel_fit_of_a_zoo_model(devices):
     x_test, y_test = zoo.data.load_digits("test")
     acc = (np.argmax(model.predict(x_test, verbose=0), 1) == y_test).mean()
     assert acc > 0.5
+
+
+def test_data_parallel_continual_learning_step(devices):
+    # The output regulariser (non-trainable targets) is replicated too.
+    from zoo.hyper_cl import continual
+    from zoo.hyper_cl.hyper_cl_recipes import build_cl_classifier
+
+    tasks = continual.make_tasks("permuted", "train", 2)
+    distribution = keras.distribution.DataParallel(devices=devices)
+    with distribution.scope():
+        model = build_cl_classifier("permuted", "chunked", beta=0.05,
+                                    num_tasks=2, hidden_dims=(16,),
+                                    chunk_size=128, hidden_units=(16,))
+        model.start_task(1)
+        x, y = tasks[1]
+        n = 256
+        history = model.fit(
+            {"features": x[:n], "task_id": np.ones(n, "int32")}, y[:n],
+            batch_size=32, epochs=2, verbose=0,
+        )
+    losses = history.history["loss"]
+    assert losses[1] < losses[0]
+    targets = model.regularizer.targets
+    assert len(targets.value.sharding.device_set) == 4
