@@ -154,16 +154,19 @@ def test_dirichlet_em_classifies_zero_shot_logits():
     assert baselines.accuracy(u.argmax(-1), yq) > zero_shot
 
 
-@pytest.mark.parametrize("kwargs, message", [
+HEAD_ERRORS = [
     (dict(num_classes=0), "`num_classes` must be a positive integer"),
     (dict(num_classes=3, num_layers=2.5), "`num_layers`"),
     (dict(num_classes=3, initial_temperature=1.0), "initial_temperature"),
     (dict(num_classes=3, initial_lambda=-1.0), "initial_lambda"),
     (dict(num_classes=3, output_mode="logits"), "`output_mode`"),
-])
-def test_head_arguments_are_validated(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        layers.UNEMGaussianHead(**kwargs)
+]
+
+
+def test_head_arguments_are_validated():
+    for kwargs, message in HEAD_ERRORS:
+        with pytest.raises(ValueError, match=message):
+            layers.UNEMGaussianHead(**kwargs)
 
 
 def test_heads_need_support_and_shapes(episode):
@@ -260,14 +263,12 @@ def test_dirichlet_classifier_builds_and_predicts():
                                   num_classes=3, head="dirichlet")
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(head="laplace"), "`head`"),
-    (dict(loss_mode="mse"), "`loss_mode`"),
-])
-def test_classifier_arguments_are_validated(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        zoo.UNEMFewShotClassifier(zoo.UNEMBackbone(4), num_classes=3,
-                                  **kwargs)
+def test_classifier_arguments_are_validated():
+    for kwargs, message in [(dict(head="laplace"), "`head`"),
+                            (dict(loss_mode="mse"), "`loss_mode`")]:
+        with pytest.raises(ValueError, match=message):
+            zoo.UNEMFewShotClassifier(zoo.UNEMBackbone(4), num_classes=3,
+                                      **kwargs)
     with pytest.raises(ValueError, match="`feature_dim`"):
         zoo.UNEMBackbone(0)
 

@@ -23,7 +23,7 @@ _SUPPORT_LABELS = (0, 0, 1, 1, 2, 2)
 
 def _build_gaussian(seed=0):
     backbone = UNEMBackbone(feature_dim=6, projection_dim=4, seed=seed)
-    return UNEMFewShotClassifier(backbone, num_classes=3, num_layers=3)
+    return UNEMFewShotClassifier(backbone, num_classes=3, num_layers=2)
 
 
 def _batch(feature_dim, scale):
@@ -52,9 +52,9 @@ register_model(ModelSpec(
     description="Transductive few-shot: unrolled Gaussian EM, learned "
                 "per-layer lambda and T",
     reference=_REF,
-    # Projection Dense 6*4+4; head: gamma (3), temperature_raw (3),
+    # Projection Dense 6*4+4; head: gamma (2), temperature_raw (2),
     # scale_raw (1).
-    expected_num_params=(6 * 4 + 4) + (3 + 3 + 1),
+    expected_num_params=(6 * 4 + 4) + (2 + 2 + 1),
 ))
 
 
