@@ -153,14 +153,14 @@ LAYER_CASES = {
     ),
     "unem_dirichlet_head": dict(
         layer="UNEMDirichletHead",
-        init_kwargs=dict(num_classes=3, num_layers=2, mm_steps=2),
+        init_kwargs=dict(num_classes=3, num_layers=1, mm_steps=1),
         inputs={"query": ("float32", (2, 5, 3), -1, 1),
                 "support": ("float32", (2, 6, 3), -1, 1),
                 "support_labels": ("int32", (2, 6), 0, 3)},
         output_shape=(2, 5, 3),
-        # gamma (2), temperature_raw (2), feature_temperature_raw (scalar)
+        # gamma (1), temperature_raw (1), feature_temperature_raw (scalar)
         num_trainable=3,
-        trainable_params=2 + 2 + 1,
+        trainable_params=1 + 1 + 1,
     ),
 }
 
@@ -172,5 +172,5 @@ MODEL_GOLDENS = (
     "hyper_cl_classifier_mlp_mip",
     "hyper_cl_classifier_recurrent",
     "unem_gaussian_classifier",
-    "unem_dirichlet_classifier",
+    "digits_cnn_classifier",
 )
