@@ -34,7 +34,8 @@ hypnettorch's for the same sizes: an HMLP (one task embedding of 8,
 hidden 100-100) generating every weight of a 64-100-100-10 MLP, batch
 32, Adam 1e-3, cross-entropy. One child process per Keras backend; in
 each, the Keras model (`layers.HyperNetwork` + `layers.FunctionalDense`,
-trained by `model.fit`, a callback stamping every step) and hypnettorch
+trained by `model.fit` with `zoo.optimizers.InplaceAdam` (Keras's Adam
+maths, in-place on torch), a callback stamping every step) and hypnettorch
 (`HMLP` + `MLP(no_weights=True)`, a plain PyTorch loop timed per step)
 are timed in interleaved rounds, so the ratio compares the two under
 the same machine load. hypnettorch is imported from `--hypnettorch-path`
@@ -251,6 +252,7 @@ def _build_keras_hmlp(seed):
     from keras import ops
 
     import layers
+    from zoo.optimizers import InplaceAdam
 
     class HMLPTarget(keras.Model):
         """One-embedding HMLP generating a 64-100-100-10 MLP."""
@@ -274,7 +276,7 @@ def _build_keras_hmlp(seed):
 
     model = HMLPTarget()
     model.compile(
-        optimizer=keras.optimizers.Adam(1e-3),
+        optimizer=InplaceAdam(1e-3),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         jit_compile="auto" if keras.backend.backend() != "torch" else False,
     )
@@ -301,7 +303,7 @@ def _build_hypnettorch(path, seed):
             mnet.forward(x, weights=weights), y)
         loss.backward()
         opt.step()
-        return float(loss)
+        return loss.detach().item()
 
     return step, hnet.num_params, mnet.num_params
 

@@ -27,8 +27,8 @@ _EXPORTS = {
     "UNEMFewShotClassifier": "zoo.unem",
 }
 _MODEL_FAMILIES = ("zoo.hyper_mlp", "zoo.hyper_cl", "zoo.unem")
-_SUBMODULES = ("data", "hyper_cl", "hyper_mlp", "preset_utils", "registry", "training",
-               "unem")
+_SUBMODULES = ("data", "hyper_cl", "hyper_mlp", "optimizers",
+               "preset_utils", "registry", "training", "unem")
 
 
 def register_all():

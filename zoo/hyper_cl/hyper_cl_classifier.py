@@ -6,6 +6,7 @@ from keras import ops
 
 from layers.hypernetwork import HyperOutputRegularizer
 from zoo.hyper_cl.hyper_cl_backbone import HyperCLBackbone
+from zoo.optimizers import InplaceAdam
 from zoo.task import ZooTask
 
 
@@ -101,7 +102,7 @@ class HyperCLClassifier(ZooTask):
 
     def compile(self, optimizer="auto", loss="auto", *, metrics="auto",
                 **kwargs):
-        """Compiles with Adam(1e-3), sparse CE on logits and accuracy.
+        """Compiles with InplaceAdam(1e-3), sparse CE on logits, accuracy.
 
         Args:
             optimizer: `"auto"` or a Keras optimizer.
@@ -110,7 +111,7 @@ class HyperCLClassifier(ZooTask):
             **kwargs: passed to `keras.Model.compile`.
         """
         if optimizer == "auto":
-            optimizer = keras.optimizers.Adam(1e-3)
+            optimizer = InplaceAdam(1e-3)
         if loss == "auto":
             loss = keras.losses.SparseCategoricalCrossentropy(
                 from_logits=True

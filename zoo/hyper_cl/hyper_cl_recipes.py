@@ -2,13 +2,13 @@
 
 import os
 
-import keras
 import numpy as np
 
 from zoo.data import DIGITS_CLASS_NAMES
 from zoo.hyper_cl import continual
 from zoo.hyper_cl.hyper_cl_backbone import HyperCLBackbone
 from zoo.hyper_cl.hyper_cl_classifier import HyperCLClassifier
+from zoo.optimizers import InplaceAdam
 from zoo.training import register_recipe
 
 CL_EPOCHS_PER_TASK = 20
@@ -72,7 +72,7 @@ def build_cl_classifier(scenario="permuted", architecture="chunked",
         backbone, beta=beta,
         task_labels=None if permuted else continual.SPLIT_TASK_LABELS,
     )
-    model.compile(optimizer=keras.optimizers.Adam(CL_LEARNING_RATE))
+    model.compile(optimizer=InplaceAdam(CL_LEARNING_RATE))
     return model
 
 
@@ -196,7 +196,7 @@ def train_permuted_digits(epochs=None, out_dir="runs/hyper_cl",
         },
         "epochs_per_task": epochs,
         "batch_size": CL_BATCH_SIZE,
-        "optimizer": f"Adam({CL_LEARNING_RATE})",
+        "optimizer": f"InplaceAdam({CL_LEARNING_RATE}) (Keras Adam maths)",
         "beta": CL_BETA,
         "architecture": architecture,
         "label_names": list(DIGITS_CLASS_NAMES),
