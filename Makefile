@@ -31,10 +31,12 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench_hyperdense.py
 	$(BIN)/pip install --no-deps --target /tmp/hypnettorch-bench hypnettorch
 	KERAS_BACKEND=jax $(BIN)/python scripts/bench_hyper_cl.py
+	KERAS_BACKEND=jax $(BIN)/python scripts/bench_unem.py
 
 presets: $(STAMP)
 	KERAS_BACKEND=jax $(BIN)/python scripts/train_hyper_mlp_digits.py
 	KERAS_BACKEND=jax $(BIN)/python scripts/train_hyper_cl.py
+	KERAS_BACKEND=jax $(BIN)/python scripts/train_unem.py
 
 goldens: $(STAMP)
 	KERAS_BACKEND=jax $(BIN)/python tests/make_goldens.py $(NAMES)

@@ -157,7 +157,131 @@ def hyper_cl_speed_table() -> str:
     return "\n".join(lines)
 
 
+UNEM_COLUMNS = (
+    ("unem_gaussian", "UNEM"),
+    ("unem_dirichlet", "UNEM"),
+    ("fixed_lambda_em_default", "fixed lambda 75 (default)"),
+    ("fixed_lambda_em_val_selected", "fixed lambda (val-selected)"),
+    ("fixed_lambda_em_oracle", "fixed lambda (oracle best)"),
+    ("nearest_prototype", "nearest prototype"),
+    ("inductive_softmax", "inductive softmax"),
+)
+
+
+def unem_table() -> str:
+    """UNEM vs baselines per data set and shots (results-unem-fewshot)."""
+    rows = _rows("results-unem-fewshot.csv")
+    headers = []
+    for _, title in UNEM_COLUMNS:
+        if title not in headers:
+            headers.append(title)
+    lines = [
+        "| data (meta-test) | shots | " + " | ".join(headers) + " |",
+        "|---|---|" + "---|" * len(headers),
+    ]
+    keys = []
+    for r in rows:
+        key = (r["dataset"], r["shots"])
+        if key not in keys:
+            keys.append(key)
+    for dataset, shots in keys:
+        cells = {}
+        for r in rows:
+            if (r["dataset"], r["shots"]) != (dataset, shots):
+                continue
+            for model, title in UNEM_COLUMNS:
+                if r["model"] == model:
+                    note = r["note"].replace("lambda=", "λ=")
+                    value = f"{float(r['top1']):.2f}"
+                    if note.startswith("λ=") and "oracle" in title or \
+                            note.startswith("λ=") and "val" in title:
+                        value += f" ({note})"
+                    cells[title] = value
+        lines.append(
+            f"| {dataset} | {shots} | "
+            + " | ".join(cells.get(h, "—") for h in headers) + " |"
+        )
+    extra = [r for r in rows if r["model"] not in dict(UNEM_COLUMNS)]
+    if extra:
+        lines.append("")
+        for r in extra:
+            lines.append(
+                f"- {r['model']} ({r['dataset']}, {r['shots']}-shot): "
+                f"{float(r['top1']):.2f}%"
+                + (f" ({r['note']})" if r["note"] else "")
+            )
+    if rows:
+        lines.append("")
+        lines.append(
+            f"{rows[0]['num_tasks']} meta-test tasks per row; top-1 % of "
+            "the queries, averaged over tasks. Backend "
+            f"{rows[0]['backend']}, {rows[0]['precision']}, "
+            f"{rows[0]['cpu']}, keras {rows[0]['keras_version']}, "
+            f"{rows[0]['date']}. Command: `{rows[0]['command']}`."
+        )
+    return "\n".join(lines)
+
+
+def unem_params_table() -> str:
+    """Learned per-layer lambda and T (results-unem-learned-params)."""
+    rows = _rows("results-unem-learned-params.csv")
+    shots = sorted({int(r["shots"]) for r in rows})
+    lines = [
+        "| layer | " + " | ".join(
+            f"λ ({s}-shot) | T ({s}-shot)" for s in shots) + " |",
+        "|---|" + "---|---|" * len(shots),
+    ]
+    layers = sorted({int(r["layer"]) for r in rows})
+    for layer in layers:
+        cells = []
+        for s in shots:
+            r = next(r for r in rows if int(r["shots"]) == s
+                     and int(r["layer"]) == layer)
+            cells += [f"{float(r['lambda']):.2f}",
+                      f"{float(r['temperature']):.2f}"]
+        lines.append(f"| {layer} | " + " | ".join(cells) + " |")
+    if rows:
+        scales = ", ".join(
+            f"{s}-shot {float(next(r['scale'] for r in rows if int(r['shots']) == s)):.3f}"  # noqa: E501
+            for s in shots)
+        lines.append("")
+        lines.append(f"Learned feature scale: {scales}.")
+    return "\n".join(lines)
+
+
+def cafa_table() -> str:
+    """CAFA before/after per shift (results-cafa-digits.csv)."""
+    rows = _rows("results-cafa-digits.csv")
+    methods = ["source", "bn_adapt", "tent", "cafa"]
+    titles = ["no adaptation", "test-batch BN stats", "TENT (entropy)",
+              "CAFA"]
+    lines = [
+        "| shift (540 test digits) | " + " | ".join(titles) + " |",
+        "|---|" + "---|" * len(titles),
+    ]
+    for shift in [r["shift"] for r in rows if r["method"] == "source"]:
+        cells = []
+        for m in methods:
+            r = next((r for r in rows if r["shift"] == shift
+                      and r["method"] == m), None)
+            cells.append(f"{float(r['top1']):.2f}" if r else "—")
+        lines.append(f"| {shift} | " + " | ".join(cells) + " |")
+    if rows:
+        lines.append("")
+        lines.append(
+            f"Preset `cafa_digits_encoder`; TENT and CAFA adapt only the "
+            f"BatchNorm scales and shifts for {rows[-1]['adapt_epochs']} "
+            f"epochs (batch {rows[-1]['adapt_batch_size']}). Backend "
+            f"{rows[0]['backend']}, {rows[0]['date']}. Command: "
+            f"`{rows[0]['command']}`."
+        )
+    return "\n".join(lines)
+
+
 BLOCKS = {
+    "unem": unem_table,
+    "unem_params": unem_params_table,
+    "cafa": cafa_table,
     "hyper_cl": hyper_cl_table,
     "hyper_cl_speed": hyper_cl_speed_table,
     "models": models_table,
