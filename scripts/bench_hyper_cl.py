@@ -278,7 +278,9 @@ def _build_keras_hmlp(seed):
     model.compile(
         optimizer=InplaceAdam(1e-3),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        jit_compile="auto" if keras.backend.backend() != "torch" else False,
+        # XLA on TensorFlow and JAX (Keras's "auto" turns it off for
+        # TensorFlow on CPU); eager on torch.
+        jit_compile=keras.backend.backend() != "torch",
     )
     return model
 

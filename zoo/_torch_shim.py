@@ -32,6 +32,15 @@ def adam_update_(optimizer, grads, variables, learning_rate):
     torch._foreach_lerp_(m, grads, 1.0 - b1)
     torch._foreach_mul_(v, b2)
     torch._foreach_addcmul_(v, grads, grads, value=1.0 - b2)
-    denom = torch._foreach_sqrt(v)
+    # A persistent buffer: a fresh model-sized allocation every step cost
+    # page faults that made the square root the slowest op of the step.
+    key = tuple(index)
+    buffers = getattr(optimizer, "_hyperzoo_denominators", None)
+    if buffers is None or buffers[0] != key:
+        buffers = (key, [torch.empty_like(t) for t in v])
+        optimizer._hyperzoo_denominators = buffers
+    denom = buffers[1]
+    for source, out in zip(v, denom):
+        torch.sqrt(source, out=out)
     torch._foreach_add_(denom, optimizer.epsilon)
     torch._foreach_addcdiv_(params, m, denom, value=-alpha)
