@@ -250,9 +250,13 @@ def test_baselines_on_separable_tasks():
 # ----------------------------------------------------------------------
 def test_dirichlet_classifier_builds_and_predicts():
     backbone = zoo.UNEMBackbone(feature_dim=3)
-    model = zoo.UNEMFewShotClassifier(backbone, num_classes=3,
-                                      head="dirichlet", num_layers=1,
-                                      mm_steps=1)
+    model = zoo.UNEMFewShotClassifier(
+        backbone, num_classes=3, head="dirichlet", num_layers=1,
+        mm_steps=1, head_kwargs=dict(initial_lambda=2.0))
+    revived = zoo.UNEMFewShotClassifier.from_config(model.get_config())
+    assert revived.head_kwargs == {"initial_lambda": 2.0}
+    np.testing.assert_allclose(
+        model.layer_parameters()["lambdas"], [2.0], rtol=1e-5)
     x, _ = zoo.get_model_spec("unem_gaussian_classifier").example_batch(2)
     x = {k: (v[..., :3] if v.ndim == 3 else v) for k, v in x.items()}
     out = _np(model(x))
@@ -271,6 +275,9 @@ def test_classifier_arguments_are_validated():
                                       **kwargs)
     with pytest.raises(ValueError, match="`feature_dim`"):
         zoo.UNEMBackbone(0)
+    with pytest.raises(ValueError, match="`head_kwargs`"):
+        zoo.UNEMFewShotClassifier(zoo.UNEMBackbone(4), num_classes=3,
+                                  head_kwargs={"num_layers": 2})
 
 
 # ----------------------------------------------------------------------

@@ -118,6 +118,8 @@ class UNEMFewShotClassifier(ZooTask):
         num_layers: int. Unrolled EM layers. Defaults to `10`.
         mm_steps: int. MM steps per layer (Dirichlet head only).
         loss_mode: str. `"nll"` (default) or `"reference"`.
+        head_kwargs: dict or `None`. Extra arguments of the head (e.g.
+            `initial_lambda`, `initial_feature_temperature`).
         head_dtype: dtype of the head; float32 under mixed precision.
         preprocessor: must be `None`.
         **kwargs: passed to `keras_hub.models.Task`.
@@ -147,10 +149,19 @@ class UNEMFewShotClassifier(ZooTask):
         num_layers=10,
         mm_steps=10,
         loss_mode="nll",
+        head_kwargs=None,
         head_dtype=None,
         preprocessor=None,
         **kwargs,
     ):
+        head_kwargs = dict(head_kwargs or {})
+        reserved = {"num_classes", "num_layers", "mm_steps", "dtype",
+                    "name"} & set(head_kwargs)
+        if reserved:
+            raise ValueError(
+                "`head_kwargs` must not set arguments the classifier sets "
+                f"itself. Received: {sorted(reserved)}"
+            )
         if head not in HEADS:
             raise ValueError(
                 f"`head` must be one of {HEADS}. Received: head={head!r}"
@@ -185,12 +196,12 @@ class UNEMFewShotClassifier(ZooTask):
         if head == "gaussian":
             self.unem_head = UNEMGaussianHead(
                 num_classes, num_layers=num_layers, dtype=head_dtype,
-                name="unem_head",
+                name="unem_head", **head_kwargs,
             )
         else:
             self.unem_head = UNEMDirichletHead(
                 num_classes, num_layers=num_layers, mm_steps=mm_steps,
-                dtype=head_dtype, name="unem_head",
+                dtype=head_dtype, name="unem_head", **head_kwargs,
             )
 
         # === Functional Model ===
@@ -210,6 +221,7 @@ class UNEMFewShotClassifier(ZooTask):
         self.num_layers = num_layers
         self.mm_steps = mm_steps
         self.loss_mode = loss_mode
+        self.head_kwargs = head_kwargs
         self.head_dtype = keras.dtype_policies.serialize(
             keras.dtype_policies.get(head_dtype)
         )
@@ -253,6 +265,7 @@ class UNEMFewShotClassifier(ZooTask):
             "num_layers": self.num_layers,
             "mm_steps": self.mm_steps,
             "loss_mode": self.loss_mode,
+            "head_kwargs": dict(self.head_kwargs),
             "head_dtype": self.head_dtype,
         })
         return config
