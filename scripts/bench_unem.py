@@ -19,7 +19,9 @@ float32 rounding; the `backend` column records it). Writes, atomically:
   world; 5 shots with the reference's double-softmax loss; digits
   features (an MLP encoder trained on digits 0-4, tasks on 5-9); and
   UNEM-Dirichlet (3 layers, 5 MM steps each, meta-trained 30 steps on 100
-  4-shot tasks: a CPU-sized budget) on synthetic zero-shot logits;
+  4-shot tasks: a CPU-sized budget) on synthetic zero-shot logits, from
+  the reference initialisation and from a small one (lambda 1, feature
+  temperature 1), each also untrained (the fixed EM-Dirichlet);
 - `scripts/results/results-cafa-digits.csv`: the `cafa_digits_encoder`
   preset on shifted test digits: no adaptation, test-batch BN
   statistics, entropy minimisation (TENT) and CAFA;
@@ -210,27 +212,38 @@ def digits_fewshot(args, rows: list) -> None:
 def dirichlet_fewshot(args, rows: list) -> None:
     world = ZeroShotLogitsWorld(seed=0)
     k = world.split_classes("test")
-    keras.utils.set_random_seed(0)
     train, ytrain = sample_episodes(world, "train", 100, 4,
                                     seed=unem_recipes.TRAIN_TASK_SEED)
-    model = UNEMFewShotClassifier(UNEMBackbone(feature_dim=k),
-                                  num_classes=k, head="dirichlet",
-                                  num_layers=DIRICHLET_LAYERS,
-                                  mm_steps=DIRICHLET_MM_STEPS)
-    model.compile(optimizer=keras.optimizers.Adam(0.1))
-    model.fit(train, ytrain, batch_size=100, epochs=30, verbose=0)
     batch, yq = sample_episodes(world, "test", args.num_tasks, 4,
                                 seed=unem_recipes.TEST_TASK_SEED)
     acc = baselines.accuracy
-    untrained = UNEMFewShotClassifier(UNEMBackbone(feature_dim=k),
-                                      num_classes=k, head="dirichlet",
-                                      num_layers=DIRICHLET_LAYERS,
-                                      mm_steps=DIRICHLET_MM_STEPS)
-    results = [
-        ("unem_dirichlet", acc(unem_recipes._predict(model, batch), yq), ""),
-        ("em_dirichlet_reference_init",
-         acc(unem_recipes._predict(untrained, batch), yq),
-         "fixed reference initial parameters"),
+    results = []
+    # The reference initialisation (lambda = softplus(20), feature
+    # temperature 30) and a small one (lambda = 1, temperature 1).
+    for tag, head_kwargs in (("", {}),
+                             ("_small_init", dict(
+                                 initial_lambda=1.0,
+                                 initial_feature_temperature=1.0))):
+        keras.utils.set_random_seed(0)
+
+        def build():
+            return UNEMFewShotClassifier(
+                UNEMBackbone(feature_dim=k), num_classes=k,
+                head="dirichlet", num_layers=DIRICHLET_LAYERS,
+                mm_steps=DIRICHLET_MM_STEPS, head_kwargs=head_kwargs)
+
+        init = "reference init" if not tag else "init lambda 1, tau 1"
+        untrained = build()
+        results.append((f"em_dirichlet_fixed{tag}",
+                        acc(unem_recipes._predict(untrained, batch), yq),
+                        f"untrained, {init}"))
+        model = build()
+        model.compile(optimizer=keras.optimizers.Adam(0.1))
+        model.fit(train, ytrain, batch_size=100, epochs=30, verbose=0)
+        results.append((f"unem_dirichlet{tag}",
+                        acc(unem_recipes._predict(model, batch), yq),
+                        f"meta-trained, {init}"))
+    results += [
         ("zero_shot_argmax", acc(batch["query"].argmax(-1), yq),
          "no support"),
         ("nearest_prototype", acc(baselines.nearest_prototype(batch, k),
