@@ -438,7 +438,7 @@ def parse_args(argv=None):
                    choices=BACKENDS)
     p.add_argument("--steps", type=int, default=50)
     p.add_argument("--warmup", type=int, default=20)
-    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--hypnettorch-path", default="/tmp/hypnettorch-bench")
