@@ -2,10 +2,10 @@
 
 from layers.encodings import CosSinEncoding
 from layers.encodings import cos_sin_encoding
-from layers.hyper_dense import HyperDense
-from layers.hyper_dense import target_variance
 from layers.functional import FunctionalConv2D
 from layers.functional import FunctionalDense
+from layers.hyper_dense import HyperDense
+from layers.hyper_dense import target_variance
 from layers.hypernetwork import HyperNetwork
 from layers.hypernetwork import HyperOutputRegularizer
 from layers.hypernetwork import conv2d_specs
