@@ -248,6 +248,7 @@ def test_baselines_on_separable_tasks():
 # ----------------------------------------------------------------------
 # Classifier
 # ----------------------------------------------------------------------
+@pytest.mark.once
 def test_dirichlet_classifier_builds_and_predicts():
     backbone = zoo.UNEMBackbone(feature_dim=3)
     model = zoo.UNEMFewShotClassifier(
