@@ -169,7 +169,6 @@ MODEL_GOLDENS = (
     "hyper_mlp_classifier_task",
     "hyper_mlp_classifier_input_chunked_mip",
     "hyper_cl_classifier_chunked",
-    "hyper_cl_classifier_mlp_mip",
     "hyper_cl_classifier_recurrent",
     "unem_gaussian_classifier",
     "digits_cnn_classifier",

@@ -47,8 +47,10 @@ def cli(capsys):
     return run
 
 
+@pytest.mark.once
 def test_module_entry_point_lists_the_preset():
-    # One real `python -m zoo` process; the other commands run in-process.
+    # One real `python -m zoo` process (backend-independent: run once);
+    # the other commands run in-process.
     result = _run("list")
     assert result.returncode == 0, result.stderr
     assert "hyper_mlp_digits" in result.stdout

@@ -13,6 +13,8 @@ _REF = ("von Oswald et al., 2020, Continual learning with hypernetworks "
         "(arXiv:1906.00695)")
 # Target MLP 12 -> 6 -> 3: 12*6 + 6 + 6*3 + 3 = 99 generated scalars.
 # The regulariser stores 4 tasks x 99 targets plus a 4-entry mask.
+# (The MLP hypernet and MIP residual go through the layer harness:
+# tests/cases.py, hyper_network_*.)
 _FROZEN = 4 * 99 + 4
 
 
@@ -48,18 +50,6 @@ register_model(ModelSpec(
     # Task table 4*4; 10 chunks of 10 (chunk embs 10*3); hidden
     # (4+3)*8+8; head 8*10+10.
     expected_num_params=16 + 30 + 64 + 90,
-    expected_num_non_trainable_params=_FROZEN,
-))
-register_model(ModelSpec(
-    name="hyper_cl_classifier_mlp_mip",
-    task_cls=HyperCLClassifier,
-    build_tiny=_builder(architecture="mlp", hidden_units=(8,),
-                        residual=True),
-    example_batch=_example_batch,
-    description="MLP hypernet (HMLP) with MIP residual theta0",
-    reference=_REF,
-    # Task table 16; hidden 4*8+8; head 8*99+99; theta0 99.
-    expected_num_params=16 + 40 + 891 + 99,
     expected_num_non_trainable_params=_FROZEN,
 ))
 register_model(ModelSpec(
