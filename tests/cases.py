@@ -162,6 +162,91 @@ LAYER_CASES = {
         num_trainable=3,
         trainable_params=1 + 1 + 1,
     ),
+    # HyperZ·Z·W / Terminator. omega_0=1 keeps the sine arguments small
+    # so that float32 goldens agree across backends.
+    "implicit_kernel_2d": dict(
+        layer="ImplicitKernel",
+        init_kwargs=dict(filters=3, rank=2, hidden_dim=4, num_layers=1,
+                         omega_0=1.0, seed=1),
+        inputs={"inputs": ("float32", (2, 4, 4, 2), -1, 1)},
+        output_shape=(2, 4, 4, 3),
+        # 2 frequency matrices 2x4, hidden 4x4 + 4, positions 16,
+        # output 4x3 + 3
+        num_trainable=7,
+        trainable_params=16 + 20 + 16 + 15,
+    ),
+    "hyperzzw_1d_causal": dict(
+        layer="HyperZZW",
+        init_kwargs=dict(rank=1, global_mode="causal"),
+        inputs={"inputs": ("float32", (2, 6, 3), -1, 1),
+                "kernel": ("float32", (1, 6, 3), -1, 1),
+                "values": ("float32", (2, 6, 3), -1, 1)},
+        output_shape=(2, 6, 3),
+        num_trainable=0,
+    ),
+    "hyperzzw_2d": dict(
+        layer="HyperZZW",
+        init_kwargs=dict(rank=2),
+        inputs={"inputs": ("float32", (2, 4, 4, 3), -1, 1),
+                "kernel": ("float32", (1, 4, 4, 3), -1, 1),
+                "values": ("float32", (2, 4, 4, 3), -1, 1)},
+        output_shape=(2, 4, 4, 3),
+        num_trainable=0,
+    ),
+    "group_standardization": dict(
+        layer="GroupStandardization",
+        init_kwargs=dict(num_groups=3),
+        inputs={"inputs": ("float32", (4, 5, 7), -1, 2)},
+        output_shape=(4, 5, 7),
+        num_trainable=0,
+    ),
+    "recursive_gated_unit_2d": dict(
+        layer="RecursiveGatedUnit",
+        init_kwargs=dict(rank=2, seed=1),
+        inputs={"inputs": ("float32", (2, 4, 4, 3), -1, 1)},
+        output_shape=(2, 4, 4, 3),
+        # key, value, query, output mixers 3x3 + 3; positions 4x4
+        num_trainable=9,
+        trainable_params=4 * 12 + 16,
+    ),
+    "hyper_interaction_channel_spatial": dict(
+        layer="HyperInteraction",
+        init_kwargs=dict(mode="channel_spatial", rank=1, hidden_dim=3,
+                         omega_0=1.0, seed=1),
+        inputs={"inputs": ("float32", (2, 6, 4), -1, 1),
+                "context": ("float32", (2, 6, 4), -1, 1)},
+        output_shape=(2, 6, 4),
+        # each kernel net: frequencies 2x(1x3), hidden 3x3 + 3, positions
+        # (4 channels / 6 steps), output 3x1 + 1
+        num_trainable=14,
+        trainable_params=(6 + 12 + 4 + 4) + (6 + 12 + 6 + 4),
+    ),
+    "context_local_conv_2d": dict(
+        layer="ContextLocalConv",
+        init_kwargs=dict(kernel_size=3, rank=2, hidden_dim=3,
+                         num_layers=2, omega_0=1.0, seed=1),
+        inputs={"inputs": ("float32", (2, 5, 5, 2), -1, 1),
+                "context": ("float32", (2, 5, 5, 2), -1, 1)},
+        output_shape=(2, 5, 5, 2),
+        # reduce 2x3+3, context 3x3+3, 2 modulations 3x3+3, mixer 2x2+2,
+        # frequencies 3x(2x3), hidden 2x(3x3+3), positions 9, out 3x2+2
+        num_trainable=20,
+        trainable_params=9 + 12 + 24 + 6 + 18 + 24 + 9 + 8,
+    ),
+    "terminator_block_1d_skip": dict(
+        layer="TerminatorBlock",
+        init_kwargs=dict(filters=4, rank=1, local_kernel_sizes=(3,),
+                         slow_hidden_dim=4, slow_num_layers=1,
+                         local_hidden_dim=3, interact_hidden_dim=3,
+                         omega_0=1.0, num_groups=2, seed=1),
+        inputs={"inputs": ("float32", (4, 8, 2), -1, 1),
+                "skip": ("float32", (4, 8, 3), -1, 1)},
+        output_shape=(4, 8, 4),
+        # slow net 46, two RGUs 64, mix 6, channel kernels 2x24, spatial
+        # kernel 30, local conv 95, bottleneck (8 branches x 2 + 3) x 4 + 4
+        num_trainable=70,
+        trainable_params=46 + 64 + 6 + 48 + 30 + 95 + 80,
+    ),
 }
 
 MODEL_GOLDENS = (
@@ -172,4 +257,6 @@ MODEL_GOLDENS = (
     "hyper_cl_classifier_recurrent",
     "unem_gaussian_classifier",
     "digits_cnn_classifier",
+    "terminator_classifier_1d",
+    "terminator_classifier_2d",
 )

@@ -249,7 +249,10 @@ def run_layer_test(
         modes.append(True)
     for jit in modes if expected_num_trainable_weights else ():
         model, _ = _layer_model(lambda: layer_cls(**init_kwargs), inputs)
-        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse",
+        # Adam's normalised step moves every weight whose gradient is
+        # above ~1e-8; an SGD step on a small gradient can fall below
+        # float32 resolution and hide a working gradient path.
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse",
                       jit_compile=jit)
         unchanged = _changed_weights(
             model,
@@ -370,7 +373,9 @@ def run_model_test(spec, tmp_path, golden=None):
         modes.append(True)
     for jit in modes:
         trained = spec.build_tiny(0)
-        trained.compile(optimizer=keras.optimizers.SGD(0.1), jit_compile=jit)
+        # Adam, not SGD: see the layer harness.
+        trained.compile(optimizer=keras.optimizers.Adam(1e-3),
+                        jit_compile=jit)
         unchanged = _changed_weights(
             trained,
             lambda: trained.fit(x, y, batch_size=8, epochs=1, verbose=0),

@@ -23,12 +23,15 @@ _EXPORTS = {
     "ModelSpec": "zoo.registry",
     "get_model_spec": "zoo.registry",
     "list_models": "zoo.registry",
+    "TerminatorBackbone": "zoo.terminator",
+    "TerminatorClassifier": "zoo.terminator",
     "UNEMBackbone": "zoo.unem",
     "UNEMFewShotClassifier": "zoo.unem",
 }
-_MODEL_FAMILIES = ("zoo.hyper_mlp", "zoo.hyper_cl", "zoo.unem")
-_SUBMODULES = ("data", "hyper_cl", "hyper_mlp", "optimizers",
-               "preset_utils", "registry", "training", "unem")
+_MODEL_FAMILIES = ("zoo.hyper_mlp", "zoo.hyper_cl", "zoo.unem",
+                   "zoo.terminator")
+_SUBMODULES = ("data", "hyper_cl", "hyper_mlp", "losses", "optimizers",
+               "preset_utils", "registry", "terminator", "training", "unem")
 
 
 def register_all():

@@ -1,0 +1,315 @@
+"""HyperZ·Z·W operator, Terminator layers and models: behaviour checks.
+
+The shared harness (`tests/cases.py`, registry entries) covers shapes,
+serialisation, training steps, precision and goldens; these tests pin the
+maths and the documented decisions. Unmarked tests are small and run on
+every backend; `once` tests (the bundled presets) run once.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+import layers
+import zoo
+from zoo.losses import SparseLabelSmoothingCrossentropy
+from zoo.optimizers import Kar3
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TERMINATOR_PRESETS = {
+    "terminator_1d_mnist1d": 0.99,
+    "terminator_1d_mnist1d_shuffled": 0.70,
+    "terminator_2d_digits": 0.993,
+}
+
+
+def _np(x):
+    return np.asarray(keras.ops.convert_to_numpy(x))
+
+
+def _rand(*shape, seed=0):
+    return np.random.default_rng(seed).normal(size=shape).astype("float32")
+
+
+# ----------------------------------------------------------------------
+# Global operator
+# ----------------------------------------------------------------------
+def test_global_1d_is_circular_or_causal_convolution():
+    z, v = _rand(2, 7, 3), _rand(2, 7, 3, seed=1)
+    circ = np.zeros_like(v)
+    causal = np.zeros_like(v)
+    for t in range(7):
+        for s in range(7):
+            circ[:, t] += z[:, s] * v[:, (t - s) % 7]
+            if s <= t:
+                causal[:, t] += z[:, s] * v[:, t - s]
+    np.testing.assert_allclose(_np(layers.hyperzzw_global(z, v, 1)), circ,
+                               atol=1e-5)
+    np.testing.assert_allclose(
+        _np(layers.hyperzzw_global(z, v, 1, "causal")), causal, atol=1e-5
+    )
+
+
+def test_global_2d_is_spatial_matrix_product():
+    z, v = _rand(2, 4, 4, 3), _rand(2, 4, 4, 3, seed=1)
+    expected = np.einsum("bhwc,bwvc->bhvc", z, v)
+    np.testing.assert_allclose(_np(layers.hyperzzw_global(z, v, 2)),
+                               expected, atol=1e-5)
+    # Equal to (B, C, H, W) @ (B, C, H, W), the reference's layout.
+    zc, vc = z.transpose(0, 3, 1, 2), v.transpose(0, 3, 1, 2)
+    np.testing.assert_allclose(
+        expected, (zc @ vc).transpose(0, 2, 3, 1), atol=1e-5
+    )
+
+
+def test_causal_operator_ignores_the_future():
+    op = layers.HyperZZW(rank=1, global_mode="causal")
+    x, k = _rand(1, 10, 2), _rand(1, 10, 2, seed=1)
+    changed = x.copy()
+    changed[:, 6:] += 5.0
+    a = _np(op(x, kernel=k, values=x))
+    b = _np(op(changed, kernel=k, values=changed))
+    np.testing.assert_allclose(a[:, :6], b[:, :6], atol=1e-5)
+    assert np.abs(a[:, 6:] - b[:, 6:]).max() > 1e-2
+
+
+def test_operator_rejects_bad_shapes():
+    with pytest.raises(ValueError, match="height == width"):
+        layers.HyperZZW(rank=2)(_rand(1, 4, 5, 2), kernel=_rand(1, 4, 5, 2))
+    with pytest.raises(ValueError, match="kernel"):
+        layers.HyperZZW(rank=1)(_rand(1, 6, 2), kernel=_rand(1, 5, 2))
+    with pytest.raises(ValueError, match="global_mode"):
+        layers.HyperZZW(rank=1, global_mode="linear")
+    with pytest.raises(ValueError, match="rank"):
+        layers.ImplicitKernel(2, rank=3)
+
+
+# ----------------------------------------------------------------------
+# Slow network, standardisation, gates
+# ----------------------------------------------------------------------
+def test_implicit_kernel_depends_on_the_grid_only():
+    slow = layers.ImplicitKernel(3, rank=1, hidden_dim=8, seed=0)
+    a = _np(slow(_rand(2, 12, 5)))
+    b = _np(slow(_rand(2, 12, 5, seed=3) * 10))
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(a[0], a[1])
+    assert a.shape == (2, 12, 3)
+    # Seeded frequencies: same seed, same init on this backend.
+    again = layers.ImplicitKernel(3, rank=1, hidden_dim=8, seed=0)
+    again.build((None, 12, 5))
+    np.testing.assert_array_equal(_np(again.frequencies[1]),
+                                  _np(slow.frequencies[1]))
+
+
+def test_implicit_kernel_output_scaling():
+    on = layers.ImplicitKernel(2, rank=2, hidden_dim=64, seed=0)
+    off = layers.ImplicitKernel(2, rank=2, hidden_dim=64, seed=0,
+                                output_scaling=False)
+    on.build((None, 8, 8, 1))
+    off.build((None, 8, 8, 1))
+    ratio = _np(on.output_kernel) / _np(off.output_kernel)
+    np.testing.assert_allclose(ratio, 1 / 8, rtol=1e-5)  # sqrt(1/64)
+
+
+def test_group_standardization_batch_and_instance_groups():
+    x = _rand(6, 10, 4) * 3 + 1
+    y = _np(layers.GroupStandardization(num_groups=2)(x))
+    # Group 0 (channels 0-1): batch statistics.
+    np.testing.assert_allclose(y[..., :2].mean(axis=(0, 1)), 0, atol=1e-5)
+    np.testing.assert_allclose(y[..., :2].std(axis=(0, 1)), 1, atol=1e-3)
+    # Group 1 (channels 2-3): per-sample statistics.
+    np.testing.assert_allclose(y[..., 2:].mean(axis=1), 0, atol=1e-5)
+    np.testing.assert_allclose(y[..., 2:].std(axis=1), 1, atol=1e-3)
+    # Documented: predictions depend on the rest of the batch.
+    y_small = _np(layers.GroupStandardization(num_groups=2)(x[:3]))
+    assert np.abs(y_small[..., :2] - y[:3, :, :2]).max() > 1e-3
+    np.testing.assert_allclose(y_small[..., 2:], y[:3, :, 2:], atol=1e-5)
+
+
+def test_group_standardization_needs_enough_channels():
+    with pytest.raises(ValueError, match="num_groups"):
+        layers.GroupStandardization(num_groups=4)(_rand(2, 5, 3))
+
+
+def test_channel_gate_scales_channels_of_inputs_by_context_scores():
+    gate = layers.HyperInteraction("channel", rank=1, hidden_dim=4, seed=0)
+    x, ctx = np.abs(_rand(2, 6, 3)) + 0.1, _rand(2, 6, 3, seed=1)
+    y = _np(gate(x, context=ctx))
+    ratio = y / x
+    # One factor per (sample, channel), in (0, 1).
+    np.testing.assert_allclose(ratio, ratio[:, :1].repeat(6, 1), rtol=1e-5)
+    assert np.all((ratio > 0) & (ratio < 1))
+
+
+def test_local_conv_kernel_is_shared_by_the_batch():
+    conv = layers.ContextLocalConv(3, rank=1, hidden_dim=4, seed=0)
+    x = _rand(4, 9, 2)
+    conv(x)
+    k = _np(conv.generate(x))
+    assert k.shape == (3, 2, 1)
+    # Depends on the batch mean of the context only.
+    flipped = x[::-1]
+    np.testing.assert_allclose(_np(conv.generate(flipped)), k, atol=1e-5)
+    assert np.abs(_np(conv.generate(x + 1.0)) - k).max() > 1e-4
+
+
+def test_context_local_conv_rejects_even_kernels():
+    with pytest.raises(ValueError, match="odd"):
+        layers.ContextLocalConv(4)
+
+
+# ----------------------------------------------------------------------
+# Block, backbone, classifier, loss, optimizer
+# ----------------------------------------------------------------------
+def _tiny_backbone(**kwargs):
+    args = dict(spatial_shape=(10,), input_channels=2, hidden_dims=(4, 4),
+                local_kernel_sizes=(3,), slow_hidden_dim=4,
+                slow_num_layers=1, local_hidden_dim=3,
+                interact_hidden_dim=3, num_groups=2, seed=0)
+    args.update(kwargs)
+    return zoo.TerminatorBackbone(**args)
+
+
+def test_block_outputs_are_standardised_without_residual():
+    block = layers.TerminatorBlock(6, rank=1, num_groups=2,
+                                   local_kernel_sizes=(3,), seed=0)
+    y = _np(block(_rand(8, 10, 2)))
+    assert y.shape == (8, 10, 6)
+    # GELU of standardised values: per-channel mean near GELU's mean on
+    # N(0, 1) (about 0.28) for the batch-standardised group.
+    assert np.all(np.abs(y[..., :3].mean(axis=(0, 1)) - 0.28) < 0.1)
+
+
+def test_ablation_switches_remove_branches():
+    full = _tiny_backbone()
+    no_global = _tiny_backbone(global_branch=False)
+    no_local = _tiny_backbone(local_branches=False)
+    names = [w.path for w in no_global.weights]
+    assert not any("hyper_interaction" in n for n in names)
+    assert not any("local_conv" in n for n in [w.path for w in
+                                                 no_local.weights])
+    # Bottleneck widths: (2 + 5 global + 1 local) branches x channels.
+    assert full.blocks[0].bottleneck.kernel.shape[0] == 8 * 2
+    assert no_global.blocks[0].bottleneck.kernel.shape[0] == 3 * 2
+    assert no_local.blocks[0].bottleneck.kernel.shape[0] == 7 * 2
+
+
+def test_backbone_rejects_bad_configs():
+    with pytest.raises(ValueError, match="square"):
+        zoo.TerminatorBackbone(spatial_shape=(8, 6))
+    with pytest.raises(ValueError, match="num_concat_pre"):
+        zoo.TerminatorBackbone(spatial_shape=(8,), hidden_dims=(4, 4),
+                               num_concat_pre=(0, 1))
+    with pytest.raises(ValueError, match="spatial_shape"):
+        zoo.TerminatorBackbone(spatial_shape=(8, 8, 8))
+
+
+def test_default_skip_pattern_matches_reference():
+    bb = zoo.TerminatorBackbone(spatial_shape=(6,), hidden_dims=(4,) * 5,
+                                local_kernel_sizes=(), slow_hidden_dim=4,
+                                interact_hidden_dim=3, num_groups=2)
+    assert bb.num_concat_pre == (0, 0, 1, 1, 2)
+    # Block 4 concatenates blocks 2 and 1: 7 branches x 4 + 8.
+    assert bb.blocks[4].bottleneck.kernel.shape[0] == 7 * 4 + 8
+
+
+def test_slow_loss_is_pairwise_mse_of_channel_summed_kernels():
+    bb = _tiny_backbone(hidden_dims=(4, 4, 4))
+    ks = [_np(b.global_kernel())[0].sum(-1) for b in bb.blocks]
+    expected = sum(np.mean((ks[j] - ks[i]) ** 2)
+                   for i in range(3) for j in range(i))
+    np.testing.assert_allclose(_np(bb.slow_loss()), expected, rtol=1e-5)
+
+
+def test_classifier_adds_slow_loss_in_training_only():
+    model = zoo.TerminatorClassifier(_tiny_backbone(), num_classes=3,
+                                     slow_loss_weight=2.0)
+    model.compile()
+    x, y = _rand(6, 10, 2), np.arange(6) % 3
+    pred = model(x)
+    train = _np(model.compute_loss(x, y, pred, training=True))
+    test = _np(model.compute_loss(x, y, pred, training=False))
+    np.testing.assert_allclose(
+        train - test, 2.0 * _np(model.backbone.slow_loss()), rtol=1e-4
+    )
+
+
+def test_label_smoothing_crossentropy_formula():
+    logits = _rand(5, 4)
+    y = np.array([0, 1, 2, 3, 1])
+    log_p = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    eps = 0.09
+    expected = np.mean((1 - eps) * -log_p[np.arange(5), y]
+                       + eps / 4 * -log_p.sum(-1))
+    loss = SparseLabelSmoothingCrossentropy(eps)
+    np.testing.assert_allclose(_np(loss(y, logits)), expected, rtol=1e-5)
+    plain = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    np.testing.assert_allclose(
+        _np(SparseLabelSmoothingCrossentropy(0.0)(y, logits)),
+        _np(plain(y, logits)), rtol=1e-5,
+    )
+    with pytest.raises(ValueError, match="label_smoothing"):
+        SparseLabelSmoothingCrossentropy(1.5)
+
+
+def test_kar3_steps_by_signs_then_updates_averages():
+    w = keras.Variable(np.zeros(3, "float32"))
+    opt = Kar3(learning_rate=0.1, beta_1=0.5, beta_2=0.9)
+    g1 = np.array([1.0, -2.0, 0.5], "float32")
+    g2 = np.array([-1.0, 1.0, -4.0], "float32")
+    opt.apply_gradients([(g1, w)])
+    # First step: the averages are still zero, only sign(g) moves.
+    np.testing.assert_allclose(_np(w), -0.1 * np.sign(g1), atol=1e-7)
+    opt.apply_gradients([(g2, w)])
+    m1, m2 = 0.5 * g1, 0.1 * g1
+    step = np.sign(g2) + np.sign(m1) + np.sign(m2)
+    np.testing.assert_allclose(_np(w), -0.1 * np.sign(g1) - 0.1 * step,
+                               atol=1e-6)
+    with pytest.raises(ValueError, match="beta_1"):
+        Kar3(beta_1=1.0)
+
+
+def test_kar3_round_trips_through_config():
+    opt = Kar3(0.01, beta_1=0.75, beta_2=0.99)
+    again = keras.optimizers.deserialize(keras.optimizers.serialize(opt))
+    assert isinstance(again, Kar3)
+    assert (again.beta_1, again.beta_2) == (0.75, 0.99)
+
+
+# ----------------------------------------------------------------------
+# Bundled presets (once)
+# ----------------------------------------------------------------------
+@pytest.mark.once
+@pytest.mark.parametrize("name", sorted(TERMINATOR_PRESETS))
+def test_bundled_preset_reproduces_its_metadata(name):
+    from zoo.terminator import terminator_recipes as recipes
+
+    meta = zoo.read_metadata(name)
+    model = zoo.load(name)
+    evaluate = getattr(recipes, meta["evaluator"].split(":")[1])
+    metrics = evaluate(model, "test")
+    assert metrics["accuracy"] == pytest.approx(
+        meta["metrics"]["accuracy"], abs=2e-3
+    )
+    assert metrics["parameters"] == meta["metrics"]["parameters"]
+
+
+@pytest.mark.once
+def test_cli_eval_prints_accuracy_and_parameters():
+    out = subprocess.run(
+        [sys.executable, "-m", "zoo", "eval", "terminator_2d_digits",
+         "--json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, PYTHONPATH=ROOT),
+    )
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert {"accuracy", "parameters"} <= set(result)
+    assert 0.0 <= result["accuracy"] <= 1.0
+    assert result["parameters"] == zoo.read_metadata(
+        "terminator_2d_digits")["metrics"]["parameters"]

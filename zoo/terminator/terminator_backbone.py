@@ -1,0 +1,235 @@
+"""Terminator backbone: stacked multi-branch HyperZ·Z·W blocks."""
+
+import keras
+from keras import ops
+from keras_hub.models import Backbone
+
+from layers.hyperzzw import GLOBAL_MODES
+from layers.hyperzzw import TerminatorBlock
+
+
+@keras.saving.register_keras_serializable(package="hyperzoo")
+class TerminatorBackbone(Backbone):
+    """Terminator: a stack of HyperZ·Z·W blocks without residual sums.
+
+    Every block (`layers.TerminatorBlock`) mixes a full-context global
+    branch (slow-network hyper-kernel, HyperZ·Z·W operator), context-
+    dependent local depthwise branches, recursive gated units and hyper-
+    interaction gates, concatenates them (plus earlier blocks' outputs)
+    and maps them through a bottleneck. Nothing downsamples; the backbone
+    returns the last block's feature map.
+
+    Works on sequences (`rank=1`, inputs `(batch, length, channels)`, the
+    global branch is an FFT long convolution) and on square images
+    (`rank=2`, inputs `(batch, size, size, channels)`, the global branch is
+    the reference's spatial matrix product).
+
+    With `input_channels=1`, several 1×1 mixers of the first block act on
+    a single channel right before an instance standardisation, which
+    cancels their scale: they receive no gradient (their sign is fixed at
+    init). The presets keep the reference's raw-input first block anyway;
+    these weights are counted in `count_params()`.
+
+    `slow_loss()` returns the reference's slow loss: the mean squared
+    difference between the channel-summed hyper-kernels of every pair of
+    blocks. `TerminatorClassifier` adds it to the training loss.
+
+    Args:
+        spatial_shape: tuple. `(length,)` or `(size, size)`.
+        input_channels: int. Channels of the input.
+        hidden_dims: tuple of int. Output channels of each block.
+        num_concat_pre: tuple of int or `None`. How many earlier block
+            outputs each block concatenates: block `i` with `n` takes the
+            outputs of blocks `i-2, ..., i-1-n` (the reference's `x_pre`,
+            `x_pre_pre`). Defaults to `(0, 0, 1, 1, 2, ...)` capped so
+            that only existing blocks are used.
+        local_kernel_sizes: tuple of odd int. Local branch kernel sizes.
+        slow_hidden_dim: int. Width of the slow networks.
+        slow_num_layers: int. Their multiplicative layers.
+        local_hidden_dim: int. Width of the local kernel networks.
+        interact_hidden_dim: int. Width of the interaction kernels.
+        omega_0: float. Frequency scale of every kernel network.
+        num_groups: int. Groups of the block standardisation.
+        dropout: float. Spatial dropout of every block but the first.
+        global_branch: bool. Ablation switch of the global branches.
+        local_branches: bool. Ablation switch of the local branches.
+        global_mode: str. `"circular"` or `"causal"` (rank 1).
+        seed: int or `None`. Initialiser seed.
+        dtype: string or `keras.DTypePolicy`.
+        **kwargs: passed to `keras_hub.models.Backbone`.
+
+    Example:
+
+    ```python
+    backbone = zoo.TerminatorBackbone(spatial_shape=(40,),
+                                      hidden_dims=(8, 8))
+    backbone(np.zeros((2, 40, 1), "float32")).shape  # (2, 40, 8)
+    ```
+
+    Reference:
+    - [Zhang, 2024](https://arxiv.org/abs/2401.17948), "HyperZ·Z·W
+      Operator Connects Slow-Fast Networks for Full Context Interaction".
+    """
+
+    def __init__(
+        self,
+        spatial_shape,
+        input_channels=1,
+        hidden_dims=(16, 32, 32),
+        num_concat_pre=None,
+        local_kernel_sizes=(3, 5),
+        slow_hidden_dim=32,
+        slow_num_layers=2,
+        local_hidden_dim=16,
+        interact_hidden_dim=16,
+        omega_0=10.0,
+        num_groups=4,
+        dropout=0.0,
+        global_branch=True,
+        local_branches=True,
+        global_mode="circular",
+        seed=None,
+        dtype=None,
+        **kwargs,
+    ):
+        spatial_shape = tuple(spatial_shape)
+        if len(spatial_shape) not in (1, 2) or not all(
+            isinstance(d, int) and d > 0 for d in spatial_shape
+        ):
+            raise ValueError(
+                "`spatial_shape` must be `(length,)` or `(size, size)` of "
+                f"positive ints. Received: spatial_shape={spatial_shape!r}"
+            )
+        rank = len(spatial_shape)
+        if rank == 2 and spatial_shape[0] != spatial_shape[1]:
+            raise ValueError(
+                "2-D Terminator needs square images (the global operator "
+                "multiplies maps over the spatial axes). Received: "
+                f"spatial_shape={spatial_shape!r}"
+            )
+        hidden_dims = tuple(int(d) for d in hidden_dims)
+        if not hidden_dims:
+            raise ValueError("`hidden_dims` needs at least one block.")
+        n = len(hidden_dims)
+        if num_concat_pre is None:
+            num_concat_pre = tuple(
+                0 if i < 2 else min((i - 2) // 2 + 1, i - 1)
+                for i in range(n)
+            )
+        num_concat_pre = tuple(int(c) for c in num_concat_pre)
+        if len(num_concat_pre) != n or any(
+            c < 0 or (c > 0 and c > i - 1)
+            for i, c in enumerate(num_concat_pre)
+        ):
+            raise ValueError(
+                "`num_concat_pre` needs one count per block, block i "
+                "taking at most i-1 earlier outputs. Received: "
+                f"num_concat_pre={num_concat_pre!r} for {n} blocks"
+            )
+        if global_mode not in GLOBAL_MODES:
+            raise ValueError(
+                f"`global_mode` must be one of {GLOBAL_MODES}. "
+                f"Received: global_mode={global_mode!r}"
+            )
+
+        # === Layers ===
+        self.blocks = []
+        for i, width in enumerate(hidden_dims):
+            self.blocks.append(TerminatorBlock(
+                width,
+                rank=rank,
+                local_kernel_sizes=local_kernel_sizes,
+                slow_hidden_dim=slow_hidden_dim,
+                slow_num_layers=slow_num_layers,
+                local_hidden_dim=local_hidden_dim,
+                interact_hidden_dim=interact_hidden_dim,
+                omega_0=omega_0,
+                num_groups=min(num_groups, width),
+                dropout=dropout if i > 0 else 0.0,
+                global_branch=global_branch,
+                local_branches=local_branches,
+                global_mode=global_mode,
+                seed=None if seed is None else seed + 10000 * i,
+                dtype=dtype,
+                name=f"block_{i}",
+            ))
+
+        # === Functional Model ===
+        features = keras.Input(spatial_shape + (input_channels,),
+                               name="features")
+        outputs = []
+        x = features
+        for i, block in enumerate(self.blocks):
+            pre = [outputs[i - 2 - j] for j in range(num_concat_pre[i])]
+            skip = None
+            if len(pre) == 1:
+                skip = pre[0]
+            elif pre:
+                skip = keras.layers.Concatenate(
+                    axis=-1, dtype=dtype, name=f"skip_{i}"
+                )(pre)
+            x = block(x) if skip is None else block(x, skip=skip)
+            outputs.append(x)
+        super().__init__(inputs=features, outputs=x, dtype=dtype, **kwargs)
+
+        # === Config ===
+        self.spatial_shape = spatial_shape
+        self.rank = rank
+        self.input_channels = input_channels
+        self.hidden_dims = hidden_dims
+        self.num_concat_pre = num_concat_pre
+        self.local_kernel_sizes = tuple(local_kernel_sizes)
+        self.slow_hidden_dim = slow_hidden_dim
+        self.slow_num_layers = slow_num_layers
+        self.local_hidden_dim = local_hidden_dim
+        self.interact_hidden_dim = interact_hidden_dim
+        self.omega_0 = omega_0
+        self.num_groups = num_groups
+        self.dropout = dropout
+        self.global_branch = global_branch
+        self.local_branches = local_branches
+        self.global_mode = global_mode
+        self.seed = seed
+
+    def global_kernels(self):
+        """The channel-summed hyper-kernel of every block.
+
+        Returns:
+            A list of float32 tensors `spatial_shape`, one per block.
+        """
+        return [ops.sum(b.global_kernel()[0], axis=-1) for b in self.blocks]
+
+    def slow_loss(self):
+        """Σ over block pairs `j < i` of `MSE(Σ_c K_j, Σ_c K_i)` (float32).
+
+        Returns:
+            A float32 scalar tensor (0 with a single block).
+        """
+        kernels = self.global_kernels()
+        total = ops.zeros((), "float32")
+        for i in range(len(kernels)):
+            for j in range(i):
+                total = total + ops.mean(ops.square(kernels[j] - kernels[i]))
+        return total
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "spatial_shape": list(self.spatial_shape),
+            "input_channels": self.input_channels,
+            "hidden_dims": list(self.hidden_dims),
+            "num_concat_pre": list(self.num_concat_pre),
+            "local_kernel_sizes": list(self.local_kernel_sizes),
+            "slow_hidden_dim": self.slow_hidden_dim,
+            "slow_num_layers": self.slow_num_layers,
+            "local_hidden_dim": self.local_hidden_dim,
+            "interact_hidden_dim": self.interact_hidden_dim,
+            "omega_0": self.omega_0,
+            "num_groups": self.num_groups,
+            "dropout": self.dropout,
+            "global_branch": self.global_branch,
+            "local_branches": self.local_branches,
+            "global_mode": self.global_mode,
+            "seed": self.seed,
+        })
+        return config

@@ -1,0 +1,185 @@
+"""Terminator classification task with the slow loss."""
+
+import keras
+from keras import ops
+
+from zoo.losses import SparseLabelSmoothingCrossentropy
+from zoo.task import ZooTask
+from zoo.terminator.terminator_backbone import TerminatorBackbone
+
+
+@keras.saving.register_keras_serializable(package="hyperzoo")
+class TerminatorClassifier(ZooTask):
+    """Classifier on a `TerminatorBackbone`: global pooling and a head.
+
+    During training the backbone's slow loss (MSE between the channel-
+    summed hyper-kernels of every pair of blocks), weighted by
+    `slow_loss_weight`, is added to the compiled loss in `compute_loss`
+    (not at evaluation, as in the reference). The head runs in float32
+    under mixed precision.
+
+    Predictions depend on the batch (the blocks standardise with batch
+    statistics at inference too): evaluate with batches of tens of
+    samples, not one by one.
+
+    Args:
+        backbone: `zoo.TerminatorBackbone`.
+        num_classes: int. Number of classes.
+        dropout: float. Dropout before the head.
+        slow_loss_weight: float >= 0. Weight of the slow loss (0 turns it
+            off: an ablation).
+        label_smoothing: float. `ε` of the default loss
+            (`zoo.losses.SparseLabelSmoothingCrossentropy`).
+        activation: `None` (logits) or `"softmax"`.
+        head_dtype: dtype of the head (float32 under mixed precision).
+        preprocessor: unused, `None`.
+        **kwargs: passed to `keras_hub.models.Task`.
+
+    Example:
+
+    ```python
+    backbone = zoo.TerminatorBackbone(spatial_shape=(40,),
+                                      hidden_dims=(8, 8))
+    model = zoo.TerminatorClassifier(backbone, num_classes=10)
+    model.compile()
+    model.predict(np.zeros((4, 40, 1), "float32")).shape  # (4, 10)
+    ```
+
+    Reference:
+    - [Zhang, 2024](https://arxiv.org/abs/2401.17948), "HyperZ·Z·W
+      Operator Connects Slow-Fast Networks for Full Context Interaction".
+    """
+
+    backbone_cls = TerminatorBackbone
+    preprocessor_cls = None
+
+    def __init__(
+        self,
+        backbone,
+        num_classes,
+        dropout=0.0,
+        slow_loss_weight=1.0,
+        label_smoothing=0.09,
+        activation=None,
+        head_dtype=None,
+        preprocessor=None,
+        **kwargs,
+    ):
+        if not isinstance(num_classes, int) or num_classes < 2:
+            raise ValueError(
+                "`num_classes` must be an integer >= 2. "
+                f"Received: num_classes={num_classes!r}"
+            )
+        if activation not in (None, "softmax"):
+            raise ValueError(
+                "`activation` must be None or 'softmax'. "
+                f"Received: activation={activation!r}"
+            )
+        if not slow_loss_weight >= 0:
+            raise ValueError(
+                "`slow_loss_weight` must be >= 0. Received: "
+                f"slow_loss_weight={slow_loss_weight!r}"
+            )
+        policy = backbone.dtype_policy
+        if head_dtype is None and policy.compute_dtype != policy.variable_dtype:
+            head_dtype = "float32"
+        head_dtype = head_dtype or policy
+
+        # Read by `compile()`, which keras-hub's Task calls in __init__.
+        self.label_smoothing = float(label_smoothing)
+        self.activation = activation
+
+        # === Layers ===
+        self.backbone = backbone
+        self.preprocessor = preprocessor
+        pool_cls = (keras.layers.GlobalAveragePooling1D if backbone.rank == 1
+                    else keras.layers.GlobalAveragePooling2D)
+        self.pooling = pool_cls(dtype=backbone.dtype_policy, name="pooling")
+        self.output_dropout = keras.layers.Dropout(
+            dropout, dtype=head_dtype, name="output_dropout"
+        )
+        self.output_dense = keras.layers.Dense(
+            num_classes, activation=activation, dtype=head_dtype,
+            name="predictions",
+        )
+
+        # === Functional Model ===
+        inputs = backbone.input
+        x = self.pooling(backbone(inputs))
+        x = self.output_dropout(x)
+        outputs = self.output_dense(x)
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+
+        # === Config ===
+        self.num_classes = num_classes
+        self.dropout = dropout
+        self.slow_loss_weight = float(slow_loss_weight)
+        self.head_dtype = keras.dtype_policies.serialize(
+            keras.dtype_policies.get(head_dtype)
+        )
+
+    def compile(self, optimizer="auto", loss="auto", *, metrics="auto",
+                **kwargs):
+        """Compiles with Adam(1e-3), label-smoothing CE and accuracy.
+
+        Args:
+            optimizer: `"auto"` or a Keras optimizer (the presets use
+                `zoo.optimizers.Kar3` with a warm-up cosine schedule).
+            loss: `"auto"` or a Keras loss.
+            metrics: `"auto"` or a list of metrics.
+            **kwargs: passed to `keras.Model.compile`.
+        """
+        if optimizer == "auto":
+            optimizer = keras.optimizers.Adam(1e-3)
+        if loss == "auto":
+            loss = SparseLabelSmoothingCrossentropy(
+                self.label_smoothing,
+                from_logits=self.activation is None,
+            )
+        if metrics == "auto":
+            metrics = [keras.metrics.SparseCategoricalAccuracy("accuracy")]
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics,
+                        **kwargs)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
+                     training=True):
+        """Compiled loss plus, in training, the weighted slow loss.
+
+        Args:
+            x: inputs.
+            y: targets.
+            y_pred: predictions.
+            sample_weight: optional sample weights.
+            training: bool. Whether this is a training step.
+
+        Returns:
+            A scalar loss.
+        """
+        loss = super().compute_loss(x=x, y=y, y_pred=y_pred,
+                                    sample_weight=sample_weight,
+                                    training=training)
+        if training and self.slow_loss_weight > 0:
+            slow = self.backbone.slow_loss() * self.slow_loss_weight
+            loss = loss + ops.cast(slow, loss.dtype)
+        return loss
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "num_classes": self.num_classes,
+            "dropout": self.dropout,
+            "slow_loss_weight": self.slow_loss_weight,
+            "label_smoothing": self.label_smoothing,
+            "activation": self.activation,
+            "head_dtype": self.head_dtype,
+        })
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("head_dtype"), dict):
+            config["head_dtype"] = keras.dtype_policies.deserialize(
+                config["head_dtype"]
+            )
+        return super().from_config(config)

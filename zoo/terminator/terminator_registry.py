@@ -1,0 +1,90 @@
+"""Registry entries of the Terminator family (tiny configs for tests)."""
+
+import numpy as np
+
+from zoo.registry import ModelSpec
+from zoo.registry import register_model
+from zoo.terminator.terminator_backbone import TerminatorBackbone
+from zoo.terminator.terminator_classifier import TerminatorClassifier
+
+_REF = ("Zhang, 2024, HyperZ·Z·W Operator Connects Slow-Fast Networks for "
+        "Full Context Interaction (arXiv:2401.17948)")
+_TINY = dict(slow_hidden_dim=4, slow_num_layers=1, local_hidden_dim=3,
+             interact_hidden_dim=3, omega_0=1.0, num_groups=2)
+
+
+def _kernel_net(rank, points, hidden, layers, filters):
+    # frequencies, hidden linears (+bias), positional bias, output head.
+    return ((layers + 1) * rank * hidden + layers * (hidden * hidden + hidden)
+            + points + hidden * filters + filters)
+
+
+def _block_params(rank, points, c, f, local_sizes, skip=0, hs=4, ls=1,
+                  hl=3, hi=3):
+    """Hand count of a `TerminatorBlock`'s weights (independent of Keras)."""
+    n = _kernel_net(rank, points, hs, ls, c)  # slow net
+    n += 2 * (4 * (c * c + c) + points)  # two RGUs
+    n += c * c + c  # mix
+    n += 2 * _kernel_net(1, c, hi, 1, 1)  # channel kernels (HCI, HI)
+    n += _kernel_net(rank, points, hi, 1, 1)  # HI spatial kernel
+    for k in local_sizes:
+        m = k ** rank
+        n += (c * hl + hl) + (hl * hl + hl) + 2 * (hl * hl + hl)
+        n += c * c + c + _kernel_net(rank, m, hl, 2, c)
+    branches = 7 + len(local_sizes)
+    n += (branches * c + skip) * f + f
+    return n
+
+
+def _build_1d(seed=0):
+    backbone = TerminatorBackbone(
+        spatial_shape=(12,), input_channels=2, hidden_dims=(4, 4),
+        local_kernel_sizes=(3,),
+        seed=seed, **_TINY,
+    )
+    return TerminatorClassifier(backbone, num_classes=3)
+
+
+def _build_2d(seed=0):
+    backbone = TerminatorBackbone(
+        spatial_shape=(4, 4), input_channels=2, hidden_dims=(4,),
+        local_kernel_sizes=(3,), seed=seed, **_TINY,
+    )
+    return TerminatorClassifier(backbone, num_classes=3)
+
+
+def _batch(shape):
+    def example_batch(batch_size=8, seed=0):
+        rng = np.random.default_rng(seed)
+        x = rng.normal(size=(batch_size,) + shape).astype("float32")
+        y = rng.integers(0, 3, batch_size).astype("int32")
+        return x, y
+
+    return example_batch
+
+
+register_model(ModelSpec(
+    name="terminator_classifier_1d",
+    task_cls=TerminatorClassifier,
+    build_tiny=_build_1d,
+    example_batch=_batch((12, 2)),
+    description="Terminator on sequences (FFT global HyperZ·Z·W operator)",
+    reference=_REF,
+    # Block 2 concatenates block 0's output (4 channels).
+    # With one input channel the standardised 1x1 mixers of block 0 are
+    # scale-only (no gradient); the tiny models use two channels. Two
+    # blocks only: XLA compiles of bigger tiny models cost minutes on 2
+    # CPUs (the skip path is in the `terminator_block_1d_skip` layer case
+    # and in tests/test_terminator.py).
+    expected_num_params=_block_params(1, 12, 2, 4, (3,))
+    + _block_params(1, 12, 4, 4, (3,)) + 4 * 3 + 3,
+))
+register_model(ModelSpec(
+    name="terminator_classifier_2d",
+    task_cls=TerminatorClassifier,
+    build_tiny=_build_2d,
+    example_batch=_batch((4, 4, 2)),
+    description="Terminator on square images (spatial-matmul operator)",
+    reference=_REF,
+    expected_num_params=_block_params(2, 16, 2, 4, (3,)) + 4 * 3 + 3,
+))
