@@ -66,6 +66,10 @@ TABS = (
     DemoTab("hyper_cl_permuted_digits", "demos.hyper_cl_digits",
             "hyper_cl_permuted_digits"),
     DemoTab("unem_fewshot", "demos.unem_fewshot", "unem_gaussian_5shot"),
+    DemoTab("terminator_digits", "demos.terminator_digits",
+            "terminator_2d_digits"),
+    DemoTab("terminator_mnist1d", "demos.terminator_mnist1d",
+            "terminator_1d_mnist1d"),
 )
 
 

@@ -293,3 +293,56 @@ def test_hub_unem_tab_in_chromium(browser_page, tmp_path):
         path=str(_artifacts_dir(tmp_path) / "hub_unem.png"), full_page=True
     )
     assert not browser_page.problems, browser_page.problems
+
+
+T2D_TAB = "terminator_digits"
+T2D_EXAMPLE = "test #1 (digit 4)"
+T1D_TAB = "terminator_mnist1d"
+
+
+def _wait_for_picture(page, selector, timeout_ms=60_000):
+    """Waits until the `<img>` in `selector` has loaded; its width."""
+    img = page.locator(f"{selector} img").first
+    img.wait_for(state="visible", timeout=timeout_ms)
+    page.wait_for_function("el => el.complete && el.naturalWidth > 0",
+                           arg=img.element_handle(), timeout=timeout_ms)
+    return img.evaluate("el => el.naturalWidth")
+
+
+def test_hub_terminator_digits_tab_in_chromium(browser_page, tmp_path):
+    page = browser_page.page
+    page.get_by_role("tab", name="Terminator digits").click()
+    page.get_by_text(T2D_EXAMPLE, exact=True).click()
+    _wait_for_picture(page, f"#{T2D_TAB}_digit-image")
+    page.locator(f"#{T2D_TAB}_classify-button").click()
+    heading = page.locator(f"#{T2D_TAB}_label h2")
+    heading.wait_for(state="visible", timeout=60_000)
+    assert heading.inner_text().strip() in DIGITS_CLASS_NAMES
+    assert page.locator(f"#{T2D_TAB}_label .confidence-set").count() == 3
+    # The tiny model has two blocks: two 8x8 tiles of 192 px.
+    assert _wait_for_picture(page, f"#{T2D_TAB}_kernels") == 2 * 196 + 4
+    page.screenshot(path=str(_artifacts_dir(tmp_path)
+                             / "hub_terminator_digits.png"), full_page=True)
+    assert not browser_page.problems, browser_page.problems
+
+
+def test_hub_terminator_mnist1d_tab_in_chromium(browser_page, tmp_path):
+    from zoo.data import load_mnist1d
+
+    page = browser_page.page
+    page.get_by_role("tab", name="Terminator MNIST-1D").click()
+    number = page.locator(f"#{T1D_TAB}_index input[type='number']")
+    number.fill("7")
+    number.press("Enter")
+    page.locator(f"#{T1D_TAB}_classify-button").click()
+    summary = _wait_for_text(page, f"#{T1D_TAB}_summary", "true label")
+    label = int(load_mnist1d("test")[1][7])
+    assert f"Test sample #7: true label {label}" in summary
+    heading = page.locator(f"#{T1D_TAB}_label h2")
+    heading.wait_for(state="visible")
+    assert heading.inner_text().strip() in DIGITS_CLASS_NAMES
+    assert _wait_for_picture(page, f"#{T1D_TAB}_signal") == 640
+    assert _wait_for_picture(page, f"#{T1D_TAB}_kernels") == 40 * 12 + 8
+    page.screenshot(path=str(_artifacts_dir(tmp_path)
+                             / "hub_terminator_mnist1d.png"), full_page=True)
+    assert not browser_page.problems, browser_page.problems

@@ -1,0 +1,450 @@
+"""Gradio demo of the `terminator_2d_digits` preset (HyperZ·Z·W).
+
+The tab classifies a digit drawn or uploaded by the user and shows the
+global hyper-kernel of every Terminator block: the 8x8 map a slow network
+generates, which multiplies the block's feature maps (Zhang, 2024).
+
+Inputs work as in the `hyper_mlp_digits` tab, whose helpers this module
+reuses: `gr.Image` (upload, clipboard, examples) with endpoint
+`"classify"` and `gr.Sketchpad` with endpoint `"classify_drawing"`
+(`"<tab>_classify"` and `"<tab>_classify_drawing"` inside the hub). A
+picture becomes 64 features in `[0, 1]` with
+`zoo.hyper_mlp.digit_image_to_features`, reshaped to `(8, 8, 1)`.
+
+Batch dependence: the blocks standardise with the statistics of the
+current batch, also at inference. A picture is therefore classified
+inside a fixed context batch, itself followed by the first 99 test
+digits (`context_digits`), and only its own row is returned.
+
+This module also holds the helpers shared with the
+`terminator_mnist1d` tab (`classify_in_context`, `global_kernels`,
+`kernel_picture`). As a demo module of the hub it provides `TITLE`,
+`render(model, api_prefix, preset)`, `build_demo(model, preset)` and
+`build_tiny_model()`; its preset name lives in `demos.hub.TABS`.
+"""
+
+import functools
+
+import gradio as gr
+import keras
+import numpy as np
+from matplotlib import colormaps
+
+from demos.hyper_cl_digits import _features
+from demos.hyper_cl_digits import _label_names
+from demos.hyper_cl_digits import _metrics
+from demos.hyper_mlp_digits import _softmax
+from demos.hyper_mlp_digits import _to_numpy
+from demos.hyper_mlp_digits import write_examples
+from zoo.data import DIGITS_CLASS_NAMES
+from zoo.data import load_digits
+
+TITLE = "Terminator digits (HyperZ·Z·W)"
+SPATIAL_SHAPE = (8, 8)
+CONTEXT_SIZE = 99
+KERNEL_CELL = (24, 24)
+BATCH_SENTENCE = (
+    "The blocks standardise with the statistics of the current batch, so "
+    "your input is classified inside a fixed batch with the first "
+    f"{CONTEXT_SIZE} test samples, as in the evaluation."
+)
+
+
+@functools.lru_cache(maxsize=1)
+def context_digits():
+    """The fixed context batch: the first 99 test digits as images.
+
+    Cached per process and read-only.
+
+    Returns:
+        float32 array `(99, 8, 8, 1)`, ink 1 and background 0.
+
+    Example:
+
+    ```python
+    demos.terminator_digits.context_digits().shape  # (99, 8, 8, 1)
+    ```
+    """
+    x, _ = load_digits(split="test", layout="image")
+    context = np.ascontiguousarray(x[:CONTEXT_SIZE])
+    context.setflags(write=False)
+    return context
+
+
+def classify_in_context(model, sample, context, label_names):
+    """Class probabilities of one sample, classified inside a batch.
+
+    The batch is `sample` followed by `context`; the model sees it at
+    once (`training=False`) and only row 0 is kept. Logits go through a
+    softmax unless the model's `activation` is `"softmax"`.
+
+    Args:
+        model: a classifier mapping `(N, *sample.shape)` to
+            `(N, len(label_names))` scores.
+        sample: float array, one input without the batch axis.
+        context: float array `(M, *sample.shape)`, the fixed context.
+        label_names: sequence of str. Class names, in score order.
+
+    Returns:
+        A dict `{label: probability}` over all classes (sums to 1).
+
+    Raises:
+        ValueError: the shapes of `sample` and `context` differ, or the
+            model returns a score count other than `len(label_names)`.
+
+    Example:
+
+    ```python
+    probs = demos.terminator_digits.classify_in_context(
+        model, x[0], demos.terminator_digits.context_digits(),
+        zoo.data.DIGITS_CLASS_NAMES,
+    )
+    ```
+    """
+    sample = np.asarray(sample, dtype="float32")
+    if sample.shape != tuple(context.shape[1:]):
+        raise ValueError(
+            f"`sample` has shape {sample.shape}; the context batch holds "
+            f"samples of shape {tuple(context.shape[1:])}."
+        )
+    batch = np.concatenate([sample[None], context], axis=0)
+    outputs = _to_numpy(model(batch, training=False))[0]
+    if outputs.shape != (len(label_names),):
+        raise ValueError(
+            f"The model returned {outputs.shape} scores for "
+            f"{len(label_names)} labels: {tuple(label_names)}."
+        )
+    if getattr(model, "activation", None) == "softmax":
+        probs = np.asarray(outputs, dtype="float64")
+    else:
+        probs = _softmax(outputs)
+    return {str(name): float(p) for name, p in zip(label_names, probs)}
+
+
+def global_kernels(model):
+    """The channel-summed global hyper-kernel of every block, as numpy.
+
+    Args:
+        model: a `zoo.TerminatorClassifier` (or its backbone).
+
+    Returns:
+        A list of float64 arrays of shape `spatial_shape`, one per block.
+
+    Example:
+
+    ```python
+    kernels = demos.terminator_digits.global_kernels(model)
+    [k.shape for k in kernels]  # [(8, 8), (8, 8), (8, 8)]
+    ```
+    """
+    backbone = getattr(model, "backbone", model)
+    return [_to_numpy(k).astype("float64")
+            for k in backbone.global_kernels()]
+
+
+def kernel_picture(kernels, cell=KERNEL_CELL, gap=4, columns=None):
+    """Draws kernels as heatmap tiles on a light gray grid.
+
+    Each kernel is scaled by its own largest absolute value and coloured
+    with the diverging `RdBu_r` colormap (red positive, blue negative,
+    white zero). A 1-D kernel becomes a one-row tile. Tiles fill rows of
+    `columns` tiles, in order.
+
+    Args:
+        kernels: sequence of 1-D or 2-D float arrays, all the same shape.
+        cell: tuple `(height, width)`. Screen pixels per kernel value.
+        gap: int. Pixels of gray (230) around and between tiles.
+        columns: int or `None`. Tiles per row; `None` puts all in one row.
+
+    Returns:
+        uint8 array `(H, W, 3)`; for `n` 8x8 kernels in one row with the
+        defaults, `(200, 196 * n + 4, 3)`.
+
+    Raises:
+        ValueError: no kernels, kernels of different shapes, or a kernel
+            of rank other than 1 or 2.
+
+    Example:
+
+    ```python
+    picture = demos.terminator_digits.kernel_picture(
+        demos.terminator_digits.global_kernels(model))
+    ```
+    """
+    tiles = [np.atleast_2d(np.asarray(k, dtype="float64")) for k in kernels]
+    if not tiles or any(t.ndim != 2 or t.shape != tiles[0].shape
+                        for t in tiles):
+        raise ValueError(
+            "`kernels` must be a non-empty list of 1-D or 2-D arrays of "
+            f"one shape. Received shapes: {[t.shape for t in tiles]}"
+        )
+    columns = columns or len(tiles)
+    rows = -(-len(tiles) // columns)
+    tile_h = tiles[0].shape[0] * cell[0]
+    tile_w = tiles[0].shape[1] * cell[1]
+    picture = np.full(
+        (rows * (tile_h + gap) + gap, columns * (tile_w + gap) + gap, 3),
+        230, dtype="uint8",
+    )
+    colours = colormaps["RdBu_r"]
+    for i, values in enumerate(tiles):
+        peak = float(np.abs(values).max()) or 1.0
+        rgb = np.round(255 * colours((values / peak + 1) / 2)[..., :3])
+        rgb = np.repeat(np.repeat(rgb.astype("uint8"), cell[0], axis=0),
+                        cell[1], axis=1)
+        row, col = divmod(i, columns)
+        top = gap + row * (tile_h + gap)
+        left = gap + col * (tile_w + gap)
+        picture[top: top + tile_h, left: left + tile_w] = rgb
+    return picture
+
+
+def predict(image, model, label_names=DIGITS_CLASS_NAMES):
+    """Classifies a digit picture and pictures the global hyper-kernels.
+
+    The picture becomes 64 features with
+    `zoo.hyper_mlp.digit_image_to_features`, reshaped to `(8, 8, 1)`,
+    and is classified inside the fixed context batch of
+    `context_digits` (see `classify_in_context`).
+
+    Args:
+        image: the picture: a numpy array `(H, W)`, `(H, W, 1)`,
+            `(H, W, 3)` or `(H, W, 4)` (uint8 0-255 or float 0-1), or a
+            Sketchpad/ImageEditor dict with a `"composite"` picture.
+        model: a `zoo.TerminatorClassifier` on `(N, 8, 8, 1)` digits.
+        label_names: sequence of str. Class names, in logit order.
+
+    Returns:
+        `(probs, kernels)`: `probs` a dict `{label: probability}` over
+        all classes (sums to 1) and `kernels` the uint8 `(H, W, 3)`
+        picture of `kernel_picture`, one 8x8 tile per block.
+
+    Raises:
+        gr.Error: no picture (an untouched canvas), or a picture that
+            cannot be read as a digit; the message says what was
+            expected.
+
+    Example:
+
+    ```python
+    probs, kernels = demos.terminator_digits.predict(
+        np.asarray(PIL.Image.open("digit.png")),
+        zoo.load("terminator_2d_digits"),
+    )
+    ```
+    """
+    sample = _features(image).reshape(SPATIAL_SHAPE + (1,))
+    probs = classify_in_context(model, sample, context_digits(),
+                                label_names)
+    return probs, kernel_picture(global_kernels(model))
+
+
+def _check_model(model, spatial_shape, num_classes=10):
+    backbone = getattr(model, "backbone", None)
+    found = {
+        "spatial_shape": getattr(backbone, "spatial_shape", None),
+        "input_channels": getattr(backbone, "input_channels", None),
+        "num_classes": getattr(model, "num_classes", None),
+    }
+    expected = {"spatial_shape": tuple(spatial_shape), "input_channels": 1,
+                "num_classes": num_classes}
+    if found != expected or not hasattr(backbone, "global_kernels"):
+        raise ValueError(
+            "This demo needs a zoo.TerminatorClassifier with "
+            + ", ".join(f"{k}={v!r}" for k, v in expected.items())
+            + f". Received: {type(model).__name__} with "
+            + ", ".join(f"{k}={v!r}" for k, v in found.items()) + "."
+        )
+
+
+def _header(title, intro, model, preset, test_set):
+    widths = "-".join(str(w) for w in model.backbone.hidden_dims)
+    lines = [
+        f"### {title}",
+        f"A Terminator (Zhang, 2024) with {len(model.backbone.hidden_dims)}"
+        f" HyperZ·Z·W blocks (widths {widths}) and no residual sums. "
+        "In every block a slow network generates a global hyper-kernel "
+        "that multiplies the feature maps (full-context interaction). "
+        + intro,
+        BATCH_SENTENCE,
+    ]
+    accuracy = _metrics(preset).get("accuracy")
+    if accuracy is not None:
+        lines.append(
+            f"Preset `{preset}`: test accuracy **{100 * accuracy:.1f}%** "
+            f"({test_set}, from the preset's metadata)."
+        )
+    else:
+        lines.append("Test accuracy: not available (model not loaded "
+                     "from a preset).")
+    return "\n\n".join(lines)
+
+
+def render(model, api_prefix="", preset=None):
+    """Adds the Terminator digits components and events to the Blocks.
+
+    Call it inside a `gr.Blocks` (or a `gr.Tab` of one). The endpoints
+    are `f"{api_prefix}classify"` (uploaded picture) and
+    `f"{api_prefix}classify_drawing"` (Sketchpad), plus Gradio's
+    undocumented `f"{api_prefix}load_example"` of the examples.
+
+    Args:
+        model: a `zoo.TerminatorClassifier` on `(N, 8, 8, 1)` digits.
+        api_prefix: str. Prefix of the endpoint names and element ids;
+            the hub passes `"<tab name>_"`.
+        preset: str or `None`. Preset the model was loaded from; its
+            metadata gives the test accuracy and the label names.
+
+    Returns:
+        A dict of the created components: `image`, `sketch`, `label`,
+        `kernels`, `button`, `draw_button`.
+
+    Raises:
+        ValueError: the model is not a Terminator on 8x8x1 inputs with
+            10 classes.
+
+    Example:
+
+    ```python
+    with gr.Blocks() as demo:
+        demos.terminator_digits.render(model, api_prefix="t2d_")
+    ```
+    """
+    _check_model(model, SPATIAL_SHAPE)
+    label_names = _label_names(preset)
+    examples = write_examples()
+
+    def classify(image):
+        return predict(image, model, label_names)
+
+    gr.Markdown(_header(
+        TITLE,
+        "Upload or draw a digit; on the right, each block's 8x8 "
+        "hyper-kernel, left to right (red positive, blue negative, each "
+        "scaled to its own peak).",
+        model, preset, "540 test digits in batches of 100",
+    ))
+    with gr.Row():
+        with gr.Column():
+            with gr.Tab("Upload"):
+                image = gr.Image(
+                    type="numpy", image_mode="RGBA",
+                    sources=["upload", "clipboard"], label="Digit picture",
+                    height=240, elem_id=f"{api_prefix}digit-image",
+                )
+                button = gr.Button("Classify", variant="primary",
+                                   elem_id=f"{api_prefix}classify-button")
+                gr.Examples(
+                    examples=[[path] for path, _, _ in examples],
+                    inputs=[image],
+                    example_labels=[f"test #{index} (digit {label})"
+                                    for _, label, index in examples],
+                    cache_examples=False, label="Test-split digits",
+                    api_name=f"{api_prefix}load_example",
+                )
+            with gr.Tab("Draw"):
+                sketch = gr.Sketchpad(
+                    label="Draw a digit (pick the brush on the left)",
+                    type="numpy", canvas_size=(240, 240),
+                    elem_id=f"{api_prefix}digit-sketch")
+                draw_button = gr.Button(
+                    "Classify drawing", variant="primary",
+                    elem_id=f"{api_prefix}classify-drawing-button",
+                )
+        with gr.Column():
+            label = gr.Label(num_top_classes=3, label="Top-3 classes",
+                             elem_id=f"{api_prefix}label")
+            gr.Markdown("**Global hyper-kernel of each block** (8x8, "
+                        "block 0 on the left)")
+            kernels = gr.Image(
+                type="numpy", format="png", interactive=False,
+                label="Global hyper-kernels", show_label=False,
+                elem_id=f"{api_prefix}kernels",
+            )
+    for trigger, source, verb in ((button, image, "classify"),
+                                  (draw_button, sketch, "classify_drawing")):
+        trigger.click(classify, inputs=source, outputs=[label, kernels],
+                      api_name=f"{api_prefix}{verb}")
+    return {"image": image, "sketch": sketch, "label": label,
+            "kernels": kernels, "button": button, "draw_button": draw_button}
+
+
+def build_demo(model, preset=None):
+    """Builds the standalone Terminator digits demo.
+
+    The endpoints are `/classify` and `/classify_drawing`. The queue is
+    set as in the hub: `queue(max_size=16, default_concurrency_limit=2)`.
+
+    Args:
+        model: a `zoo.TerminatorClassifier` on `(N, 8, 8, 1)` digits,
+            e.g. `zoo.load("terminator_2d_digits")` or
+            `build_tiny_model()`.
+        preset: str or `None`. Preset the model came from (header).
+
+    Returns:
+        A `gr.Blocks`.
+
+    Example:
+
+    ```python
+    demos.terminator_digits.build_demo(
+        zoo.load("terminator_2d_digits"), preset="terminator_2d_digits"
+    ).launch()
+    ```
+    """
+    with gr.Blocks(title=f"hyperzoo: {TITLE}") as demo:
+        render(model, preset=preset)
+    demo.queue(max_size=16, default_concurrency_limit=2)
+    return demo
+
+
+def tiny_terminator(spatial_shape, seed=0):
+    """A small untrained Terminator classifier (10 classes), compiled.
+
+    Two blocks of width 4, built in well under a second; for the tests
+    and `python -m demos --tiny-test-model` of both Terminator tabs.
+
+    Args:
+        spatial_shape: tuple. `(8, 8)` for digits, `(40,)` for MNIST-1D.
+        seed: int. Seed of the initialisers (`keras.utils.
+            set_random_seed(seed)` as well).
+
+    Returns:
+        A compiled `zoo.TerminatorClassifier`.
+
+    Example:
+
+    ```python
+    model = demos.terminator_digits.tiny_terminator((40,))
+    ```
+    """
+    from zoo.terminator import TerminatorBackbone
+    from zoo.terminator import TerminatorClassifier
+
+    keras.utils.set_random_seed(seed)
+    backbone = TerminatorBackbone(
+        spatial_shape=spatial_shape, hidden_dims=(4, 4),
+        local_kernel_sizes=(3,), slow_hidden_dim=4, slow_num_layers=1,
+        local_hidden_dim=3, interact_hidden_dim=3, num_groups=2, seed=seed,
+    )
+    model = TerminatorClassifier(backbone, num_classes=10)
+    model.compile()
+    return model
+
+
+def build_tiny_model(seed=0):
+    """A tiny untrained Terminator on 8x8 digits, for tests.
+
+    Args:
+        seed: int. Seed of the initialisers.
+
+    Returns:
+        A compiled `zoo.TerminatorClassifier` on `(N, 8, 8, 1)`.
+
+    Example:
+
+    ```python
+    model = demos.terminator_digits.build_tiny_model()
+    ```
+    """
+    return tiny_terminator(SPATIAL_SHAPE, seed)
