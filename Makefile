@@ -32,11 +32,17 @@ bench: $(STAMP)
 	$(BIN)/pip install --no-deps --target /tmp/hypnettorch-bench hypnettorch
 	KERAS_BACKEND=jax $(BIN)/python scripts/bench_hyper_cl.py
 	KERAS_BACKEND=jax $(BIN)/python scripts/bench_unem.py
+	KERAS_BACKEND=jax $(BIN)/python scripts/bench_terminator.py --part accuracy
+	for b in jax tensorflow torch; do \
+		KERAS_BACKEND=$$b $(BIN)/python scripts/bench_terminator.py --part speed; \
+	done
+	$(BIN)/python scripts/bench_terminator.py --part plot
 
 presets: $(STAMP)
 	KERAS_BACKEND=jax $(BIN)/python scripts/train_hyper_mlp_digits.py
 	KERAS_BACKEND=jax $(BIN)/python scripts/train_hyper_cl.py
 	KERAS_BACKEND=jax $(BIN)/python scripts/train_unem.py
+	KERAS_BACKEND=jax $(BIN)/python scripts/train_terminator.py
 
 goldens: $(STAMP)
 	KERAS_BACKEND=jax $(BIN)/python tests/make_goldens.py $(NAMES)

@@ -278,10 +278,77 @@ def cafa_table() -> str:
     return "\n".join(lines)
 
 
+def terminator_table() -> str:
+    """Terminator presets and baselines (results-terminator.csv)."""
+    rows = _rows("results-terminator.csv")
+    presets = {r["model"] for r in rows if r["model"].startswith(
+        "terminator_")}
+    lines = [
+        "| model | preset | dataset (test split) | top-1 % | params | "
+        "epochs | backend / precision |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        preset = r["model"] if r["model"] in presets else "—"
+        lines.append(
+            f"| {r['model']} | {preset} | {r['dataset']} | "
+            f"{float(r['top1']):.2f} | {int(r['param_count']):,} | "
+            f"{r['epochs']} | {r['backend']} / {r['precision']} |"
+        )
+    commands = sorted({r["command"] for r in rows})
+    lines.append("")
+    lines.append("Commands: " + "; ".join(f"`{c}`" for c in commands)
+                 + ". Baseline rows come from the same command as the "
+                 "preset of their dataset. Time per epoch: the ablation "
+                 "table below (the CSV's `sec_per_epoch` is the wall time "
+                 "of these runs, with evaluation and checkpoints; the "
+                 "MNIST-1D runs shared the CPU with another job).")
+    return "\n".join(lines)
+
+
+def terminator_ablation_table() -> str:
+    """Ablations (benchmark-terminator-ablation.csv)."""
+    rows = _rows("benchmark-terminator-ablation.csv")
+    acc = {r["model"]: r for r in rows if r["part"] == "accuracy"}
+    speed = [r for r in rows if r["part"] == "speed"]
+    backends = sorted({r["backend"] for r in speed})
+    names = list(acc) or sorted({r["model"] for r in speed})
+    lines = [
+        "| variant | top-1 % | params | "
+        + " | ".join(f"s / epoch ({b})" for b in backends) + " |",
+        "|---|---|---|" + "---|" * len(backends),
+    ]
+    for n in names:
+        a = acc.get(n, {})
+        cells = []
+        for b in backends:
+            r = next((r for r in speed if r["model"] == n
+                      and r["backend"] == b), None)
+            cells.append(f"{float(r['sec_per_epoch']):.2f}" if r else "—")
+        top1 = f"{float(a['top1']):.2f}" if a.get("top1") else "—"
+        params = a.get("param_count") or next(
+            (r["param_count"] for r in speed if r["model"] == n), "0")
+        lines.append(f"| {n} | {top1} | {int(params):,} | "
+                     + " | ".join(cells) + " |")
+    if acc:
+        r = next(iter(acc.values()))
+        lines.append("")
+        lines.append(
+            f"Accuracy: {r['dataset']}, {r['epochs']} epochs, one seed, "
+            f"{r['backend']} ({r['cpu']}, {r['num_threads']} threads), "
+            f"`{r['command']}`. Speed: one timed epoch after a warm-up "
+            "epoch, float32, `KERAS_BACKEND=<backend> python "
+            "scripts/bench_terminator.py --part speed`."
+        )
+    return "\n".join(lines)
+
+
 BLOCKS = {
     "unem": unem_table,
     "unem_params": unem_params_table,
     "cafa": cafa_table,
+    "terminator": terminator_table,
+    "terminator_ablation": terminator_ablation_table,
     "hyper_cl": hyper_cl_table,
     "hyper_cl_speed": hyper_cl_speed_table,
     "models": models_table,

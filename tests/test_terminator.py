@@ -21,11 +21,6 @@ from zoo.losses import SparseLabelSmoothingCrossentropy
 from zoo.optimizers import Kar3
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TERMINATOR_PRESETS = {
-    "terminator_1d_mnist1d": 0.99,
-    "terminator_1d_mnist1d_shuffled": 0.70,
-    "terminator_2d_digits": 0.993,
-}
 
 
 def _np(x):
@@ -284,9 +279,23 @@ def test_kar3_round_trips_through_config():
 # ----------------------------------------------------------------------
 # Bundled presets (once)
 # ----------------------------------------------------------------------
+def test_every_recipe_preset_is_bundled_within_its_parameter_budget():
+    from zoo.terminator import terminator_recipes as recipes
+
+    for name, cfg in recipes.PRESETS.items():
+        meta = zoo.read_metadata(name)
+        assert meta["evaluator"].startswith("zoo.terminator.")
+        params = meta["metrics"]["parameters"]
+        assert params == meta["parameter_count"]
+        if cfg["dataset"] == "mnist1d":
+            assert params <= 100_000  # the MNIST-1D budget
+
+
 @pytest.mark.once
-@pytest.mark.parametrize("name", sorted(TERMINATOR_PRESETS))
+@pytest.mark.parametrize("name", ["terminator_1d_mnist1d",
+                                  "terminator_1d_mnist1d_shuffled"])
 def test_bundled_preset_reproduces_its_metadata(name):
+    # terminator_2d_digits: through the CLI below.
     from zoo.terminator import terminator_recipes as recipes
 
     meta = zoo.read_metadata(name)
@@ -310,6 +319,6 @@ def test_cli_eval_prints_accuracy_and_parameters():
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert {"accuracy", "parameters"} <= set(result)
-    assert 0.0 <= result["accuracy"] <= 1.0
-    assert result["parameters"] == zoo.read_metadata(
-        "terminator_2d_digits")["metrics"]["parameters"]
+    meta = zoo.read_metadata("terminator_2d_digits")["metrics"]
+    assert result["accuracy"] == pytest.approx(meta["accuracy"], abs=2e-3)
+    assert result["parameters"] == meta["parameters"]

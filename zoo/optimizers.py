@@ -89,6 +89,11 @@ class Kar3(keras.optimizers.Optimizer):
         self.beta_2 = beta_2
 
     def build(self, var_list):
+        """Creates the two gradient averages of every variable.
+
+        Args:
+            var_list: list of the variables to optimise.
+        """
         if self.built:
             return
         super().build(var_list)
@@ -97,6 +102,13 @@ class Kar3(keras.optimizers.Optimizer):
         )
 
     def update_step(self, gradient, variable, learning_rate):
+        """One sign step of `variable`, then the average updates.
+
+        Args:
+            gradient: the gradient of `variable`.
+            variable: the variable to update.
+            learning_rate: the current step size.
+        """
         ops = keras.ops
         lr = ops.cast(learning_rate, variable.dtype)
         gradient = ops.cast(gradient, variable.dtype)

@@ -25,27 +25,24 @@ EVAL_BATCH_SIZE = 100
 _MNIST1D_CLASSES = tuple(str(i) for i in range(10))
 
 # One entry per preset: data, architecture and training budget.
+_MNIST1D_PRESET = dict(
+    dataset="mnist1d", shuffled=False,
+    backbone=dict(spatial_shape=(40,), hidden_dims=(24, 32, 48),
+                  local_kernel_sizes=(3, 5, 7, 9), dropout=0.15,
+                  omega_0=10.0),
+    epochs=40, batch_size=64, optimizer="kar3", learning_rate=1e-3,
+    slow_loss_weight=1.0, label_smoothing=0.09,
+    baseline_learning_rate=3e-3,
+)
 PRESETS = {
-    "terminator_1d_mnist1d": dict(
-        dataset="mnist1d", shuffled=False,
-        backbone=dict(spatial_shape=(40,), hidden_dims=(16, 32, 32),
-                      local_kernel_sizes=(3, 5), dropout=0.1),
-        epochs=60, batch_size=64, optimizer="adamw", learning_rate=3e-3,
-        weight_decay=0.05, slow_loss_weight=1.0, label_smoothing=0.09,
-    ),
-    "terminator_1d_mnist1d_shuffled": dict(
-        dataset="mnist1d", shuffled=True,
-        backbone=dict(spatial_shape=(40,), hidden_dims=(16, 32, 32),
-                      local_kernel_sizes=(3, 5), dropout=0.1),
-        epochs=60, batch_size=64, optimizer="adamw", learning_rate=3e-3,
-        weight_decay=0.05, slow_loss_weight=1.0, label_smoothing=0.09,
-    ),
+    "terminator_1d_mnist1d": _MNIST1D_PRESET,
+    # Same model and budget; positions permuted.
+    "terminator_1d_mnist1d_shuffled": dict(_MNIST1D_PRESET, shuffled=True),
     "terminator_2d_digits": dict(
-        dataset="digits", shuffled=False,
-        backbone=dict(spatial_shape=(8, 8), hidden_dims=(16, 32, 32),
-                      local_kernel_sizes=(3, 5), dropout=0.1),
-        epochs=60, batch_size=64, optimizer="adamw", learning_rate=3e-3,
-        weight_decay=0.05, slow_loss_weight=1.0, label_smoothing=0.09,
+        _MNIST1D_PRESET, dataset="digits", epochs=60,
+        backbone=dict(spatial_shape=(8, 8), hidden_dims=(24, 32, 48),
+                      local_kernel_sizes=(3, 5, 7), dropout=0.15,
+                      omega_0=10.0),
     ),
 }
 WARMUP_FRACTION = 0.08

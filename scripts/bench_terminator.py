@@ -1,0 +1,206 @@
+"""Terminator ablations: accuracy and time per epoch, CSV and PNG.
+
+Usage (what `make bench` runs):
+
+    KERAS_BACKEND=jax python scripts/bench_terminator.py --part accuracy
+    for b in jax tensorflow torch; do
+        KERAS_BACKEND=$b python scripts/bench_terminator.py --part speed
+    done
+    python scripts/bench_terminator.py --part plot
+
+Variants, all with the architecture of `--preset` (default
+`terminator_2d_digits`): the preset recipe (`full`, Kar3), `no_slow_loss`
+(slow-loss weight 0), `no_global` (global HyperZ·Z·W branches removed),
+`no_local` (local branches removed) and `adam` (the preset trained with
+Adam instead of Kar3, same schedule).
+
+- `--part accuracy` trains every variant for `--epochs` on the preset's
+  train+val split and reports test accuracy (one seed, this backend).
+- `--part speed` times one training epoch of `full`, `no_global` and
+  `no_local` on this backend (after one warm-up epoch that includes
+  compilation); `no_slow_loss` and `adam` run the same forward graph as
+  `full` (the slow loss costs a few hundred kernel values per step) and
+  are timed only when named with `--variants`.
+- `--part plot` draws `scripts/results/terminator-ablation.png` from the
+  CSV.
+
+Rows are merged into `scripts/results/benchmark-terminator-ablation.csv`
+keyed by (model, part, backend); columns follow timm's benchmark CSV plus
+backend, precision and the command.
+"""
+
+import argparse
+import csv
+import os
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from scripts._bench_common import cpu_model  # noqa: E402
+from scripts._bench_common import today  # noqa: E402
+from scripts._bench_common import usable_cpus  # noqa: E402
+from scripts._bench_common import write_csv_atomic  # noqa: E402
+
+RESULTS = os.path.join(ROOT, "scripts", "results")
+CSV = os.path.join(RESULTS, "benchmark-terminator-ablation.csv")
+PNG = os.path.join(RESULTS, "terminator-ablation.png")
+FIELDS = ("model", "part", "dataset", "top1", "param_count", "epochs",
+          "train_batch_size", "sec_per_epoch", "train_samples_per_sec",
+          "backend", "precision", "cpu", "num_threads", "keras_version",
+          "date", "command")
+VARIANTS = {
+    "full": {},
+    "no_slow_loss": {"slow_loss_weight": 0.0},
+    "no_global": {"global_branch": False},
+    "no_local": {"local_branches": False},
+    "adam": {"optimizer": "adam"},
+}
+
+
+def _read():
+    if not os.path.isfile(CSV):
+        return []
+    with open(CSV, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _write(new_rows):
+    rows = {(r["model"], r["part"], r["backend"]): r for r in _read()}
+    for r in new_rows:
+        rows[(r["model"], r["part"], r["backend"])] = r
+    order = list(VARIANTS)
+    write_csv_atomic(CSV, FIELDS, sorted(
+        rows.values(),
+        key=lambda r: (r["part"], r["backend"], order.index(r["model"])
+                       if r["model"] in order else 99),
+    ))
+
+
+def _run(args, part):
+    import keras
+
+    from zoo.terminator import terminator_recipes as recipes
+
+    cfg = recipes.PRESETS[args.preset]
+    x, y = recipes.load_data(cfg["dataset"], "trainval", cfg["shuffled"])
+    dataset = cfg["dataset"] + ("_shuffled" if cfg["shuffled"] else "")
+    backend = keras.backend.backend()
+    command = (f"KERAS_BACKEND={backend} python scripts/bench_terminator.py "
+               f"--part {part} --preset {args.preset} --epochs "
+               f"{args.epochs}")
+    rows = []
+    for name in args.variants:
+        keras.utils.set_random_seed(args.seed)
+        overrides = dict(VARIANTS[name], epochs=args.epochs)
+        model = recipes.build_terminator(args.preset, seed=args.seed,
+                                         num_train=len(x), **overrides)
+        row = {
+            "model": name, "part": part, "dataset": dataset,
+            "param_count": model.count_params(), "epochs": args.epochs,
+            "train_batch_size": cfg["batch_size"], "backend": backend,
+            "precision": "float32", "cpu": cpu_model(),
+            "num_threads": usable_cpus(),
+            "keras_version": keras.version(), "date": today(),
+            "command": command, "top1": "", "sec_per_epoch": "",
+            "train_samples_per_sec": "",
+        }
+        if part == "accuracy":
+            # No timing here: `--part speed` times epochs on an idle
+            # machine; this part may share the CPU with other runs.
+            metrics = recipes.fit_model(
+                model, cfg["dataset"], cfg["shuffled"], args.epochs,
+                cfg["batch_size"], tempfile.mkdtemp(prefix="abl-"),
+                verbose=0,
+            )
+            row["top1"] = round(100 * metrics["accuracy"], 2)
+        else:
+            model.fit(x, y, batch_size=cfg["batch_size"], epochs=1,
+                      verbose=0)  # compile + warm-up
+            start = time.perf_counter()
+            model.fit(x, y, batch_size=cfg["batch_size"], epochs=1,
+                      verbose=0)
+            seconds = time.perf_counter() - start
+            row["sec_per_epoch"] = round(seconds, 3)
+            row["train_samples_per_sec"] = round(len(x) / seconds, 1)
+        print(row, flush=True)
+        rows.append(row)
+        _write([row])
+    return rows
+
+
+def _plot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = _read()
+    acc = [r for r in rows if r["part"] == "accuracy"]
+    speed = [r for r in rows if r["part"] == "speed"]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    if acc:
+        names = [r["model"] for r in acc]
+        vals = [float(r["top1"]) for r in acc]
+        axes[0].bar(names, vals, color="tab:blue")
+        axes[0].set_ylim(min(vals) - 2, 100)
+        for i, v in enumerate(vals):
+            axes[0].text(i, v + 0.1, f"{v:.2f}", ha="center", fontsize=8)
+        axes[0].set_ylabel("test accuracy (%)")
+        axes[0].set_title(f"Ablations, {acc[0]['dataset']}, "
+                          f"{acc[0]['epochs']} epochs ({acc[0]['backend']})")
+    if speed:
+        backends = sorted({r["backend"] for r in speed})
+        names = [n for n in VARIANTS if any(r["model"] == n for r in speed)]
+        width = 0.8 / max(1, len(backends))
+        for j, b in enumerate(backends):
+            vals = [next((float(r["sec_per_epoch"]) for r in speed
+                          if r["model"] == n and r["backend"] == b), 0.0)
+                    for n in names]
+            axes[1].bar([i + j * width for i in range(len(names))], vals,
+                        width, label=b)
+        axes[1].set_xticks([i + width * (len(backends) - 1) / 2
+                            for i in range(len(names))])
+        axes[1].set_xticklabels(names)
+        axes[1].set_ylabel("seconds per training epoch (CPU)")
+        axes[1].set_title("Time per epoch, float32, "
+                          f"{speed[0]['num_threads']} CPU threads")
+        axes[1].legend()
+    fig.tight_layout()
+    fd, tmp = tempfile.mkstemp(dir=RESULTS, suffix=".png")
+    os.close(fd)
+    fig.savefig(tmp, dpi=110)
+    os.replace(tmp, PNG)
+    print("wrote", PNG)
+
+
+def main():
+    """Runs one part of the ablation benchmark."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=("accuracy", "speed", "plot"),
+                        required=True)
+    parser.add_argument("--preset", default="terminator_2d_digits")
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--variants", nargs="*", default=None)
+    args = parser.parse_args()
+    if args.variants is None:
+        args.variants = (list(VARIANTS) if args.part != "speed"
+                         else ["full", "no_global", "no_local"])
+    unknown = set(args.variants) - set(VARIANTS)
+    if unknown:
+        parser.error(f"unknown variants {sorted(unknown)}; known: "
+                     f"{list(VARIANTS)}")
+    if args.part == "plot":
+        _plot()
+        return 0
+    if args.epochs is None:
+        args.epochs = 30 if args.part == "accuracy" else 1
+    _run(args, args.part)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

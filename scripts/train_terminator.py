@@ -1,0 +1,143 @@
+"""Trains the bundled Terminator presets and their baselines.
+
+Usage (what `make presets` runs):
+
+    KERAS_BACKEND=jax python scripts/train_terminator.py
+
+Each preset (`terminator_1d_mnist1d`, `terminator_1d_mnist1d_shuffled`,
+`terminator_2d_digits`) is trained on its train+val split and evaluated on
+its test split (batches of 100); then the baselines of the same dataset are
+trained with the same epochs, batch size and warm-up + cosine schedule
+(Adam): on MNIST-1D (plain and shuffled) the MNIST-1D paper's CNN and GRU
+and a strong plain CNN (~198k parameters), on digits a plain CNN.
+
+Writes:
+- `zoo/presets/<preset>/` (atomically);
+- `scripts/results/<preset>-train-log.csv` (per-epoch log);
+- `scripts/results/results-terminator.csv` (timm's results columns plus
+  dataset, parameters, epochs, seconds per epoch, backend, precision and
+  the command). Rows of presets not retrained in this run are kept.
+"""
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import keras  # noqa: E402
+
+from scripts._bench_common import write_csv_atomic  # noqa: E402
+from zoo.terminator import terminator_recipes as recipes  # noqa: E402
+from zoo.training import train  # noqa: E402
+
+RESULTS = os.path.join(ROOT, "scripts", "results")
+CSV = os.path.join(RESULTS, "results-terminator.csv")
+FIELDS = ("model", "dataset", "split", "top1", "top1_err", "loss",
+          "param_count", "epochs", "batch_size", "sec_per_epoch", "seed",
+          "backend", "precision", "command")
+BASELINES = {
+    "mnist1d": ("mnist1d_cnn", "mnist1d_gru", "strong_cnn"),
+    "digits": ("digits_cnn",),
+}
+
+
+def _read_rows():
+    import csv
+
+    if not os.path.isfile(CSV):
+        return []
+    with open(CSV, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _row(model, dataset, metrics, epochs, batch_size, seconds, seed,
+         command):
+    return {
+        "model": model,
+        "dataset": dataset,
+        "split": "test",
+        "top1": round(100 * metrics["accuracy"], 2),
+        "top1_err": round(100 * (1 - metrics["accuracy"]), 2),
+        "loss": round(metrics["loss"], 4),
+        "param_count": metrics["parameters"],
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "sec_per_epoch": round(seconds / epochs, 2),
+        "seed": seed,
+        "backend": keras.backend.backend(),
+        "precision": "float32",
+        "command": command,
+    }
+
+
+def main():
+    """Trains the presets and baselines, writes the CSVs."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--presets", nargs="*",
+                        default=sorted(recipes.PRESETS))
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="override every preset's epochs")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-baselines", action="store_true")
+    parser.add_argument("--out-root", default=os.path.join(ROOT, "zoo",
+                                                           "presets"))
+    parser.add_argument("--work-dir", default=None)
+    args = parser.parse_args()
+    work = args.work_dir or tempfile.mkdtemp(prefix="terminator-")
+    backend = keras.backend.backend()
+    rows = {(r["model"], r["dataset"]): r for r in _read_rows()}
+    for name in args.presets:
+        cfg = recipes.PRESETS[name]
+        epochs = args.epochs or cfg["epochs"]
+        dataset = cfg["dataset"] + ("_shuffled" if cfg["shuffled"] else "")
+        command = (f"KERAS_BACKEND={backend} python scripts/"
+                   f"train_terminator.py --presets {name} --seed "
+                   f"{args.seed}" + (f" --epochs {args.epochs}"
+                                     if args.epochs else ""))
+        start = time.perf_counter()
+        _, metrics = train(
+            name, os.path.join(work, name), epochs=epochs, seed=args.seed,
+            verbose=2, overwrite=True, training_command=command,
+            preset_dir=os.path.join(args.out_root, name),
+        )
+        seconds = time.perf_counter() - start
+        shutil.copyfile(os.path.join(work, name, "log.csv"),
+                        os.path.join(RESULTS, f"{name}-train-log.csv"))
+        rows[(name, dataset)] = _row(name, dataset, metrics, epochs,
+                                     cfg["batch_size"], seconds, args.seed,
+                                     command)
+        print(name, metrics, flush=True)
+        if args.no_baselines:
+            continue
+        x, _ = recipes.load_data(cfg["dataset"], "trainval",
+                                 cfg["shuffled"])
+        for kind in BASELINES[cfg["dataset"]]:
+            keras.utils.set_random_seed(args.seed)
+            model = recipes.build_baseline(
+                kind, seed=args.seed, epochs=epochs,
+                learning_rate=cfg["baseline_learning_rate"],
+                batch_size=cfg["batch_size"], num_train=len(x),
+            )
+            start = time.perf_counter()
+            m = recipes.fit_model(model, cfg["dataset"], cfg["shuffled"],
+                                  epochs, cfg["batch_size"],
+                                  os.path.join(work, f"{name}-{kind}"))
+            seconds = time.perf_counter() - start
+            rows[(kind, dataset)] = _row(kind, dataset, m, epochs,
+                                         cfg["batch_size"], seconds,
+                                         args.seed, command)
+            print(kind, dataset, m, flush=True)
+        write_csv_atomic(CSV, FIELDS, sorted(rows.values(), key=lambda r: (
+            r["dataset"], r["model"])))
+    write_csv_atomic(CSV, FIELDS, sorted(rows.values(), key=lambda r: (
+        r["dataset"], r["model"])))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
