@@ -21,6 +21,9 @@ Adam instead of Kar3, same schedule).
   compilation); `no_slow_loss` and `adam` run the same forward graph as
   `full` (the slow loss costs a few hundred kernel values per step) and
   are timed only when named with `--variants`.
+- `--part seeds` retrains the preset itself (its full budget, train+val
+  split) with seeds `1..--num-seeds` and reports each test accuracy,
+  to show the run-to-run spread of the bundled preset's figure (seed 0).
 - `--part plot` draws `scripts/results/terminator-ablation.png` from the
   CSV.
 
@@ -46,6 +49,9 @@ from scripts._bench_common import write_csv_atomic  # noqa: E402
 
 RESULTS = os.path.join(ROOT, "scripts", "results")
 CSV = os.path.join(RESULTS, "benchmark-terminator-ablation.csv")
+SEEDS_CSV = os.path.join(RESULTS, "benchmark-terminator-seeds.csv")
+SEEDS_FIELDS = ("model", "dataset", "seed", "top1", "param_count",
+                "epochs", "backend", "precision", "date", "command")
 PNG = os.path.join(RESULTS, "terminator-ablation.png")
 FIELDS = ("model", "part", "dataset", "top1", "param_count", "epochs",
           "train_batch_size", "sec_per_epoch", "train_samples_per_sec",
@@ -79,18 +85,27 @@ def _write(new_rows):
     ))
 
 
-def _run(args, part):
+def _setup(args, options):
+    """Preset config, dataset label, backend and the command line."""
     import keras
 
     from zoo.terminator import terminator_recipes as recipes
 
     cfg = recipes.PRESETS[args.preset]
-    x, y = recipes.load_data(cfg["dataset"], "trainval", cfg["shuffled"])
     dataset = cfg["dataset"] + ("_shuffled" if cfg["shuffled"] else "")
     backend = keras.backend.backend()
     command = (f"KERAS_BACKEND={backend} python scripts/bench_terminator.py "
-               f"--part {part} --preset {args.preset} --epochs "
-               f"{args.epochs}")
+               f"--part {args.part} --preset {args.preset} {options}")
+    return recipes, cfg, dataset, backend, command
+
+
+def _run(args, part):
+    import keras
+
+    recipes, cfg, dataset, backend, command = _setup(
+        args, f"--epochs {args.epochs}"
+    )
+    x, y = recipes.load_data(cfg["dataset"], "trainval", cfg["shuffled"])
     rows = []
     for name in args.variants:
         keras.utils.set_random_seed(args.seed)
@@ -129,6 +144,34 @@ def _run(args, part):
         rows.append(row)
         _write([row])
     return rows
+
+
+def _seeds(args):
+    import keras
+
+    recipes, cfg, dataset, backend, command = _setup(
+        args, f"--num-seeds {args.num_seeds}"
+    )
+    rows = []
+    if os.path.isfile(SEEDS_CSV):
+        with open(SEEDS_CSV, newline="") as f:
+            rows = [r for r in csv.DictReader(f)
+                    if (r["model"], r["backend"]) != (args.preset, backend)]
+    for seed in range(1, args.num_seeds + 1):
+        keras.utils.set_random_seed(seed)
+        model, metrics, _ = recipes.train_preset(
+            args.preset, out_dir=tempfile.mkdtemp(prefix="seed-"),
+            seed=seed, verbose=0,
+        )
+        rows.append({
+            "model": args.preset, "dataset": dataset, "seed": seed,
+            "top1": round(100 * metrics["accuracy"], 2),
+            "param_count": metrics["parameters"], "epochs": cfg["epochs"],
+            "backend": backend, "precision": "float32", "date": today(),
+            "command": command,
+        })
+        print(rows[-1], flush=True)
+        write_csv_atomic(SEEDS_CSV, SEEDS_FIELDS, rows)
 
 
 def _plot():
@@ -179,8 +222,9 @@ def _plot():
 def main():
     """Runs one part of the ablation benchmark."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("accuracy", "speed", "plot"),
-                        required=True)
+    parser.add_argument("--part", required=True,
+                        choices=("accuracy", "speed", "seeds", "plot"))
+    parser.add_argument("--num-seeds", type=int, default=3)
     parser.add_argument("--preset", default="terminator_2d_digits")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
@@ -195,6 +239,9 @@ def main():
                      f"{list(VARIANTS)}")
     if args.part == "plot":
         _plot()
+        return 0
+    if args.part == "seeds":
+        _seeds(args)
         return 0
     if args.epochs is None:
         args.epochs = 30 if args.part == "accuracy" else 1

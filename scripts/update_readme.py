@@ -303,6 +303,19 @@ def terminator_table() -> str:
                  "table below (the CSV's `sec_per_epoch` is the wall time "
                  "of these runs, with evaluation and checkpoints; the "
                  "MNIST-1D runs shared the CPU with another job).")
+    seeds = _rows("benchmark-terminator-seeds.csv")
+    for model in sorted({r["model"] for r in seeds}):
+        runs = [r for r in seeds if r["model"] == model]
+        values = [float(r["top1"]) for r in runs]
+        mean = sum(values) / len(values)
+        lines.append("")
+        lines.append(
+            f"Run-to-run spread of `{model}`: the same recipe with seeds "
+            + ", ".join(r["seed"] for r in runs) + " gives "
+            + ", ".join(f"{v:.2f}" for v in values)
+            + f" % (mean {mean:.2f} %; the preset is seed 0), "
+            f"`{runs[0]['command']}`."
+        )
     return "\n".join(lines)
 
 

@@ -49,10 +49,11 @@ lane() {
     done
 }
 
-lane a "jax|backend_run jax" "torch|backend_run torch" &
-lane b "tensorflow|backend_run tensorflow" \
-    "multi-device (jax, 4 CPU devices)|multi_device_run" \
+# Balanced by the measured run times (tensorflow is the longest run).
+lane a "jax|backend_run jax" "torch|backend_run torch" \
     "demo + browser + once (jax)|once_run" &
+lane b "tensorflow|backend_run tensorflow" \
+    "multi-device (jax, 4 CPU devices)|multi_device_run" &
 wait
 for name in a b; do
     cat "$LOGS/$name.log"
