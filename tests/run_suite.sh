@@ -22,7 +22,8 @@ backend_run() {
 }
 multi_device_run() {
     KERAS_BACKEND=jax XLA_FLAGS=--xla_force_host_platform_device_count=4 \
-        "$PY" -m pytest -q -p no:cacheprovider -m multi_device
+        "$PY" -m pytest -q -p no:cacheprovider -m multi_device \
+        tests/test_multi_device.py
 }
 once_run() {
     KERAS_BACKEND=jax "$PY" -m pytest -q -p no:cacheprovider \

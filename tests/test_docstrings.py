@@ -4,6 +4,7 @@ import importlib
 import inspect
 import pkgutil
 
+import keras
 import pytest
 
 import demos
@@ -14,6 +15,10 @@ PACKAGES = (layers, zoo, demos)
 # Keras hooks documented by the base class (keras-hub style guide).
 HOOKS = {"build", "call", "compute_output_shape", "get_config",
          "from_config", "fit", "evaluate", "predict"}
+# Backend shims import their backend: checked only in that backend's run
+# (importing torch into a JAX or TensorFlow process is what the zoo itself
+# never does, and it is not safe to do).
+BACKEND_SHIMS = {"zoo._torch_shim": "torch"}
 
 
 def _modules():
@@ -22,6 +27,9 @@ def _modules():
         for info in pkgutil.walk_packages(package.__path__,
                                           package.__name__ + "."):
             if info.name.endswith("__main__"):
+                continue
+            shim_backend = BACKEND_SHIMS.get(info.name)
+            if shim_backend and shim_backend != keras.backend.backend():
                 continue
             yield importlib.import_module(info.name)
 
