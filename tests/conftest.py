@@ -12,14 +12,38 @@ if os.environ.get("KERAS_BACKEND") == "torch":
     # Import torch before TensorFlow (keras core does the same).
     import torch  # noqa: F401
 
+import gc  # noqa: E402
+
 import keras  # noqa: E402
 import pytest  # noqa: E402
 
 
+def pytest_collection_finish(session):
+    """Moves everything imported at collection out of the collector's way.
+
+    TensorFlow, JAX, PyTorch, Gradio and keras-hub leave millions of
+    long-lived objects; a full `gc.collect()` walks them all (0.4 s
+    alone, seconds on a loaded 2-core box). Frozen objects are skipped.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _collect_garbage_per_module():
+    """One full garbage collection per test module (bounds memory)."""
+    yield
+    gc.collect()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_keras_state():
-    """Each test starts with a clear session and the float32 policy."""
-    keras.backend.clear_session()
+    """Each test starts with a clear session and the float32 policy.
+
+    The session is cleared without Keras's `gc.collect()` (seconds per
+    test on the CI box); `_collect_garbage_per_module` collects instead.
+    """
+    keras.backend.clear_session(free_memory=False)
     keras.config.set_dtype_policy("float32")
     yield
     keras.config.set_dtype_policy("float32")
