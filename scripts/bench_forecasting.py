@@ -200,8 +200,9 @@ def _plot():
         names = [r["model"] for r in sub]
         means = [float(r["vpt_lyapunov"]) for r in sub]
         stds = [float(r["vpt_lyapunov_std"]) for r in sub]
-        colors = ["tab:red" if "attention" in n and "gating" in n
-                  else "tab:purple" if n.startswith("transformer")
+        colors = ["tab:purple" if n.startswith("transformer")
+                  else "tab:red" if "attention" in n and "gating" in n
+                  else "tab:orange" if "+" in n
                   else "tab:gray" for n in names]
         ax.bar(range(len(names)), means, yerr=stds, color=colors,
                capsize=3)
