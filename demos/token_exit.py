@@ -1,0 +1,379 @@
+"""Gradio demo of the `token_exit_vlm_digits` preset (DyVTE).
+
+Pick a digit of the scikit-learn test split (540 images, 8x8, shown
+upsampled to the model's 16x16 input) and a question; the tiny VLM
+answers it with the batch-1 exit path (`prefill_with_exit`): after each
+decoder layer a router reads the question's hidden states and, once its
+exit probability exceeds the preset's threshold, the 64 image tokens are
+removed for the remaining layers. The tab shows the answer, the layer
+after which the image tokens left, the share of decoder FLOPs saved
+(analytic count) and the router's exit probability at every layer (on
+the full model's states, the threshold dashed). Endpoint `"answer"`
+(`"<tab>_answer"` inside the hub).
+
+As a demo module of the hub it provides `TITLE`, `render(model,
+api_prefix, preset)`, `build_demo(model, preset)` and
+`build_tiny_model()`; its preset name lives in `demos.hub.TABS`.
+"""
+
+import functools
+
+import gradio as gr
+import keras
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from demos.hyper_mlp_digits import _user_error
+from zoo.data import load_digits
+from zoo.preset_utils import read_metadata
+from zoo.token_exit import token_exit_recipes as recipes
+
+TITLE = "Visual-token exit VLM (DyVTE)"
+QUESTIONS = {
+    "Which digit is it?": "digit",
+    "Is it above four?": "above_four",
+    "Is the left half brighter?": "left_brighter",
+    "How many bright pixels in row k?": "row_count",
+}
+PICTURE_SCALE = 24
+
+
+@functools.lru_cache(maxsize=1)
+def digits_test():
+    """The digits test split as 8x8 images, cached and read-only.
+
+    Returns:
+        `(images, labels)`: float32 `(540, 8, 8)` in `[0, 1]` and int32
+        `(540,)`.
+
+    Example:
+
+    ```python
+    images, labels = demos.token_exit.digits_test()
+    ```
+    """
+    x, y = load_digits("test", layout="image")
+    arrays = (np.ascontiguousarray(x[..., 0]), np.array(y))
+    for array in arrays:
+        array.setflags(write=False)
+    return arrays
+
+
+def _check_model(model):
+    backbone = getattr(model, "backbone", None)
+    ok = (
+        hasattr(backbone, "prefill_with_exit")
+        and getattr(backbone, "image_size", None) == recipes.IMAGE_SIZE
+        and getattr(backbone, "num_text_tokens", None) == 5
+        and getattr(backbone, "num_prefix_tokens", None) == 1
+        and getattr(model, "num_answers", None) == len(recipes.ANSWERS)
+    )
+    if not ok:
+        raise ValueError(
+            "This demo needs a zoo.TokenExitVLM on 16x16 images with 1 "
+            "prefix + 5 question tokens and "
+            f"{len(recipes.ANSWERS)} answers. Received: "
+            f"{type(model).__name__}."
+        )
+
+
+def _check_index(index, size):
+    try:
+        value = float(index)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if isinstance(index, bool) or not value.is_integer() \
+            or not 0 <= value < size:
+        raise _user_error(
+            f"`index` must be a whole number in [0, {size - 1}] (an image "
+            f"of the digits test split). Received: index={index!r}"
+        )
+    return int(value)
+
+
+def _check_question(question, row):
+    if question not in QUESTIONS:
+        raise _user_error(
+            f"`question` must be one of {list(QUESTIONS)}. Received: "
+            f"question={question!r}"
+        )
+    try:
+        value = float(row)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if isinstance(row, bool) or not value.is_integer() \
+            or not 0 <= value <= 7:
+        raise _user_error(
+            f"`row` must be a whole number in [0, 7]. Received: row={row!r}"
+        )
+    return QUESTIONS[question], int(value)
+
+
+def digit_picture(image8, scale=PICTURE_SCALE):
+    """An 8x8 digit as a grey uint8 RGB picture (ink dark).
+
+    Args:
+        image8: float array `(8, 8)` in `[0, 1]`.
+        scale: int. Pixels per digit pixel.
+
+    Returns:
+        uint8 array `(8 * scale, 8 * scale, 3)`.
+
+    Example:
+
+    ```python
+    picture = demos.token_exit.digit_picture(digits_test()[0][0])
+    ```
+    """
+    grey = np.clip(1.0 - np.asarray(image8, "float64"), 0, 1)
+    big = np.kron(grey, np.ones((scale, scale)))
+    return np.repeat((255 * big).astype("uint8")[..., None], 3, axis=-1)
+
+
+def exit_plot(probs, threshold, exit_layer, width=6.4, height=2.8,
+              dpi=100):
+    """Router exit probability per layer, as an RGB picture.
+
+    Args:
+        probs: float array `(num_layers,)`.
+        threshold: float. Drawn dashed.
+        exit_layer: int. Marked (the last layer = no exit).
+        width: float. Inches.
+        height: float. Inches.
+        dpi: int.
+
+    Returns:
+        uint8 array `(height * dpi, width * dpi, 3)`; `(280, 640, 3)`
+        with the defaults.
+
+    Example:
+
+    ```python
+    picture = demos.token_exit.exit_plot([0.1, 0.9], 0.5, 1)
+    ```
+    """
+    probs = np.asarray(probs, "float64").reshape(-1)
+    fig = Figure(figsize=(width, height), dpi=dpi)
+    canvas = FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    layers_ = np.arange(len(probs))
+    ax.bar(layers_, probs, color="#6baed6", label="p(exit) after layer")
+    ax.axhline(threshold, color="#cb181d", linestyle="--",
+               label=f"threshold {threshold:g}")
+    if exit_layer < len(probs) - 1:
+        ax.bar([exit_layer], [probs[exit_layer]], color="#08519c",
+               label=f"exit after layer {exit_layer}")
+    ax.set_ylim(0, 1)
+    ax.set_xticks(layers_)
+    ax.set_xlabel("decoder layer")
+    ax.set_ylabel("router p(exit)")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+
+def predict(index, question, row, model):
+    """Answers a question about a test digit with visual-token exit.
+
+    Args:
+        index: int in `[0, 540)` (an integral float or a string of digits
+            is accepted, as UI components send).
+        question: str. A key of `QUESTIONS`.
+        row: int in `[0, 7]`: the row of the row question (ignored
+            otherwise).
+        model: a `zoo.TokenExitVLM` shaped like the preset.
+
+    Returns:
+        `(summary, answers, picture, plot)`: a Markdown paragraph (true
+        answer, exit layer, FLOPs saved), a dict `{answer: probability}`
+        over `ANSWERS` (sums to 1), the uint8 digit picture and the uint8
+        exit-probability plot.
+
+    Raises:
+        gr.Error: a bad `index`, `question` or `row`; the message names
+            the argument.
+
+    Example:
+
+    ```python
+    summary, answers, picture, plot = demos.token_exit.predict(
+        3, "Which digit is it?", 0, zoo.load("token_exit_vlm_digits"))
+    ```
+    """
+    images, labels = digits_test()
+    index = _check_index(index, len(images))
+    qtype, row = _check_question(question, row)
+    image8 = images[index]
+    x = {"images": recipes.upsample(image8[None, :, :, None]),
+         "token_ids": recipes.encode_question(qtype, row)[None]}
+    backbone = model.backbone
+    threshold = model.exit_threshold
+    out = backbone.prefill_with_exit(x, threshold)
+    logits = model.answer_head(out["hidden_states"][:, -1])
+    probs = keras.ops.convert_to_numpy(
+        keras.ops.softmax(keras.ops.cast(logits, "float32")))[0]
+    _, gates = model.answer_logits(x, return_gates=True)
+    gates = keras.ops.convert_to_numpy(gates)[0].astype("float64")
+    layer_probs = 1.0 / (1.0 + np.exp(gates[:, 0] - gates[:, 1]))
+    k = out["exit_layer"]
+    last = backbone.num_layers - 1
+    saved = recipes.flops_saved(backbone, [k])
+    truth = recipes.ANSWERS[recipes.answer(image8, int(labels[index]),
+                                           qtype, row)]
+    best = recipes.ANSWERS[int(np.argmax(probs))]
+    verdict = "correct" if best == truth else "wrong"
+    where = (f"after layer **{k}** of {backbone.num_layers} (layers "
+             f"{k + 1}-{last} ran on {len(out['position_ids'])} text "
+             "tokens)" if k < last else "never (all layers saw the image)")
+    question_text = question.replace("row k", f"row {row}")
+    summary = (
+        f"Test image **#{index}** (digit {int(labels[index])}), "
+        f"*{question_text}* Answer **{best}** "
+        f"({100 * probs.max():.1f}%, true **{truth}**, {verdict}). "
+        f"Image tokens exited {where}; decoder FLOPs saved: "
+        f"**{100 * saved:.1f}%** (analytic, routers included)."
+    )
+    answers = {a: float(p) for a, p in zip(recipes.ANSWERS, probs)}
+    return (summary, answers, digit_picture(image8),
+            exit_plot(layer_probs, threshold, k))
+
+
+def _metrics(preset):
+    if not preset:
+        return {}
+    try:
+        return read_metadata(preset).get("metrics", {})
+    except Exception:  # noqa: BLE001 (a header must never break the tab)
+        return {}
+
+
+def _header(model, preset):
+    b = model.backbone
+    lines = [
+        f"### {TITLE}",
+        f"A {b.num_layers}-layer decoder-only VLM (d={b.hidden_dim}) reads "
+        f"1 prefix token, {b.num_image_tokens} image tokens (2x2 patches of "
+        "the digit upsampled to 16x16) and a 5-token question. After each "
+        "layer a DyVTE router (Li et al., 2024) reads the question's hidden "
+        "states and may drop every image token for the remaining layers "
+        f"(exit threshold {model.exit_threshold:g}).",
+    ]
+    m = _metrics(preset)
+    if "accuracy_full" in m:
+        lines.append(
+            f"Preset `{preset}` on the test questions: accuracy "
+            f"**{100 * m['accuracy_full']:.1f}%** full, "
+            f"**{100 * m['accuracy_exit']:.1f}%** with exits, "
+            f"**{100 * m['flops_saved']:.1f}%** FLOPs saved (from the "
+            "preset's metadata)."
+        )
+    else:
+        lines.append("Accuracy: not available (model not loaded from a "
+                     "preset).")
+    return "\n\n".join(lines)
+
+
+def render(model, api_prefix="", preset=None):
+    """Adds the DyVTE components and events to the open Blocks.
+
+    The endpoint is `f"{api_prefix}answer"` (index, question, row).
+
+    Args:
+        model: a `zoo.TokenExitVLM` shaped like the preset.
+        api_prefix: str. Prefix of endpoint names and element ids.
+        preset: str or `None`. Preset the model came from (header).
+
+    Returns:
+        A dict of the created components: `index`, `question`, `row`,
+        `button`, `summary`, `answers`, `image`, `plot`.
+
+    Raises:
+        ValueError: the model does not fit the demo.
+
+    Example:
+
+    ```python
+    with gr.Blocks() as demo:
+        demos.token_exit.render(model, api_prefix="tev_")
+    ```
+    """
+    _check_model(model)
+    size = len(digits_test()[0])
+
+    def answer(index, question, row):
+        return predict(index, question, row, model)
+
+    gr.Markdown(_header(model, preset))
+    with gr.Row():
+        with gr.Column():
+            index = gr.Slider(0, size - 1, value=0, step=1,
+                              label="Test image index",
+                              elem_id=f"{api_prefix}index")
+            question = gr.Dropdown(list(QUESTIONS), value=list(QUESTIONS)[0],
+                                   label="Question",
+                                   elem_id=f"{api_prefix}question")
+            row = gr.Slider(0, 7, value=0, step=1, label="Row k (row "
+                            "question only)", elem_id=f"{api_prefix}row")
+            button = gr.Button("Answer", variant="primary",
+                               elem_id=f"{api_prefix}answer-button")
+            summary = gr.Markdown(elem_id=f"{api_prefix}summary")
+            answers = gr.Label(num_top_classes=3, label="Top-3 answers",
+                               elem_id=f"{api_prefix}answers")
+        with gr.Column():
+            image = gr.Image(type="numpy", format="png", interactive=False,
+                             label="Digit", elem_id=f"{api_prefix}image")
+            plot = gr.Image(type="numpy", format="png", interactive=False,
+                            label="Router exit probability per layer",
+                            elem_id=f"{api_prefix}plot")
+    button.click(answer, inputs=[index, question, row],
+                 outputs=[summary, answers, image, plot],
+                 api_name=f"{api_prefix}answer")
+    return {"index": index, "question": question, "row": row,
+            "button": button, "summary": summary, "answers": answers,
+            "image": image, "plot": plot}
+
+
+def build_demo(model, preset=None):
+    """Builds the standalone DyVTE demo (endpoint `/answer`).
+
+    Args:
+        model: a `zoo.TokenExitVLM`, e.g.
+            `zoo.load("token_exit_vlm_digits")` or `build_tiny_model()`.
+        preset: str or `None`. Preset the model came from (header).
+
+    Returns:
+        A `gr.Blocks`.
+
+    Example:
+
+    ```python
+    demos.token_exit.build_demo(zoo.load("token_exit_vlm_digits"),
+                                preset="token_exit_vlm_digits").launch()
+    ```
+    """
+    with gr.Blocks(title=f"hyperzoo: {TITLE}") as demo:
+        render(model, preset=preset)
+    demo.queue(max_size=16, default_concurrency_limit=2)
+    return demo
+
+
+def build_tiny_model(seed=0):
+    """A tiny untrained VLM with the preset's inputs, for tests.
+
+    Args:
+        seed: int. Seed of the initialisers.
+
+    Returns:
+        A compiled `zoo.TokenExitVLM` (2 layers, d=8).
+
+    Example:
+
+    ```python
+    model = demos.token_exit.build_tiny_model()
+    ```
+    """
+    return recipes.build_model(seed, num_layers=2, num_heads=2,
+                               hidden_dim=8, intermediate_dim=16,
+                               router_hidden_dim=4)

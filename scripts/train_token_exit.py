@@ -1,0 +1,92 @@
+"""Trains the bundled DyVTE preset `token_exit_vlm_digits`.
+
+Usage (what `make presets` runs):
+
+    KERAS_BACKEND=jax python scripts/train_token_exit.py
+
+Stage 1 trains the tiny VLM from scratch on the digit questions of the
+train split; stage 2 freezes it and trains the per-layer exit routers as
+DyVTE does; the exit threshold is chosen on the validation split; metrics
+are computed on the test split (`token_exit_recipes.train_preset`).
+
+Writes:
+- `zoo/presets/token_exit_vlm_digits/` (atomically);
+- `scripts/results/results-token-exit.csv` (timm's results columns plus
+  the DyVTE metrics, parameters, epochs, seconds, backend, precision and
+  the command).
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import keras  # noqa: E402
+
+from scripts._bench_common import write_csv_atomic  # noqa: E402
+from zoo.token_exit import token_exit_recipes as recipes  # noqa: E402
+from zoo.training import train  # noqa: E402
+
+RESULTS = os.path.join(ROOT, "scripts", "results")
+CSV = os.path.join(RESULTS, "results-token-exit.csv")
+FIELDS = ("model", "dataset", "split", "top1", "top1_err", "top1_exit",
+          "flops_saved", "mean_exit_layer", "threshold", "param_count",
+          "router_param_count", "vlm_epochs", "router_epochs", "seconds",
+          "seed", "backend", "precision", "command")
+
+
+def main():
+    """Trains the preset and writes its CSV row."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="stage-1 epochs (default: the preset's)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out-root", default=os.path.join(ROOT, "zoo",
+                                                           "presets"))
+    parser.add_argument("--work-dir", default=None)
+    args = parser.parse_args()
+    work = args.work_dir or tempfile.mkdtemp(prefix="token-exit-")
+    backend = keras.backend.backend()
+    name = recipes.PRESET_NAME
+    command = (f"KERAS_BACKEND={backend} python scripts/train_token_exit.py "
+               f"--seed {args.seed}"
+               + (f" --epochs {args.epochs}" if args.epochs else ""))
+    start = time.perf_counter()
+    _, metrics = train(
+        name, os.path.join(work, name), epochs=args.epochs, seed=args.seed,
+        verbose=2, overwrite=True, training_command=command,
+        preset_dir=os.path.join(args.out_root, name),
+    )
+    seconds = time.perf_counter() - start
+    meta = recipes.PRESET
+    row = {
+        "model": name,
+        "dataset": "digits_vqa",
+        "split": "test",
+        "top1": round(100 * metrics["accuracy_full"], 2),
+        "top1_err": round(100 * (1 - metrics["accuracy_full"]), 2),
+        "top1_exit": round(100 * metrics["accuracy_exit"], 2),
+        "flops_saved": round(metrics["flops_saved"], 4),
+        "mean_exit_layer": round(metrics["mean_exit_layer"], 3),
+        "threshold": metrics["threshold"],
+        "param_count": metrics["parameters"],
+        "router_param_count": metrics["router_parameters"],
+        "vlm_epochs": args.epochs or meta["vlm_epochs"],
+        "router_epochs": meta["router_epochs"],
+        "seconds": round(seconds, 1),
+        "seed": args.seed,
+        "backend": backend,
+        "precision": "float32",
+        "command": command,
+    }
+    write_csv_atomic(CSV, FIELDS, [row])
+    print(name, metrics, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
