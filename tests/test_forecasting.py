@@ -6,7 +6,7 @@ build and run whole models, the data windows and the bundled presets run
 `once` (suite time: per-op compiles of tiny models cost seconds each on
 JAX). Harness cases (`rhn_separate_carry`, `gated_residual_highway`,
 `relative_causal_attention`) and the registry model
-(`forecaster_rhn_attention`) run in the shared harness; this file checks
+(`forecaster_rhn_gating`) run in the shared harness; this file checks
 the maths against hand computations, causality, the metrics on
 hand-made cases, rollout shapes and bad inputs.
 """
@@ -375,26 +375,6 @@ def test_forecaster_bad_context_length():
         zoo.Forecaster(backbone, context_length=0)
 
 
-@pytest.mark.once
-def test_training_beats_persistence_on_lorenz96(tmp_path):
-    # A short real training run: the forecaster's one-step error on the
-    # test ICs falls below that of persistence (x_{t+1} = x_t).
-    keras.utils.set_random_seed(0)
-    model = recipes.build_forecaster(
-        "lorenz96", context_length=8, units=16, cell="gru", num_heads=2,
-        window=8, attention=False, gating="additive", total_steps=150,
-    )
-    x, y = recipes.training_windows("lorenz96", 8, stride=1)
-    model.fit(x[:150 * 32], y[:150 * 32], batch_size=32, epochs=1,
-              verbose=0)
-    warmup, truth, _ = recipes.initial_conditions("lorenz96", 8,
-                                                  num_ics=20, horizon=1)
-    pred = model.rollout(warmup, 1)
-    model_err = metrics.nrmse(pred, truth).mean()
-    persistence = metrics.nrmse(warmup[:, -1:], truth).mean()
-    assert model_err < 0.5 * persistence, (model_err, persistence)
-
-
 # ----------------------------------------------------------------------
 # Bundled presets
 # ----------------------------------------------------------------------
@@ -410,8 +390,9 @@ def test_every_recipe_preset_is_bundled():
 
 
 @pytest.mark.once
-@pytest.mark.parametrize("name", sorted(recipes.PRESETS))
-def test_cli_eval_reproduces_preset_metadata(name, capsys):
+def test_cli_eval_reproduces_preset_metadata(capsys):
+    # Lorenz 96 (the shorter horizon); KS goes through the same code.
+    name = "rhn_attention_lorenz96"
     import json
 
     from zoo import cli
