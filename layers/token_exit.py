@@ -247,7 +247,7 @@ class TokenExitRouter(keras.layers.Layer):
         Returns:
             A tensor `(batch, 2d)` with no gradient path to the input.
         """
-        x = ops.stop_gradient(hidden_states)
+        x = ops.stop_gradient(ops.convert_to_tensor(hidden_states))
         if text_mask is None:
             n = self.num_text_tokens
             if n is None:

@@ -76,10 +76,11 @@ def test_predict_errors(model, index, question, row, message):
 
 
 def test_demo_rejects_other_models():
-    from demos.terminator_mnist1d import build_tiny_model
+    import zoo
 
+    other = zoo.get_model_spec("token_exit_vlm").build_tiny(0)  # 4x4 input
     with pytest.raises(ValueError, match="TokenExitVLM"):
-        tev.build_demo(build_tiny_model())
+        tev.build_demo(other)
 
 
 def test_standalone_demo_and_hub_tab(model):

@@ -109,11 +109,11 @@ class TokenExitVLMBackbone(Backbone):
         num_image_tokens = grid * grid
 
         # === Layers ===
-        self.token_embedding = keras.layers.Embedding(
-            vocabulary_size, hidden_dim, dtype=dtype, name="token_embedding"
-        )
         self.patch_embedding = keras.layers.Dense(
             hidden_dim, dtype=dtype, name="patch_embedding"
+        )
+        self.token_embedding = keras.layers.Embedding(
+            vocabulary_size, hidden_dim, dtype=dtype, name="token_embedding"
         )
         self.image_position_embedding = PositionEmbedding(
             num_image_tokens, dtype=dtype, name="image_position_embedding"
@@ -129,14 +129,20 @@ class TokenExitVLMBackbone(Backbone):
         self.final_norm = keras.layers.RMSNormalization(
             epsilon=layer_norm_epsilon, dtype=dtype, name="final_norm",
         )
+        # Built here, in attribute order: `weights` is then in the same
+        # order on every backend (goldens, `set_weights`).
+        self.patch_embedding.build((None, None, patch_size * patch_size))
+        self.token_embedding.build((None, None))
+        self.image_position_embedding.build(
+            (None, num_image_tokens, hidden_dim))
         seq_len = num_prefix_tokens + num_image_tokens + num_text_tokens
-        self.routers = []
-        for i in range(num_layers):
-            router = TokenExitRouter(router_hidden_dim,
-                                     num_text_tokens=num_text_tokens,
-                                     dtype=dtype, name=f"router_{i}")
+        routers = [
+            TokenExitRouter(router_hidden_dim, num_text_tokens=num_text_tokens,
+                            dtype=dtype, name=f"router_{i}")
+            for i in range(num_layers)
+        ]
+        for router in routers:
             router.build((None, seq_len, hidden_dim))
-            self.routers.append(router)
 
         # Config needed by the helpers below (set before the graph).
         self.num_layers = num_layers
@@ -161,6 +167,9 @@ class TokenExitVLMBackbone(Backbone):
                     "exit_layers": exit_layers},
             outputs=outputs, dtype=dtype, **kwargs,
         )
+        # Not in the functional graph: tracked as an attribute (set after
+        # `Functional.__init__` so every backend tracks their weights).
+        self.routers = routers
 
         # === Config ===
         self.vocabulary_size = vocabulary_size
@@ -196,8 +205,8 @@ class TokenExitVLMBackbone(Backbone):
             The embedded sequence.
         """
         img = self.patch_embedding(self.patchify(images))
-        img = img + self.image_position_embedding(img)
         text = self.token_embedding(token_ids)
+        img = img + self.image_position_embedding(img)
         n = self.num_prefix_tokens
         return ops.concatenate([text[:, :n], img, text[:, n:]], axis=1)
 
