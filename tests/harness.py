@@ -31,13 +31,6 @@ JIT_BACKENDS = ("tensorflow", "jax")
 # "eager" compiles every op separately, which costs minutes and tests
 # nothing that the jit run does not.
 EAGER_JIT = BACKEND == "jax"
-# Output comparisons (save/load, presets, goldens) and the mixed-precision
-# steps call the model directly on TensorFlow and PyTorch: each
-# `predict`/`fit` of a fresh model traces a new `tf.function`, which costs
-# more than the check itself. The traced and XLA paths are covered by the
-# two training steps and the first `predict`. JAX keeps its jitted calls
-# (op-by-op dispatch is the slow path there).
-DIRECT_CALLS = BACKEND != "jax"
 GOLDEN_ATOL = 1e-5
 GOLDEN_RTOL = 1e-5
 
@@ -340,10 +333,16 @@ def golden_layer_inputs(golden):
 # Models
 # ----------------------------------------------------------------------
 def _forward(model, x):
-    """Inference outputs as numpy (direct call or `predict`, see above)."""
-    if DIRECT_CALLS:
-        return to_numpy(model(x, training=False))
-    return to_numpy(model.predict(x, verbose=0))
+    """Inference outputs as numpy, from a direct call."""
+    # Output comparisons (save/load, presets, goldens) call the model
+    # directly: each `predict` of a fresh model traces a new `tf.function` or
+    # compiles a new XLA program, which costs more than the check itself (on
+    # JAX, direct calls run op by op, with primitives compiled once and
+    # cached). The traced and XLA paths are covered by the two training steps
+    # and the first `predict`. The mixed-precision steps run eagerly on
+    # TensorFlow and PyTorch, jitted on JAX (op-by-op training is the slow
+    # path there).
+    return to_numpy(model(x, training=False))
 
 
 def run_model_test(spec, tmp_path, golden=None):
@@ -447,7 +446,7 @@ def run_model_test(spec, tmp_path, golden=None):
             feats = mp.backbone(x)
             assert keras.backend.standardize_dtype(feats.dtype) == compute
         mp.compile(optimizer=keras.optimizers.Adam(1e-3),
-                   jit_compile=EAGER_JIT, run_eagerly=DIRECT_CALLS)
+                   jit_compile=EAGER_JIT, run_eagerly=BACKEND != "jax")
         if policy == "mixed_float16":
             assert isinstance(mp.optimizer,
                               keras.optimizers.LossScaleOptimizer)
