@@ -294,6 +294,7 @@ def test_hub_builds_one_tab_per_model(tiny_model):
     assert hub._queue.default_concurrency_limit == 2
 
 
+@pytest.mark.demo  # loads every bundled preset: once, not per backend
 def test_hub_loads_bundled_preset():
     if "hyper_mlp_digits" not in zoo.list_presets():
         pytest.skip("preset hyper_mlp_digits is not bundled yet")
