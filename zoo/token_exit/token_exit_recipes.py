@@ -130,7 +130,21 @@ def answer(image8, digit, qtype, row=0):
 
 
 def upsample(images8):
-    """`(N, 8, 8, 1)` digits to `(N, 16, 16, 1)` (nearest neighbour)."""
+    """`(N, 8, 8, 1)` digits to `(N, 16, 16, 1)` (nearest neighbour).
+
+    Args:
+        images8: float array `(N, 8, 8, 1)`.
+
+    Returns:
+        A float array `(N, 16, 16, 1)`: each pixel becomes a 2x2 block,
+        i.e. exactly one image token of the 2x2 patch embedding.
+
+    Example:
+
+    ```python
+    upsample(np.zeros((1, 8, 8, 1))).shape  # (1, 16, 16, 1)
+    ```
+    """
     factor = IMAGE_SIZE // images8.shape[1]
     return np.repeat(np.repeat(images8, factor, axis=1), factor, axis=2)
 
@@ -195,7 +209,21 @@ def make_vqa(split="train", seed=0, row_questions=1):
 
 
 def full_inputs(backbone, x):
-    """`x` with `exit_layers` set to the full model (`L - 1`)."""
+    """`x` with `exit_layers` set to the full model (`L - 1`).
+
+    Args:
+        backbone: `TokenExitVLMBackbone`.
+        x: input dict with `images` and `token_ids`.
+
+    Returns:
+        A new dict.
+
+    Example:
+
+    ```python
+    model.predict(full_inputs(model.backbone, x))
+    ```
+    """
     return dict(x, exit_layers=np.full(len(x["images"]),
                                        backbone.num_layers - 1, "int32"))
 
