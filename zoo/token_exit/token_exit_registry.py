@@ -9,7 +9,7 @@ from zoo.token_exit.token_exit_vlm import TokenExitVLM
 
 _REF = ("Li et al., 2024, Dynamic Visual-Token Exit and the Empirical "
         "Findings of MLLMs (DyVTE, arXiv:2411.19628)")
-_TINY = dict(vocabulary_size=6, num_layers=2, num_heads=1, hidden_dim=8,
+_TINY = dict(vocabulary_size=6, num_layers=1, num_heads=1, hidden_dim=8,
              intermediate_dim=8, image_size=4, patch_size=2,
              num_prefix_tokens=1, num_text_tokens=2, router_hidden_dim=4)
 
@@ -29,14 +29,14 @@ def _example_batch(batch_size=8, seed=0):
     x = {
         "images": rng.uniform(0, 1, (batch_size, 4, 4, 1)).astype("float32"),
         "token_ids": rng.integers(0, 6, (batch_size, 3)).astype("int32"),
-        # -1 (no image), 0 (exit after layer 0) and 1 (full model).
-        "exit_layers": rng.integers(-1, 2, (batch_size,)).astype("int32"),
+        # -1 (image keys masked in layer 0) and 0 (the full model).
+        "exit_layers": rng.integers(-1, 1, (batch_size,)).astype("int32"),
     }
     return x, rng.integers(0, 3, batch_size).astype("int32")
 
 
 def _params():
-    d, ff, m, vocab, layers, h = 8, 8, 4, 6, 2, 4
+    d, ff, m, vocab, layers, h = 8, 8, 4, 6, 1, 4
     layer = 2 * d + 4 * d * d + 2 * d * ff
     trainable = (vocab * d + (4 * d + d) + m * d + layers * layer + d
                  + (d * 3 + 3))
