@@ -37,12 +37,20 @@ bench: $(STAMP)
 		KERAS_BACKEND=$$b $(BIN)/python scripts/bench_terminator.py --part speed; \
 	done
 	$(BIN)/python scripts/bench_terminator.py --part plot
+	KERAS_BACKEND=jax $(BIN)/python scripts/bench_forecasting.py --part run
+	$(BIN)/python scripts/bench_forecasting.py --part plot
+	KERAS_BACKEND=jax $(BIN)/python scripts/bench_token_exit.py --part accuracy
+	for b in jax tensorflow torch; do \
+		KERAS_BACKEND=$$b $(BIN)/python scripts/bench_token_exit.py --part latency; \
+	done
 
 presets: $(STAMP)
 	KERAS_BACKEND=jax $(BIN)/python scripts/train_hyper_mlp_digits.py
 	KERAS_BACKEND=jax $(BIN)/python scripts/train_hyper_cl.py
 	KERAS_BACKEND=jax $(BIN)/python scripts/train_unem.py
 	KERAS_BACKEND=jax $(BIN)/python scripts/train_terminator.py
+	KERAS_BACKEND=jax $(BIN)/python scripts/train_forecasting.py
+	KERAS_BACKEND=jax $(BIN)/python scripts/train_token_exit.py
 
 goldens: $(STAMP)
 	KERAS_BACKEND=jax $(BIN)/python tests/make_goldens.py $(NAMES)

@@ -70,6 +70,8 @@ TABS = (
             "terminator_2d_digits"),
     DemoTab("terminator_mnist1d", "demos.terminator_mnist1d",
             "terminator_1d_mnist1d"),
+    DemoTab("forecasting", "demos.forecasting", "rhn_attention_lorenz96"),
+    DemoTab("token_exit", "demos.token_exit", "token_exit_vlm_digits"),
 )
 
 

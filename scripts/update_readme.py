@@ -356,12 +356,190 @@ def terminator_ablation_table() -> str:
     return "\n".join(lines)
 
 
+def forecasting_table() -> str:
+    """Forecasting presets (results-forecasting.csv)."""
+    rows = _rows("results-forecasting.csv")
+    lines = [
+        "| preset | system | VPT (Lyapunov times) | NRMSE at 1 Lyapunov "
+        "time | spectrum error dB | params | steps | backend / precision |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['model']} | {r['dataset']} | "
+            f"{float(r['vpt_lyapunov']):.2f} ± "
+            f"{float(r['vpt_lyapunov_std']):.2f} | "
+            f"{float(r['nrmse_1_lyapunov']):.3f} | "
+            f"{float(r['power_spectrum_error_db']):.2f} | "
+            f"{int(r['param_count']):,} | {r['steps']} | "
+            f"{r['backend']} / {r['precision']} |"
+        )
+    commands = sorted({r["command"] for r in rows})
+    lines.append("")
+    lines.append(
+        "Mean ± std over the "
+        + (rows[0]["num_ics"] if rows else "?")
+        + " test initial conditions. Commands: "
+        + "; ".join(f"`{c}`" for c in commands) + "."
+    )
+    return "\n".join(lines)
+
+
+def forecasting_ablation_table() -> str:
+    """Forecasting ablation (benchmark-forecasting-ablation.csv)."""
+    rows = _rows("benchmark-forecasting-ablation.csv")
+    systems = []
+    for r in rows:
+        if r["dataset"] not in systems:
+            systems.append(r["dataset"])
+    names = []
+    for r in rows:
+        if r["model"] not in names:
+            names.append(r["model"])
+    lines = [
+        "| variant | " + " | ".join(
+            f"{s}: VPT (params)" for s in systems) + " |",
+        "|---|" + "---|" * len(systems),
+    ]
+    for n in names:
+        cells = []
+        for s in systems:
+            r = next((r for r in rows if r["model"] == n
+                      and r["dataset"] == s), None)
+            cells.append(
+                f"{float(r['vpt_lyapunov']):.2f} ± "
+                f"{float(r['vpt_lyapunov_std']):.2f} "
+                f"({int(r['param_count']):,})" if r else "—"
+            )
+        lines.append(f"| {n} | " + " | ".join(cells) + " |")
+    if rows:
+        r = rows[0]
+        lines.append("")
+        lines.append(
+            f"Valid prediction time in Lyapunov times, mean ± std over "
+            f"{r['num_ics']} test initial conditions; about "
+            f"{int(r['target_params']):,} parameters per model (width "
+            f"matched per variant), {r['steps']} Adam steps of batch "
+            f"{r['train_batch_size']} (sequences of {r['context_length']} "
+            f"steps) for every model; one seed, {r['backend']} "
+            f"({r['cpu']}, {r['num_threads']} threads), `{r['command']}`."
+        )
+        for s in systems:
+            best = max((x for x in rows if x["dataset"] == s),
+                       key=lambda x: float(x["vpt_lyapunov"]))
+            lstm = next((x for x in rows if x["dataset"] == s
+                         and x["model"] == "lstm"), None)
+            rhn = next((x for x in rows if x["dataset"] == s
+                        and x["model"] == "rhn+attention+gating"), None)
+            ratio = ""
+            if lstm and rhn and float(lstm["vpt_lyapunov"]) > 0:
+                q = float(rhn["vpt_lyapunov"]) / float(lstm["vpt_lyapunov"])
+                ratio = f"; rhn+attention+gating / lstm = {q:.2f}"
+            lines.append("")
+            lines.append(f"{s}: best `{best['model']}`{ratio}.")
+    return "\n".join(lines)
+
+
+def token_exit_table() -> str:
+    """DyVTE preset and per-question results (results-token-exit.csv,
+    benchmark-token-exit.csv)."""
+    lines = [
+        "| preset | test questions | top-1 % full | top-1 % exit | "
+        "FLOPs saved | mean exit layer | threshold | params (routers) | "
+        "backend / precision |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    rows = _rows("results-token-exit.csv")
+    for r in rows:
+        lines.append(
+            f"| {r['model']} | {r['dataset']} ({r['split']}) | "
+            f"{float(r['top1']):.2f} | {float(r['top1_exit']):.2f} | "
+            f"{100 * float(r['flops_saved']):.1f} % | "
+            f"{float(r['mean_exit_layer']):.2f} | {r['threshold']} | "
+            f"{int(r['param_count']):,} ({int(r['router_param_count']):,}) "
+            f"| {r['backend']} / {r['precision']} |"
+        )
+    if rows:
+        lines.append("")
+        lines.append(f"Command: `{rows[0]['command']}` "
+                     f"({float(rows[0]['seconds']):.0f} s on 2 CPU threads, "
+                     "both stages, threshold choice and test evaluation).")
+    per = _rows("benchmark-token-exit.csv")
+    if per:
+        lines += [
+            "",
+            "| question type | questions | top-1 % full | top-1 % exit | "
+            "drop (points) | mean exit layer | FLOPs saved | exits per "
+            "layer 0..L-1 |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for r in per:
+            lines.append(
+                f"| {r['question_type']} | {r['num_examples']} | "
+                f"{float(r['top1_full']):.2f} | {float(r['top1_exit']):.2f}"
+                f" | {float(r['top1_drop']):.2f} | "
+                f"{float(r['mean_exit_layer']):.2f} | "
+                f"{100 * float(r['flops_saved']):.1f} % | "
+                f"{r['exit_histogram']} |"
+            )
+        lines.append("")
+        lines.append(f"Command: `{per[0]['command']}`.")
+    return "\n".join(lines)
+
+
+def token_exit_baselines_table() -> str:
+    """Static exits, FastV and batch-1 latency (benchmark-token-exit-*)."""
+    rows = _rows("benchmark-token-exit-baselines.csv")
+    lines = [
+        "| method | exit layer | top-1 % | drop (points) | FLOPs saved |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['method']} | {r['exit_layer'] or '—'} | "
+            f"{float(r['top1']):.2f} | {float(r['top1_drop']):.2f} | "
+            f"{100 * float(r['flops_saved']):.1f} % |"
+        )
+    lat = _rows("benchmark-token-exit-latency.csv")
+    if lat:
+        lines += [
+            "",
+            "| backend | batch-1 prefill ms, full | ms, with exit | "
+            "speed-up | mean exit layer | FLOPs saved |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in lat:
+            lines.append(
+                f"| {r['backend']} | {float(r['full_ms']):.2f} | "
+                f"{float(r['exit_ms']):.2f} | {float(r['speedup']):.2f}x | "
+                f"{float(r['mean_exit_layer']):.2f} | "
+                f"{100 * float(r['flops_saved']):.1f} % |"
+            )
+        r = lat[0]
+        lines.append("")
+        lines.append(
+            f"Latency: {r['num_questions']} test questions one at a time, "
+            f"median of {r['repeats']} interleaved repeats, eager "
+            f"`prefill_with_exit` (physical removal), {r['cpu']}, "
+            f"{r['threads']} threads, keras {r['keras']}, {r['date']}; "
+            "`KERAS_BACKEND=<backend> python scripts/bench_token_exit.py "
+            "--part latency`, one backend per run.")
+    if rows:
+        lines.append("")
+        lines.append(f"Baselines: `{rows[0]['command']}`.")
+    return "\n".join(lines)
+
+
 BLOCKS = {
     "unem": unem_table,
     "unem_params": unem_params_table,
     "cafa": cafa_table,
     "terminator": terminator_table,
     "terminator_ablation": terminator_ablation_table,
+    "forecasting": forecasting_table,
+    "forecasting_ablation": forecasting_ablation_table,
+    "token_exit": token_exit_table,
+    "token_exit_baselines": token_exit_baselines_table,
     "hyper_cl": hyper_cl_table,
     "hyper_cl_speed": hyper_cl_speed_table,
     "models": models_table,

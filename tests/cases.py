@@ -247,6 +247,55 @@ LAYER_CASES = {
         num_trainable=70,
         trainable_params=46 + 64 + 6 + 48 + 30 + 95 + 80,
     ),
+    # Recurrence, attention and gating (forecasting).
+    "rhn_separate_carry": dict(
+        layer="RHN",
+        init_kwargs=dict(units=4, depth=2, coupled_carry=False,
+                         return_sequences=True, seed=1),
+        inputs={"sequences": ("float32", (2, 5, 3), -1, 1)},
+        output_shape=(2, 5, 4),
+        # kernel 3x12, recurrent 2x4x12, bias 2x12 ([H, T, C] blocks)
+        num_trainable=3,
+        trainable_params=36 + 96 + 24,
+    ),
+    "gated_residual_highway": dict(
+        layer="GatedResidual",
+        init_kwargs=dict(gating="highway", seed=1),
+        inputs={"inputs": ("float32", (2, 5, 6), -1, 1),
+                "update": ("float32", (2, 5, 6), -1, 1)},
+        output_shape=(2, 5, 6),
+        num_trainable=2,
+        trainable_params=6 * 6 + 6,
+    ),
+    "relative_causal_attention": dict(
+        layer="RelativeCausalAttention",
+        init_kwargs=dict(num_heads=2, key_dim=3, window=3, seed=1),
+        inputs={"inputs": ("float32", (2, 6, 4), -1, 1)},
+        output_shape=(2, 6, 4),
+        # query, key, value 4x6 + 6; output 6x4 + 4; bias 2 heads x 3 lags
+        num_trainable=9,
+        trainable_params=3 * 30 + 28 + 6,
+    ),
+    # DyVTE visual-token exit.
+    "token_exit_router": dict(
+        layer="TokenExitRouter",
+        init_kwargs=dict(hidden_dim=4, num_text_tokens=3),
+        inputs={"hidden_states": ("float32", (2, 6, 4), -1, 1)},
+        output_shape=(2, 2),
+        # W1 (2x4) x 4, W2 4 x 2, no biases
+        num_trainable=2,
+        trainable_params=8 * 4 + 4 * 2,
+    ),
+    "token_exit_decoder_layer_masked": dict(
+        layer="TokenExitDecoderLayer",
+        init_kwargs=dict(num_heads=2, intermediate_dim=8),
+        inputs={"hidden_states": ("float32", (2, 5, 4), -1, 1),
+                "key_mask": ("int32", (2, 5), 0, 2)},
+        output_shape=(2, 5, 4),
+        # two norm scales 4, q/k/v/o 4x4, MLP 4x8 + 8x4, no biases
+        num_trainable=8,
+        trainable_params=2 * 4 + 4 * 16 + 2 * 32,
+    ),
 }
 
 MODEL_GOLDENS = (
@@ -259,4 +308,6 @@ MODEL_GOLDENS = (
     "digits_cnn_classifier",
     "terminator_classifier_1d",
     "terminator_classifier_2d",
+    "forecaster_rhn_gating",
+    "token_exit_vlm",
 )

@@ -346,3 +346,57 @@ def test_hub_terminator_mnist1d_tab_in_chromium(browser_page, tmp_path):
     page.screenshot(path=str(_artifacts_dir(tmp_path)
                              / "hub_terminator_mnist1d.png"), full_page=True)
     assert not browser_page.problems, browser_page.problems
+
+
+FC_TAB = "forecasting"
+
+
+def _open_tab(page, title):
+    """Clicks a hub tab, through Gradio's "More tabs" menu if needed."""
+    tab = page.get_by_role("tab", name=title, exact=True)
+    if tab.count() and tab.first.is_visible():
+        tab.first.click()
+        return
+    page.get_by_role("button", name="More tabs").click()
+    page.locator(".overflow-dropdown button", has_text=title).first.click()
+
+
+def test_hub_forecasting_tab_in_chromium(browser_page, tmp_path):
+    page = browser_page.page
+    _open_tab(page, "Chaotic forecasting (RHN + attention)")
+    number = page.locator(f"#{FC_TAB}_index input[type='number']")
+    number.fill("4")
+    number.press("Enter")
+    page.locator(f"#{FC_TAB}_forecast-button").click()
+    summary = _wait_for_text(page, f"#{FC_TAB}_summary",
+                             "valid prediction time")
+    assert "Lorenz 96" in summary and "initial condition #4" in summary
+    assert _wait_for_picture(page, f"#{FC_TAB}_spacetime") == 900
+    assert _wait_for_picture(page, f"#{FC_TAB}_curve") == 640
+    page.screenshot(path=str(_artifacts_dir(tmp_path)
+                             / "hub_forecasting.png"), full_page=True)
+    assert not browser_page.problems, browser_page.problems
+
+
+TEV_TAB = "token_exit"
+
+
+def test_hub_token_exit_tab_in_chromium(browser_page, tmp_path):
+    page = browser_page.page
+    _open_tab(page, "Visual-token exit VLM (DyVTE)")
+    number = page.locator(f"#{TEV_TAB}_index input[type='number']")
+    number.fill("4")
+    number.press("Enter")
+    page.locator(f"#{TEV_TAB}_answer-button").click()
+    summary = _wait_for_text(page, f"#{TEV_TAB}_summary", "FLOPs saved")
+    assert "Test image #4" in summary and "Image tokens exited" in summary
+    heading = page.locator(f"#{TEV_TAB}_answers h2")
+    heading.wait_for(state="visible")
+    from zoo.token_exit.token_exit_recipes import ANSWERS
+
+    assert heading.inner_text().strip() in ANSWERS
+    assert _wait_for_picture(page, f"#{TEV_TAB}_image") == 192
+    assert _wait_for_picture(page, f"#{TEV_TAB}_plot") == 640
+    page.screenshot(path=str(_artifacts_dir(tmp_path)
+                             / "hub_token_exit.png"), full_page=True)
+    assert not browser_page.problems, browser_page.problems

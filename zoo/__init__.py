@@ -9,6 +9,8 @@ import importlib
 from zoo.version import __version__
 
 _EXPORTS = {
+    "Forecaster": "zoo.forecasting",
+    "ForecasterBackbone": "zoo.forecasting",
     "HyperCLBackbone": "zoo.hyper_cl",
     "HyperCLClassifier": "zoo.hyper_cl",
     "HyperMLPBackbone": "zoo.hyper_mlp",
@@ -25,13 +27,16 @@ _EXPORTS = {
     "list_models": "zoo.registry",
     "TerminatorBackbone": "zoo.terminator",
     "TerminatorClassifier": "zoo.terminator",
+    "TokenExitVLM": "zoo.token_exit",
+    "TokenExitVLMBackbone": "zoo.token_exit",
     "UNEMBackbone": "zoo.unem",
     "UNEMFewShotClassifier": "zoo.unem",
 }
 _MODEL_FAMILIES = ("zoo.hyper_mlp", "zoo.hyper_cl", "zoo.unem",
-                   "zoo.terminator")
-_SUBMODULES = ("data", "hyper_cl", "hyper_mlp", "losses", "optimizers",
-               "preset_utils", "registry", "terminator", "training", "unem")
+                   "zoo.terminator", "zoo.forecasting", "zoo.token_exit")
+_SUBMODULES = ("data", "forecasting", "hyper_cl", "hyper_mlp", "losses",
+               "optimizers", "preset_utils", "registry", "terminator",
+               "token_exit", "training", "unem")
 
 
 def register_all():
