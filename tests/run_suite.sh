@@ -2,8 +2,8 @@
 # Runs the suite once per backend (one pytest process each, since the
 # backend is fixed at `import keras`), the multi-device tests on 4 fake
 # JAX CPU devices, and the demo, browser and `once` tests (slow and
-# backend-independent, like killing a real training process) once, in two
-# lanes side by side; the logs are printed lane by lane at the end.
+# backend-independent, like killing a real training process) once, on two
+# workers side by side; the logs are printed run by run at the end.
 # Exit status: non-zero if any run failed. pytest's exit code 5 ("no
 # tests collected") is a failure too: every run here must collect tests.
 set -uo pipefail
@@ -30,43 +30,53 @@ once_run() {
         -m "demo or browser or once"
 }
 
-# Two lanes run side by side (the CI machine has 2 cores); within a lane
-# the runs are sequential, each its own pytest process. Arguments:
-# "label|command words".
-lane() {
-    local name=$1; shift
-    : > "$LOGS/$name.rc"
-    for spec in "$@"; do
+# Two workers run side by side (the CI machine has 2 cores); each takes
+# the next unclaimed run from JOBS (longest first, as measured), so the
+# lanes balance themselves whatever the machine. `mkdir` is the atomic
+# claim. Each run is its own pytest process with its own log.
+JOBS=(
+    "tensorflow|backend_run tensorflow"
+    "jax|backend_run jax"
+    "demo + browser + once (jax)|once_run"
+    "torch|backend_run torch"
+    "multi-device (jax, 4 CPU devices)|multi_device_run"
+)
+worker() {
+    local i
+    for i in "${!JOBS[@]}"; do
+        mkdir "$LOGS/claim.$i" 2>/dev/null || continue
+        local spec=${JOBS[$i]}
         local label=${spec%%|*} cmd=${spec#*|}
         local start=$SECONDS
-        echo "=== $label: $cmd" >> "$LOGS/$name.log"
-        $cmd >> "$LOGS/$name.log" 2>&1
+        echo "=== $label: $cmd (worker $1)" > "$LOGS/$i.log"
+        $cmd >> "$LOGS/$i.log" 2>&1
         local rc=$?
         if [ $rc -eq 5 ]; then
             echo "!!! $label collected no tests (pytest exit 5): failure" \
-                >> "$LOGS/$name.log"
+                >> "$LOGS/$i.log"
         fi
-        echo "$label: exit $rc in $((SECONDS - start)) s" >> "$LOGS/$name.rc"
+        echo "$label: exit $rc in $((SECONDS - start)) s (worker $1)" \
+            > "$LOGS/$i.rc"
     done
 }
 
-# Balanced by the measured run times (tensorflow is the longest run).
-lane a "jax|backend_run jax" "torch|backend_run torch" \
-    "demo + browser + once (jax)|once_run" &
-lane b "tensorflow|backend_run tensorflow" \
-    "multi-device (jax, 4 CPU devices)|multi_device_run" &
+worker 1 &
+worker 2 &
 wait
-for name in a b; do
-    cat "$LOGS/$name.log"
-    while read -r line; do
-        SUMMARY+=("$line")
-        case "$line" in *"exit 0 "*) ;; *) STATUS=1 ;; esac
-    done < "$LOGS/$name.rc"
+for i in "${!JOBS[@]}"; do
+    [ -f "$LOGS/$i.log" ] && cat "$LOGS/$i.log"
+    if [ -f "$LOGS/$i.rc" ]; then
+        line=$(cat "$LOGS/$i.rc")
+    else
+        line="${JOBS[$i]%%|*}: did not report"
+    fi
+    SUMMARY+=("$line")
+    case "$line" in *"exit 0 "*) ;; *) STATUS=1 ;; esac
 done
 rm -rf "$LOGS"
-# Every run must have reported (a lane that died early fails the suite).
-if [ ${#SUMMARY[@]} -ne 5 ]; then
-    echo "!!! expected 5 runs, got ${#SUMMARY[@]}"
+# Every run must have reported (a worker that died early fails the suite).
+if [ ${#SUMMARY[@]} -ne ${#JOBS[@]} ]; then
+    echo "!!! expected ${#JOBS[@]} runs, got ${#SUMMARY[@]}"
     STATUS=1
 fi
 
