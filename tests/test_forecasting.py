@@ -292,8 +292,38 @@ def test_initial_conditions_and_training_windows():
     np.testing.assert_array_equal(warmup[3], data["test"][starts[3] - 8:
                                                           starts[3]])
     np.testing.assert_array_equal(truth[3, 0], data["test"][starts[3]])
+    # The validation trajectory: its own seed, z-scored with the training
+    # statistics, used by split="val".
+    assert data["val"].shape == data["test"].shape
+    assert not np.allclose(data["val"][:100], data["test"][:100])
+    assert abs(float(data["val"].mean())) < 0.1
+    assert abs(float(data["val"].std()) - 1.0) < 0.1
+    warmup_val, _, starts_val = recipes.initial_conditions(
+        "lorenz96", 8, num_ics=20, split="val")
+    np.testing.assert_array_equal(
+        warmup_val[3], data["val"][starts_val[3] - 8:starts_val[3]])
+    with pytest.raises(ValueError, match="split"):
+        recipes.initial_conditions("lorenz96", 8, split="train")
     with pytest.raises(ValueError, match="system"):
         recipes.load_system("lorenz63")
+
+
+@pytest.mark.once
+def test_true_integrator_continues_the_warmup():
+    # A perfect model (RK4 from the last un-scaled warm-up state, 5 steps
+    # of 0.01 per 0.05 sample) reproduces the truth: no off-by-one between
+    # warm-up and truth, the right sampling dt, training statistics.
+    from zoo.data.dynamics import lorenz96_step
+
+    data = recipes.load_system("lorenz96")
+    warmup, truth, _ = recipes.initial_conditions("lorenz96", 4, num_ics=6,
+                                                  horizon=3)
+    state = warmup[:, -1].astype("float64") * data["std"] + data["mean"]
+    for k in range(3):
+        for _ in range(5):
+            state = lorenz96_step(state, forcing=8.0, dt=0.01)
+        np.testing.assert_allclose((state - data["mean"]) / data["std"],
+                                   truth[:, k], atol=1e-4)
 
 
 # ----------------------------------------------------------------------
