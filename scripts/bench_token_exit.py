@@ -19,11 +19,20 @@ Usage:
 - a PNG (`token-exit.png`): accuracy vs FLOPs saved, exit histograms.
 
 `latency` (one backend per run, rows of other backends kept): batch-1
-prefill with the physical-removal path (`prefill_with_exit`, eager) on
-the same test questions, full model (routers never fire, threshold 1)
-vs dynamic exit (preset threshold), interleaved, median of the repeats
-(`benchmark-token-exit-latency.csv`). Compare ratios, not absolute times.
-FLOPs are analytic (`TokenExitVLMBackbone.prefill_flops`).
+prefill with the physical-removal path on the same test questions, full
+model (routers never fire, threshold 1) vs dynamic exit (preset
+threshold), interleaved, median of the repeats
+(`benchmark-token-exit-latency.csv`), in two executions, the same one for
+both paths:
+- `eager`: `TokenExitVLMBackbone.prefill_with_exit` (every op dispatched
+  from Python; on tiny models dispatch overhead dominates);
+- `compiled` (JAX `jax.jit`, TensorFlow `tf.function(jit_compile=True)`;
+  none on torch): the same algorithm with one compiled function per
+  decoder layer and sequence length (`compiled_prefill`), the router's
+  exit probability read back on the host after every layer as in the
+  eager path.
+Compare ratios, not absolute times. FLOPs are analytic
+(`TokenExitVLMBackbone.prefill_flops`).
 """
 
 import argparse
@@ -59,7 +68,8 @@ PER_TYPE_FIELDS = ("model", "question_type", "num_examples", "top1_full",
                    "precision", "command")
 BASELINE_FIELDS = ("model", "method", "exit_layer", "top1", "top1_drop",
                    "flops_saved", "backend", "precision", "command")
-LATENCY_FIELDS = ("model", "backend", "precision", "batch_size",
+LATENCY_FIELDS = ("model", "backend", "execution", "precision",
+                  "batch_size",
                   "num_questions", "repeats", "full_ms", "exit_ms",
                   "speedup", "mean_exit_layer", "flops_saved", "cpu",
                   "threads", "keras", "date", "command")
@@ -202,17 +212,97 @@ def plot(per_type_rows, baseline_rows, num_layers):
     os.replace(tmp, PNG)
 
 
-def latency(model, x, num, repeats, command):
+def _compiler():
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        return jax.jit
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return lambda fn: tf.function(fn, jit_compile=True)
+    return None
+
+
+def compiled_prefill(model):
+    """Batch-1 removal-path prefill from per-layer compiled functions.
+
+    The algorithm of `prefill_with_exit` (router after every layer until
+    the first `p(exit) > threshold`, then the image rows are dropped and
+    the later layers run on the short sequence with the kept position
+    ids), with the embedding, each layer (full and short length, router
+    included on the full one), the drop and the answer head compiled
+    once each. Returns `run(inputs, threshold) -> (logits, exit_layer)`,
+    or `None` on backends without a compiler here (torch).
+    """
+    compile_fn = _compiler()
+    if compile_fn is None:
+        return None
+    b = model.backbone
+    start = b.num_prefix_tokens
+    stop = start + b.num_image_tokens
+    full_pos = np.arange(b.sequence_length, dtype="int32")
+    keep = np.concatenate([full_pos[:start], full_pos[stop:]])
+    last = b.num_layers - 1
+
+    def full_step(layer, router):
+        def fn(h):
+            h = layer(h, position_ids=full_pos)
+            p = ops.softmax(ops.cast(router(h), "float32"))[0, 1]
+            return h, p
+        return compile_fn(fn)
+
+    def short_step(layer):
+        return compile_fn(lambda h: layer(h, position_ids=keep))
+
+    embed = compile_fn(lambda i, t: b.embed(i, t))
+    drop = compile_fn(lambda h: ops.take(h, keep, axis=1))
+    head = compile_fn(lambda h: ops.cast(
+        model.answer_head(b.final_norm(h)[:, -1]), "float32"))
+    full = [full_step(la, r) for la, r in zip(b.transformer_layers,
+                                               b.routers)]
+    short = [short_step(la) for la in b.transformer_layers]
+
+    def run(inputs, threshold):
+        h = embed(inputs["images"], inputs["token_ids"])
+        exited = None
+        for i in range(b.num_layers):
+            if exited is not None:
+                h = short[i](h)
+                continue
+            h, p = full[i](h)
+            if float(ops.convert_to_numpy(p)) > threshold or i == last:
+                exited = i
+                if i < last:
+                    h = drop(h)
+        return ops.convert_to_numpy(head(h)), exited
+
+    return run
+
+
+def latency(model, x, num, repeats, command, execution="eager"):
     b = model.backbone
     idx = np.arange(num)
-    singles = [{"images": x["images"][i:i + 1],
-                "token_ids": x["token_ids"][i:i + 1]} for i in idx]
+    singles = [{"images": ops.convert_to_tensor(x["images"][i:i + 1]),
+                "token_ids": ops.convert_to_tensor(x["token_ids"][i:i + 1])}
+               for i in idx]
+    if execution == "compiled":
+        fast = compiled_prefill(model)
+        if fast is None:
+            return None
+        # Warm-up compiles every layer at both lengths.
+        for k in (-1, b.num_layers - 1):
+            fast(singles[0], 0.0 if k < 0 else 1.0)
 
-    def run(inp, threshold):
-        out = b.prefill_with_exit(inp, threshold)
-        logits = model.answer_head(out["hidden_states"][:, -1])
-        ops.convert_to_numpy(logits)
-        return out["exit_layer"]
+        def run(inp, threshold):
+            return fast(inp, threshold)[1]
+    else:
+        def run(inp, threshold):
+            out = b.prefill_with_exit(inp, threshold)
+            logits = model.answer_head(out["hidden_states"][:, -1])
+            ops.convert_to_numpy(logits)
+            return out["exit_layer"]
 
     exits = [run(s, model.exit_threshold) for s in singles]  # warm-up
     for s in singles:
@@ -231,7 +321,8 @@ def latency(model, x, num, repeats, command):
     full_ms, exit_ms = 1000 * median(full_t), 1000 * median(exit_t)
     return {
         "model": PRESET, "backend": keras.backend.backend(),
-        "precision": "float32", "batch_size": 1, "num_questions": num,
+        "execution": execution, "precision": "float32", "batch_size": 1,
+        "num_questions": num,
         "repeats": repeats, "full_ms": round(full_ms, 3),
         "exit_ms": round(exit_ms, 3), "speedup": round(full_ms / exit_ms, 3),
         "mean_exit_layer": round(float(np.mean(exits)), 3),
@@ -269,15 +360,20 @@ def main():
     rng = np.random.default_rng(0)
     pick = rng.permutation(len(y))[:args.num_questions]
     sub = {k: v[pick] for k, v in x.items()}
-    row = latency(model, sub, args.num_questions, args.repeats, command)
+    new = [latency(model, sub, args.num_questions, args.repeats, command,
+                   execution) for execution in ("eager", "compiled")]
+    new = [r for r in new if r is not None]
     kept = []
     if os.path.isfile(LATENCY_CSV):
         with open(LATENCY_CSV, newline="") as f:
-            kept = [r for r in csv.DictReader(f) if r["backend"] != backend]
+            kept = [r for r in csv.DictReader(f) if r["backend"] != backend
+                    and r.get("execution")]
     order = {"tensorflow": 0, "jax": 1, "torch": 2}
-    rows = sorted(kept + [row], key=lambda r: order.get(r["backend"], 9))
+    rows = sorted(kept + new, key=lambda r: (order.get(r["backend"], 9),
+                                              r["execution"] != "eager"))
     write_csv_atomic(LATENCY_CSV, LATENCY_FIELDS, rows)
-    print(row)
+    for r in new:
+        print(r)
     return 0
 
 

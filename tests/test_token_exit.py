@@ -164,6 +164,22 @@ def test_threshold_inference_and_removal_agree():
                                        rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.skipif(keras.backend.backend() == "torch",
+                    reason="the benchmark compiles on JAX and TensorFlow")
+def test_benchmark_compiled_prefill_matches_the_eager_removal_path():
+    from scripts.bench_token_exit import compiled_prefill
+
+    model = _model()
+    run = compiled_prefill(model)
+    one = {n: ops.convert_to_tensor(v) for n, v in _batch(1).items()}
+    for threshold, exit_layer in ((0.0, 0), (1.0, 1)):  # exited, full
+        logits, k = run(one, threshold)
+        assert k == exit_layer
+        np.testing.assert_allclose(
+            logits, to_numpy(model.answer_logits(one, np.array([k]))),
+            rtol=1e-5, atol=1e-5)
+
+
 def test_router_stage_trains_only_the_routers_through_stop_gradient():
     model = _model()
     model.set_stage("router")
