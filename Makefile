@@ -37,7 +37,7 @@ bench: $(STAMP)
 		KERAS_BACKEND=$$b $(BIN)/python scripts/bench_terminator.py --part speed; \
 	done
 	$(BIN)/python scripts/bench_terminator.py --part plot
-	KERAS_BACKEND=jax $(BIN)/python scripts/bench_forecasting.py --part run
+	KERAS_BACKEND=jax $(BIN)/python scripts/bench_forecasting.py --part run --variants all
 	$(BIN)/python scripts/bench_forecasting.py --part plot
 	KERAS_BACKEND=jax $(BIN)/python scripts/bench_token_exit.py --part accuracy
 	for b in jax tensorflow torch; do \

@@ -504,13 +504,14 @@ def token_exit_baselines_table() -> str:
     if lat:
         lines += [
             "",
-            "| backend | batch-1 prefill ms, full | ms, with exit | "
-            "speed-up | mean exit layer | FLOPs saved |",
-            "|---|---|---|---|---|---|",
+            "| backend | execution | batch-1 prefill ms, full | ms, with "
+            "exit | speed-up | mean exit layer | FLOPs saved |",
+            "|---|---|---|---|---|---|---|",
         ]
         for r in lat:
             lines.append(
-                f"| {r['backend']} | {float(r['full_ms']):.2f} | "
+                f"| {r['backend']} | {r.get('execution') or 'eager'} | "
+                f"{float(r['full_ms']):.2f} | "
                 f"{float(r['exit_ms']):.2f} | {float(r['speedup']):.2f}x | "
                 f"{float(r['mean_exit_layer']):.2f} | "
                 f"{100 * float(r['flops_saved']):.1f} % |"
@@ -519,8 +520,11 @@ def token_exit_baselines_table() -> str:
         lines.append("")
         lines.append(
             f"Latency: {r['num_questions']} test questions one at a time, "
-            f"median of {r['repeats']} interleaved repeats, eager "
-            f"`prefill_with_exit` (physical removal), {r['cpu']}, "
+            f"median of {r['repeats']} interleaved repeats, physical "
+            "removal of the image tokens; eager = `prefill_with_exit`, "
+            "compiled = the same algorithm from per-layer `jax.jit` / "
+            "`tf.function(jit_compile=True)` functions (none on torch), "
+            f"the same execution for both paths; {r['cpu']}, "
             f"{r['threads']} threads, keras {r['keras']}, {r['date']}; "
             "`KERAS_BACKEND=<backend> python scripts/bench_token_exit.py "
             "--part latency`, one backend per run.")
