@@ -7,9 +7,6 @@ every backend; `once` tests (the bundled presets) run once.
 """
 
 import json
-import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -19,8 +16,6 @@ import layers
 import zoo
 from zoo.losses import SparseLabelSmoothingCrossentropy
 from zoo.optimizers import Kar3
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _np(x):
@@ -309,15 +304,12 @@ def test_bundled_preset_reproduces_its_metadata(name):
 
 
 @pytest.mark.once
-def test_cli_eval_prints_accuracy_and_parameters():
-    out = subprocess.run(
-        [sys.executable, "-m", "zoo", "eval", "terminator_2d_digits",
-         "--json"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-        env=dict(os.environ, PYTHONPATH=ROOT),
-    )
-    assert out.returncode == 0, out.stderr
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+def test_cli_eval_prints_accuracy_and_parameters(capsys):
+    # In process (the `python -m zoo` subprocess is tested in test_cli).
+    from zoo import cli
+
+    assert cli.main(["eval", "terminator_2d_digits", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert {"accuracy", "parameters"} <= set(result)
     meta = zoo.read_metadata("terminator_2d_digits")["metrics"]
     assert result["accuracy"] == pytest.approx(meta["accuracy"], abs=2e-3)

@@ -5,9 +5,6 @@ training convergence, the bundled preset through the CLI) run once.
 """
 
 import json
-import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -23,8 +20,6 @@ from zoo.unem.unem_data import FeatureBankWorld
 from zoo.unem.unem_data import GaussianClassWorld
 from zoo.unem.unem_data import ZeroShotLogitsWorld
 from zoo.unem.unem_data import sample_episodes
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _np(x):
@@ -307,17 +302,14 @@ def test_meta_training_learns_better_than_its_initialisation():
 
 
 @pytest.mark.once
-def test_preset_eval_through_the_cli():
+def test_preset_eval_through_the_cli(capsys):
+    # In process (the `python -m zoo` subprocess is tested in test_cli).
+    from zoo import cli
+
     if "unem_gaussian_5shot" not in zoo.list_presets():
         pytest.skip("preset unem_gaussian_5shot is not bundled")
-    env = dict(os.environ, KERAS_BACKEND="jax", PYTHONPATH=ROOT)
-    out = subprocess.run(
-        [sys.executable, "-m", "zoo", "eval", "unem_gaussian_5shot",
-         "--json"], cwd=ROOT, env=env, capture_output=True, text=True,
-        timeout=600,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    metrics = json.loads(out.stdout.strip().splitlines()[-1])
+    assert cli.main(["eval", "unem_gaussian_5shot", "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     for key in ("accuracy", "accuracy_best_fixed_lambda",
                 "accuracy_default_lambda"):
         assert 0.0 <= metrics[key] <= 1.0
