@@ -44,8 +44,15 @@ class ZooTask(Task):
     @classmethod
     def from_config(cls, config):
         # keras-hub's `from_config` replaces the backbone entry in place;
-        # work on a copy so the caller's config stays serialisable.
-        return super().from_config(dict(config))
+        # work on a copy so the caller's config stays serialisable. A
+        # task's `head_dtype` (float32 head under mixed precision) is
+        # stored as a serialised policy.
+        config = dict(config)
+        if isinstance(config.get("head_dtype"), dict):
+            config["head_dtype"] = keras.dtype_policies.deserialize(
+                config["head_dtype"]
+            )
+        return super().from_config(config)
 
     def compile_from_config(self, config):
         """Restores the compile state saved in a `.keras` file.

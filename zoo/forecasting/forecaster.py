@@ -168,12 +168,3 @@ class Forecaster(ZooTask):
             "head_dtype": self.head_dtype,
         })
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        if isinstance(config.get("head_dtype"), dict):
-            config["head_dtype"] = keras.dtype_policies.deserialize(
-                config["head_dtype"]
-            )
-        return super().from_config(config)
