@@ -22,16 +22,20 @@ api_prefix, preset)`, `build_demo(model, preset)` and
 
 import gradio as gr
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from demos.hyper_mlp_digits import _user_error
+from demos.components import check_whole_number
+from demos.components import figure_to_picture
+from demos.components import header_markdown
+from demos.components import output_picture
+from demos.components import preset_metrics
+from demos.components import standalone_demo
+from demos.components import user_error
 from zoo.forecasting import forecasting_recipes as recipes
 from zoo.forecasting.forecasting_metrics import VPT_THRESHOLD
 from zoo.forecasting.forecasting_metrics import valid_prediction_time
 from zoo.preset_utils import list_presets
 from zoo.preset_utils import load
-from zoo.preset_utils import read_metadata
 
 TITLE = "Chaotic forecasting (RHN + attention)"
 PRESETS = {"lorenz96": "rhn_attention_lorenz96", "ks": "rhn_attention_ks"}
@@ -82,28 +86,6 @@ def _models(model):
     return out
 
 
-def _check_index(index):
-    try:
-        value = float(index)
-    except (TypeError, ValueError):
-        value = float("nan")
-    size = recipes.NUM_TEST_ICS
-    if isinstance(index, bool) or not value.is_integer() \
-            or not 0 <= value < size:
-        raise _user_error(
-            f"`index` must be a whole number in [0, {size - 1}] (a test "
-            f"initial condition). Received: index={index!r}"
-        )
-    return int(value)
-
-
-def _picture(fig):
-    canvas = FigureCanvasAgg(fig)
-    fig.tight_layout()
-    canvas.draw()
-    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
-
-
 def spacetime_picture(truth, forecast, lead, title="", dpi=100):
     """Truth, forecast and absolute error as three space-time plots.
 
@@ -146,7 +128,7 @@ def spacetime_picture(truth, forecast, lead, title="", dpi=100):
         ax.tick_params(labelsize=7)
         fig.colorbar(image, ax=ax, fraction=0.046, pad=0.02)
     fig.suptitle(title, fontsize=9)
-    return _picture(fig)
+    return figure_to_picture(fig)
 
 
 def nrmse_picture(lead, error, vpt, dpi=100):
@@ -182,7 +164,7 @@ def nrmse_picture(lead, error, vpt, dpi=100):
     ax.set_ylabel("NRMSE")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")
-    return _picture(fig)
+    return figure_to_picture(fig)
 
 
 def predict(system, index, models):
@@ -212,11 +194,12 @@ def predict(system, index, models):
     ```
     """
     if system not in models:
-        raise _user_error(
+        raise user_error(
             f"`system` must be one of {sorted(models)}. "
             f"Received: system={system!r}"
         )
-    index = _check_index(index)
+    index = check_whole_number(index, "index", recipes.NUM_TEST_ICS,
+                               "a test initial condition")
     model = models[system]
     cfg = recipes.SYSTEMS[system]
     warmup, truth, starts = recipes.initial_conditions(
@@ -251,7 +234,6 @@ def _preset_models(model, preset):
 
 def _header(models, preset):
     lines = [
-        f"### {TITLE}",
         "Next-state forecasters with recurrent highway cells, causal "
         "attention with relative-position biases and highway gating "
         "(after Heidenreich, Vlachas & Koumoutsakos, 2024). Pick a system "
@@ -262,13 +244,13 @@ def _header(models, preset):
         name = PRESETS.get(system)
         vpt = None
         if preset is not None and name in set(list_presets()):
-            vpt = read_metadata(name).get("metrics", {}).get("vpt_lyapunov")
+            vpt = preset_metrics(name).get("vpt_lyapunov")
         if vpt is not None:
             lines.append(f"Preset `{name}`: mean valid prediction time "
                          f"**{vpt:.2f}** Lyapunov times over "
                          f"{recipes.NUM_TEST_ICS} test initial conditions "
                          "(from the preset's metadata).")
-    return "\n\n".join(lines)
+    return header_markdown(TITLE, *lines)
 
 
 def render(model, api_prefix="", preset=None):
@@ -321,12 +303,9 @@ def render(model, api_prefix="", preset=None):
                                elem_id=f"{api_prefix}forecast-button")
             summary = gr.Markdown(elem_id=f"{api_prefix}summary")
         with gr.Column(scale=2):
-            spacetime = gr.Image(type="numpy", format="png",
-                                 interactive=False,
-                                 label="Truth, forecast and error",
-                                 elem_id=f"{api_prefix}spacetime")
-            curve = gr.Image(type="numpy", format="png", interactive=False,
-                             label="NRMSE", elem_id=f"{api_prefix}curve")
+            spacetime = output_picture("Truth, forecast and error",
+                                       f"{api_prefix}spacetime")
+            curve = output_picture("NRMSE", f"{api_prefix}curve")
     button.click(forecast, inputs=[system, index],
                  outputs=[summary, spacetime, curve],
                  api_name=f"{api_prefix}forecast")
@@ -355,10 +334,7 @@ def build_demo(model, preset=None):
                                  preset="rhn_attention_lorenz96").launch()
     ```
     """
-    with gr.Blocks(title=f"hyperzoo: {TITLE}") as demo:
-        render(model, preset=preset)
-    demo.queue(max_size=16, default_concurrency_limit=2)
-    return demo
+    return standalone_demo(render, model, preset, TITLE)
 
 
 def build_tiny_model(seed=0):

@@ -20,6 +20,11 @@ when tabs are added (a client never sees a Gradio-deduplicated
 Queue: `build_hub` (and each `build_demo`) sets
 `queue(max_size=16, default_concurrency_limit=2)`, so a hub launched by
 hand or by a test behaves like `launch_hub`.
+
+Shared pieces: what several tabs need (the digit upload/draw column,
+figure-to-picture rendering, preset metadata, headers, the standalone
+`build_demo` app) lives in `demos/components.py`. A demo module imports
+from there, never another tab's private helpers.
 """
 
 import dataclasses
@@ -28,13 +33,11 @@ import logging
 
 import gradio as gr
 
+from demos.components import set_queue
 from zoo.preset_utils import list_presets
 from zoo.preset_utils import load
 
 logger = logging.getLogger(__name__)
-
-QUEUE_MAX_SIZE = 16
-DEFAULT_CONCURRENCY_LIMIT = 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -207,11 +210,7 @@ def build_hub(models=None):
                     module.render(
                         model, api_prefix=f"{name}_", preset=preset
                     )
-    hub.queue(
-        max_size=QUEUE_MAX_SIZE,
-        default_concurrency_limit=DEFAULT_CONCURRENCY_LIMIT,
-    )
-    return hub
+    return set_queue(hub)
 
 
 def build_tiny_models():

@@ -30,21 +30,24 @@ import numbers
 
 import gradio as gr
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from demos.hyper_mlp_digits import EXPECTED_INPUT
-from demos.hyper_mlp_digits import _image_array
-from demos.hyper_mlp_digits import _softmax
-from demos.hyper_mlp_digits import _user_error
-from demos.hyper_mlp_digits import write_examples
+from demos.components import connect_digit_inputs
+from demos.components import digit_features
+from demos.components import digit_inputs
+from demos.components import figure_to_picture
+from demos.components import header_markdown
+from demos.components import output_picture
+from demos.components import preset_label_names
+from demos.components import preset_metrics
+from demos.components import softmax
+from demos.components import standalone_demo
+from demos.components import top_classes
+from demos.components import user_error
 from zoo.data import DIGITS_CLASS_NAMES
 from zoo.hyper_cl.continual import make_tasks
 from zoo.hyper_cl.continual import permute_features
-from zoo.hyper_mlp import digit_image_to_features
 from zoo.hyper_mlp import features_to_image
-from zoo.preset_utils import PresetError
-from zoo.preset_utils import read_metadata
 
 TITLE = "HyperCL: continual learning"
 NUM_FEATURES = 64
@@ -74,22 +77,8 @@ def _check_task_id(task_id, num_tasks):
         if float(task_id).is_integer():
             value = int(task_id)
     if value is None or not 0 <= value < num_tasks:
-        raise _user_error(f"{expected} Received: task_id={task_id!r}.")
+        raise user_error(f"{expected} Received: task_id={task_id!r}.")
     return value
-
-
-def _features(image):
-    image = _image_array(image)
-    if image is None:
-        raise _user_error(
-            "No picture received for `image`. " + EXPECTED_INPUT
-        )
-    try:
-        return digit_image_to_features(image)
-    except ValueError as exc:
-        raise _user_error(
-            f"Could not read a digit from `image`: {exc} {EXPECTED_INPUT}"
-        ) from exc
 
 
 def predict(image, task_id, model, label_names=DIGITS_CLASS_NAMES):
@@ -139,7 +128,7 @@ def predict(image, task_id, model, label_names=DIGITS_CLASS_NAMES):
     """
     num_tasks = _num_tasks(model)
     task = _check_task_id(task_id, num_tasks)
-    features = _features(image)
+    features = digit_features(image, "image")
     permuted = permute_features(features[None], task)
     logits = model.predict_task(permuted, task)[0]
     if logits.shape != (len(label_names),):
@@ -147,9 +136,7 @@ def predict(image, task_id, model, label_names=DIGITS_CLASS_NAMES):
             f"The model returned {logits.shape[0]} scores for "
             f"{len(label_names)} labels: {tuple(label_names)}."
         )
-    probs = _softmax(logits)
-    top = np.argsort(-probs, kind="stable")[:3]
-    top3 = {str(label_names[i]): float(probs[i]) for i in top}
+    top3 = top_classes(softmax(logits), label_names)
     task_ids, labels = model.infer_task(permuted)
     inferred_task = int(task_ids[0])
     inferred_label = str(label_names[int(labels[0])])
@@ -241,7 +228,6 @@ def accuracy_figure(model, accuracies=None, width=6.4, height=3.2,
     )
     tasks = np.arange(len(now))
     fig = Figure(figsize=(width, height), dpi=dpi)
-    canvas = FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     bar = 0.4
     ax.bar(tasks - bar / 2, 100 * np.nan_to_num(stored), bar,
@@ -258,9 +244,7 @@ def accuracy_figure(model, accuracies=None, width=6.4, height=3.2,
     )
     ax.legend(loc="upper center", ncols=2, fontsize="small")
     ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    canvas.draw()
-    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+    return figure_to_picture(fig)
 
 
 def _check_model(model):
@@ -284,23 +268,13 @@ def _check_model(model):
         )
 
 
-def _metrics(preset):
-    if preset is None:
-        return {}
-    try:
-        return read_metadata(preset).get("metrics", {}) or {}
-    except (PresetError, OSError, ValueError):
-        return {}
-
-
 def _header(model, preset):
     backbone = model.backbone
     widths = "-".join(
         str(w) for w in (backbone.input_dim, *backbone.hidden_dims)
     )
     num_tasks = _num_tasks(model)
-    lines = [
-        f"### {TITLE}",
+    intro = (
         f"One hypernetwork generates every weight of an MLP {widths}-"
         f"{backbone.num_classes} for each of {num_tasks} tasks learned "
         "one after the other (von Oswald et al., 2020). Task 0 is the "
@@ -308,9 +282,9 @@ def _header(model, preset):
         "permutation. Pick a task, upload or draw a plain digit: it is "
         "permuted for that task and classified with that task's "
         "weights. The model also guesses the task on its own (lowest "
-        "predictive entropy).",
-    ]
-    metrics = _metrics(preset)
+        "predictive entropy)."
+    )
+    metrics = preset_metrics(preset)
     parts = []
     for key, name in (
         ("average_accuracy", "average test accuracy"),
@@ -320,24 +294,14 @@ def _header(model, preset):
         if isinstance(metrics.get(key), numbers.Real):
             parts.append(f"{name} **{100 * metrics[key]:.1f}%**")
     if parts:
-        lines.append(
+        metrics_line = (
             f"Preset `{preset}`: " + ", ".join(parts)
             + " (from the preset's metadata)."
         )
     else:
-        lines.append("Preset metrics: not available (model not loaded "
-                     "from a preset); the chart below is computed live.")
-    return "\n\n".join(lines)
-
-
-def _label_names(preset):
-    if preset is None:
-        return DIGITS_CLASS_NAMES
-    try:
-        names = read_metadata(preset).get("label_names")
-    except (PresetError, OSError, ValueError):
-        names = None
-    return tuple(names) if names else DIGITS_CLASS_NAMES
+        metrics_line = ("Preset metrics: not available (model not loaded "
+                        "from a preset); the chart below is computed live.")
+    return header_markdown(TITLE, intro, metrics_line)
 
 
 def render(model, api_prefix="", preset=None):
@@ -370,8 +334,7 @@ def render(model, api_prefix="", preset=None):
     ```
     """
     _check_model(model)
-    label_names = _label_names(preset)
-    examples = write_examples()
+    label_names = preset_label_names(preset)
     num_tasks = _num_tasks(model)
     chart = accuracy_figure(model)
 
@@ -395,91 +358,32 @@ def render(model, api_prefix="", preset=None):
                 label="Task id (which permutation and which weights)",
                 elem_id=f"{api_prefix}task",
             )
-            with gr.Tab("Upload"):
-                image = gr.Image(
-                    type="numpy",
-                    image_mode="RGBA",
-                    sources=["upload", "clipboard"],
-                    label="Digit picture (plain, not permuted)",
-                    height=240,
-                    elem_id=f"{api_prefix}digit-image",
-                )
-                button = gr.Button(
-                    "Classify", variant="primary",
-                    elem_id=f"{api_prefix}classify-button",
-                )
-                gr.Examples(
-                    examples=[[path] for path, _, _ in examples],
-                    inputs=[image],
-                    example_labels=[
-                        f"digit {label}, test #{index}"
-                        for _, label, index in examples
-                    ],
-                    cache_examples=False,
-                    label="Test-split digits",
-                    api_name=f"{api_prefix}load_example",
-                )
-            with gr.Tab("Draw"):
-                sketch = gr.Sketchpad(
-                    type="numpy",
-                    label="Draw a digit (pick the brush on the left)",
-                    canvas_size=(240, 240),
-                    elem_id=f"{api_prefix}digit-sketch",
-                )
-                draw_button = gr.Button(
-                    "Classify drawing", variant="primary",
-                    elem_id=f"{api_prefix}classify-drawing-button",
-                )
+            inputs = digit_inputs(
+                api_prefix, "digit {label}, test #{index}",
+                image_label="Digit picture (plain, not permuted)",
+            )
         with gr.Column():
             label = gr.Label(
                 num_top_classes=3, label="Top-3 classes (task's weights)",
                 elem_id=f"{api_prefix}label",
             )
-            permuted = gr.Image(
-                type="numpy",
-                format="png",
-                label="Permuted input, as the target network sees it",
-                interactive=False,
-                height=160,
-                elem_id=f"{api_prefix}permuted",
+            permuted = output_picture(
+                "Permuted input, as the target network sees it",
+                f"{api_prefix}permuted", height=160,
             )
             inferred = gr.Textbox(
                 label="Task inferred without the task id",
                 interactive=False,
                 elem_id=f"{api_prefix}inferred",
             )
-    accuracy = gr.Image(
-        value=chart,
-        type="numpy",
-        format="png",
-        label="Test accuracy per task (computed when the demo started)",
-        interactive=False,
-        elem_id=f"{api_prefix}accuracy",
+    accuracy = output_picture(
+        "Test accuracy per task (computed when the demo started)",
+        f"{api_prefix}accuracy", value=chart,
     )
-    outputs = [label, permuted, inferred]
-    button.click(
-        classify,
-        inputs=[image, task],
-        outputs=outputs,
-        api_name=f"{api_prefix}classify",
-    )
-    draw_button.click(
-        classify,
-        inputs=[sketch, task],
-        outputs=outputs,
-        api_name=f"{api_prefix}classify_drawing",
-    )
-    return {
-        "task": task,
-        "image": image,
-        "sketch": sketch,
-        "label": label,
-        "permuted": permuted,
-        "inferred": inferred,
-        "accuracy": accuracy,
-        "button": button,
-        "draw_button": draw_button,
-    }
+    connect_digit_inputs(classify, inputs, [label, permuted, inferred],
+                         api_prefix, extra=[task])
+    return {"task": task, **inputs, "label": label, "permuted": permuted,
+            "inferred": inferred, "accuracy": accuracy}
 
 
 def build_demo(model, preset=None):
@@ -509,10 +413,7 @@ def build_demo(model, preset=None):
     demo.launch()
     ```
     """
-    with gr.Blocks(title=f"hyperzoo: {TITLE}") as demo:
-        render(model, preset=preset)
-    demo.queue(max_size=16, default_concurrency_limit=2)
-    return demo
+    return standalone_demo(render, model, preset, TITLE)
 
 
 def build_tiny_model(train=True, num_tasks=3, epochs=3, seed=0):

@@ -19,68 +19,39 @@ Inputs (what works in Gradio 6.31):
 Examples are ten test-split digits (one per class), rendered with
 `zoo.hyper_mlp.features_to_image` as PNGs into a cache folder under the
 Gradio temp dir (`GRADIO_TEMP_DIR`, default `<tmp>/gradio`) when the demo
-is built; no binary file is committed.
+is built (`demos.components.write_digit_examples`); no binary file is
+committed. The input column is `demos.components.digit_inputs`, shared
+with the other digit tabs.
 
 As a demo module of the hub it provides `TITLE`, `render(model,
 api_prefix, preset)`, `build_demo(model, preset)` and
 `build_tiny_model()`; its preset name lives in `demos.hub.TABS`.
 """
 
-import math
-import os
-import tempfile
-
 import gradio as gr
 import keras
 import numpy as np
-from matplotlib import colormaps
-from PIL import Image
 
+from demos.components import accuracy_line
+from demos.components import connect_digit_inputs
+from demos.components import digit_features
+from demos.components import digit_inputs
+from demos.components import header_markdown
+from demos.components import heatmap_tiles
+from demos.components import output_picture
+from demos.components import preset_label_names
+from demos.components import preset_metrics
+from demos.components import scores_to_probabilities
+from demos.components import standalone_demo
+from demos.components import to_numpy
+from demos.components import top_classes
 from zoo.data import DIGITS_CLASS_NAMES
 from zoo.data import load_digits
-from zoo.hyper_mlp import digit_image_to_features
-from zoo.hyper_mlp import features_to_image
-from zoo.preset_utils import PresetError
-from zoo.preset_utils import read_metadata
 
 TITLE = "HyperMLP digits"
 WEIGHTS_LAYER = "hyper_dense_0"
 DIGITS_SIDE = 8
 NUM_FEATURES = DIGITS_SIDE * DIGITS_SIDE
-EXPECTED_INPUT = (
-    "Expected a picture of one handwritten digit (PNG, JPEG or WebP; "
-    "grayscale, RGB or RGBA; at least 8x8 pixels), dark ink on a light "
-    "background or light ink on a dark one."
-)
-
-
-def _to_numpy(x):
-    return np.asarray(keras.ops.convert_to_numpy(x))
-
-
-def _user_error(message):
-    # Expected user mistakes: shown in the UI and to API clients, not
-    # printed as a server-side traceback.
-    return gr.Error(message, print_exception=False)
-
-
-def _image_array(image):
-    """Unwraps a Sketchpad/ImageEditor dict to its composite picture."""
-    if isinstance(image, dict):
-        if "composite" not in image:
-            raise _user_error(
-                "Received a dict without a 'composite' picture. "
-                + EXPECTED_INPUT
-            )
-        image = image["composite"]
-    return image
-
-
-def _softmax(logits):
-    logits = np.asarray(logits, dtype="float64")
-    logits = logits - logits.max()
-    exp = np.exp(logits)
-    return exp / exp.sum()
 
 
 def weights_picture(model, layer_name=WEIGHTS_LAYER, num_units=16,
@@ -136,7 +107,7 @@ def weights_picture(model, layer_name=WEIGHTS_LAYER, num_units=16,
             "set generated from a learned embedding, no condition input)."
         )
     kernel, _ = layer.generate_weights()
-    kernel = _to_numpy(kernel).astype("float64")
+    kernel = to_numpy(kernel).astype("float64")
     if kernel.ndim != 2 or kernel.shape[0] != NUM_FEATURES:
         raise ValueError(
             f"Layer {layer_name!r} generates a kernel of shape "
@@ -144,23 +115,10 @@ def weights_picture(model, layer_name=WEIGHTS_LAYER, num_units=16,
             "digits."
         )
     count = min(num_units, kernel.shape[1])
-    rows = math.ceil(count / columns)
-    tile = DIGITS_SIDE * scale
-    height = rows * tile + (rows + 1) * gap
-    width = columns * tile + (columns + 1) * gap
     peak = float(np.abs(kernel[:, :count]).max()) or 1.0
-    colours = colormaps["RdBu_r"]
-    picture = np.full((height, width, 3), 230, dtype="uint8")
-    for unit in range(count):
-        values = kernel[:, unit].reshape(DIGITS_SIDE, DIGITS_SIDE) / peak
-        rgba = colours((values + 1.0) / 2.0)
-        rgb = np.round(255 * rgba[..., :3]).astype("uint8")
-        rgb = np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
-        row, col = divmod(unit, columns)
-        top = gap + row * (tile + gap)
-        left = gap + col * (tile + gap)
-        picture[top: top + tile, left: left + tile] = rgb
-    return picture
+    tiles = [kernel[:, unit].reshape(DIGITS_SIDE, DIGITS_SIDE)
+             for unit in range(count)]
+    return heatmap_tiles(tiles, (scale, scale), gap, columns, peak=peak)
 
 
 def predict(image, model, label_names=DIGITS_CLASS_NAMES):
@@ -198,78 +156,15 @@ def predict(image, model, label_names=DIGITS_CLASS_NAMES):
     top3  # {'3': 0.97, '8': 0.02, '5': 0.004}
     ```
     """
-    image = _image_array(image)
-    if image is None:
-        raise _user_error("No picture received. " + EXPECTED_INPUT)
-    try:
-        features = digit_image_to_features(image)
-    except ValueError as exc:
-        raise _user_error(
-            f"Could not read a digit: {exc} {EXPECTED_INPUT}"
-        ) from exc
-    outputs = _to_numpy(model(features[None], training=False))[0]
+    features = digit_features(image)
+    outputs = to_numpy(model(features[None], training=False))[0]
     if outputs.shape != (len(label_names),):
         raise ValueError(
             f"The model returned {outputs.shape[0]} scores for "
             f"{len(label_names)} labels: {tuple(label_names)}."
         )
-    if getattr(model, "activation", None) == "softmax":
-        probs = np.asarray(outputs, dtype="float64")
-    else:
-        probs = _softmax(outputs)
-    top = np.argsort(-probs, kind="stable")[:3]
-    top3 = {str(label_names[i]): float(probs[i]) for i in top}
-    return top3, weights_picture(model)
-
-
-def _examples_dir():
-    root = os.environ.get("GRADIO_TEMP_DIR") or os.path.join(
-        tempfile.gettempdir(), "gradio"
-    )
-    return os.path.join(root, "hyperzoo", "hyper_mlp_digits_examples")
-
-
-def write_examples(directory=None, scale=16):
-    """Writes one test-split digit per class as a PNG, once.
-
-    The first test image of each class (`zoo.data.load_digits("test")`)
-    is rendered with `zoo.hyper_mlp.features_to_image` (dark ink on
-    white). Existing files are reused; new ones are written atomically.
-
-    Args:
-        directory: str or `None`. Target folder; default
-            `<GRADIO_TEMP_DIR or tmp/gradio>/hyperzoo/
-            hyper_mlp_digits_examples`.
-        scale: int. Screen pixels per digit pixel (128x128 PNGs).
-
-    Returns:
-        A list of `(path, label, test_index)`, sorted by label.
-
-    Example:
-
-    ```python
-    for path, label, index in demos.hyper_mlp_digits.write_examples():
-        print(path, label)
-    ```
-    """
-    directory = directory or _examples_dir()
-    os.makedirs(directory, exist_ok=True)
-    x_test, y_test = load_digits(split="test")
-    examples = []
-    for label in range(len(DIGITS_CLASS_NAMES)):
-        index = int(np.flatnonzero(y_test == label)[0])
-        path = os.path.join(
-            directory, f"digit_{label}_test_{index}_x{scale}.png"
-        )
-        if not os.path.isfile(path):
-            fd, tmp = tempfile.mkstemp(suffix=".png", dir=directory)
-            os.close(fd)
-            Image.fromarray(features_to_image(x_test[index], scale)).save(
-                tmp
-            )
-            os.replace(tmp, path)
-        examples.append((path, DIGITS_CLASS_NAMES[label], index))
-    return examples
+    probs = scores_to_probabilities(model, outputs)
+    return top_classes(probs, label_names), weights_picture(model)
 
 
 def _check_model(model):
@@ -289,40 +184,17 @@ def _header(model, preset):
     widths = "-".join(
         str(w) for w in (backbone.input_dim, *backbone.hidden_dims)
     )
-    lines = [
-        f"### {TITLE}",
+    metrics = preset_metrics(preset)
+    accuracy = metrics.get("accuracy", metrics.get("test_accuracy"))
+    return header_markdown(
+        TITLE,
         f"An MLP {widths}-{model.num_classes} on 8x8 digits whose hidden "
         "layers' weights are generated by a hypernetwork from a learned "
         "embedding (Ha et al., 2017). Upload or draw a digit; the "
         "picture on the right shows the generated weights of the first "
         "16 hidden units (8x8 each; red positive, blue negative).",
-    ]
-    accuracy = None
-    if preset is not None:
-        try:
-            metrics = read_metadata(preset).get("metrics", {})
-        except (PresetError, OSError, ValueError):
-            metrics = {}
-        accuracy = metrics.get("accuracy", metrics.get("test_accuracy"))
-    if accuracy is not None:
-        lines.append(
-            f"Preset `{preset}`: test accuracy **{100 * accuracy:.1f}%** "
-            "(540 test digits, from the preset's metadata)."
-        )
-    else:
-        lines.append("Test accuracy: not available (model not loaded "
-                     "from a preset).")
-    return "\n\n".join(lines)
-
-
-def _label_names(preset):
-    if preset is None:
-        return DIGITS_CLASS_NAMES
-    try:
-        names = read_metadata(preset).get("label_names")
-    except (PresetError, OSError, ValueError):
-        names = None
-    return tuple(names) if names else DIGITS_CLASS_NAMES
+        accuracy_line(preset, accuracy, "540 test digits"),
+    )
 
 
 def render(model, api_prefix="", preset=None):
@@ -352,8 +224,7 @@ def render(model, api_prefix="", preset=None):
     ```
     """
     _check_model(model)
-    label_names = _label_names(preset)
-    examples = write_examples()
+    label_names = preset_label_names(preset)
 
     def classify(image):
         return predict(image, model, label_names)
@@ -361,74 +232,19 @@ def render(model, api_prefix="", preset=None):
     gr.Markdown(_header(model, preset))
     with gr.Row():
         with gr.Column():
-            with gr.Tab("Upload"):
-                image = gr.Image(
-                    type="numpy",
-                    image_mode="RGBA",
-                    sources=["upload", "clipboard"],
-                    label="Digit picture",
-                    height=280,
-                    elem_id=f"{api_prefix}digit-image",
-                )
-                button = gr.Button(
-                    "Classify", variant="primary",
-                    elem_id=f"{api_prefix}classify-button",
-                )
-                gr.Examples(
-                    examples=[[path] for path, _, _ in examples],
-                    inputs=[image],
-                    example_labels=[
-                        f"{label} (test #{index})"
-                        for _, label, index in examples
-                    ],
-                    cache_examples=False,
-                    label="Test-split digits",
-                    api_name=f"{api_prefix}load_example",
-                )
-            with gr.Tab("Draw"):
-                sketch = gr.Sketchpad(
-                    type="numpy",
-                    label="Draw a digit (pick the brush on the left)",
-                    canvas_size=(280, 280),
-                    elem_id=f"{api_prefix}digit-sketch",
-                )
-                draw_button = gr.Button(
-                    "Classify drawing", variant="primary",
-                    elem_id=f"{api_prefix}classify-drawing-button",
-                )
+            inputs = digit_inputs(api_prefix, "{label} (test #{index})",
+                                  size=280)
         with gr.Column():
             label = gr.Label(
                 num_top_classes=3, label="Top-3 classes",
                 elem_id=f"{api_prefix}label",
             )
-            weights = gr.Image(
-                type="numpy",
-                format="png",
-                label="Generated weights of hyper_dense_0 (16 units)",
-                interactive=False,
-                height=340,
-                elem_id=f"{api_prefix}weights",
+            weights = output_picture(
+                "Generated weights of hyper_dense_0 (16 units)",
+                f"{api_prefix}weights", height=340,
             )
-    button.click(
-        classify,
-        inputs=image,
-        outputs=[label, weights],
-        api_name=f"{api_prefix}classify",
-    )
-    draw_button.click(
-        classify,
-        inputs=sketch,
-        outputs=[label, weights],
-        api_name=f"{api_prefix}classify_drawing",
-    )
-    return {
-        "image": image,
-        "sketch": sketch,
-        "label": label,
-        "weights": weights,
-        "button": button,
-        "draw_button": draw_button,
-    }
+    connect_digit_inputs(classify, inputs, [label, weights], api_prefix)
+    return {**inputs, "label": label, "weights": weights}
 
 
 def build_demo(model, preset=None):
@@ -455,10 +271,7 @@ def build_demo(model, preset=None):
     demo.launch()
     ```
     """
-    with gr.Blocks(title=f"hyperzoo: {TITLE}") as demo:
-        render(model, preset=preset)
-    demo.queue(max_size=16, default_concurrency_limit=2)
-    return demo
+    return standalone_demo(render, model, preset, TITLE)
 
 
 def build_tiny_model(train=True, epochs=15, seed=0):

@@ -4,8 +4,9 @@ The tab classifies a digit drawn or uploaded by the user and shows the
 global hyper-kernel of every Terminator block: the 8x8 map a slow network
 generates, which multiplies the block's feature maps (Zhang, 2024).
 
-Inputs work as in the `hyper_mlp_digits` tab, whose helpers this module
-reuses: `gr.Image` (upload, clipboard, examples) with endpoint
+Inputs work as in the `hyper_mlp_digits` tab (both use
+`demos.components.digit_inputs`): `gr.Image` (upload, clipboard,
+examples) with endpoint
 `"classify"` and `gr.Sketchpad` with endpoint `"classify_drawing"`
 (`"<tab>_classify"` and `"<tab>_classify_drawing"` inside the hub). A
 picture becomes 64 features in `[0, 1]` with
@@ -18,9 +19,12 @@ digits (`context_digits`), and only its own row is returned.
 
 This module also holds the helpers shared with the
 `terminator_mnist1d` tab (`classify_in_context`, `global_kernels`,
-`kernel_picture`). As a demo module of the hub it provides `TITLE`,
-`render(model, api_prefix, preset)`, `build_demo(model, preset)` and
-`build_tiny_model()`; its preset name lives in `demos.hub.TABS`.
+`kernel_picture`, `tiny_terminator`); the model check and the header of
+both tabs are `demos.components.check_terminator_model` and
+`demos.components.terminator_header`. As a demo module of the hub it
+provides `TITLE`, `render(model, api_prefix, preset)`,
+`build_demo(model, preset)` and `build_tiny_model()`; its preset name
+lives in `demos.hub.TABS`.
 """
 
 import functools
@@ -28,26 +32,25 @@ import functools
 import gradio as gr
 import keras
 import numpy as np
-from matplotlib import colormaps
 
-from demos.hyper_cl_digits import _features
-from demos.hyper_cl_digits import _label_names
-from demos.hyper_cl_digits import _metrics
-from demos.hyper_mlp_digits import _softmax
-from demos.hyper_mlp_digits import _to_numpy
-from demos.hyper_mlp_digits import write_examples
+from demos.components import TERMINATOR_CONTEXT_SIZE
+from demos.components import check_terminator_model
+from demos.components import connect_digit_inputs
+from demos.components import digit_features
+from demos.components import digit_inputs
+from demos.components import heatmap_tiles
+from demos.components import output_picture
+from demos.components import preset_label_names
+from demos.components import scores_to_probabilities
+from demos.components import standalone_demo
+from demos.components import terminator_header
+from demos.components import to_numpy
 from zoo.data import DIGITS_CLASS_NAMES
 from zoo.data import load_digits
 
 TITLE = "Terminator digits (HyperZ·Z·W)"
 SPATIAL_SHAPE = (8, 8)
-CONTEXT_SIZE = 99
 KERNEL_CELL = (24, 24)
-BATCH_SENTENCE = (
-    "The blocks standardise with the statistics of the current batch, so "
-    "your input is classified inside a fixed batch with the first "
-    f"{CONTEXT_SIZE} test samples, as in the evaluation."
-)
 
 
 @functools.lru_cache(maxsize=1)
@@ -66,7 +69,7 @@ def context_digits():
     ```
     """
     x, _ = load_digits(split="test", layout="image")
-    context = np.ascontiguousarray(x[:CONTEXT_SIZE])
+    context = np.ascontiguousarray(x[:TERMINATOR_CONTEXT_SIZE])
     context.setflags(write=False)
     return context
 
@@ -108,16 +111,13 @@ def classify_in_context(model, sample, context, label_names):
             f"samples of shape {tuple(context.shape[1:])}."
         )
     batch = np.concatenate([sample[None], context], axis=0)
-    outputs = _to_numpy(model(batch, training=False))[0]
+    outputs = to_numpy(model(batch, training=False))[0]
     if outputs.shape != (len(label_names),):
         raise ValueError(
             f"The model returned {outputs.shape} scores for "
             f"{len(label_names)} labels: {tuple(label_names)}."
         )
-    if getattr(model, "activation", None) == "softmax":
-        probs = np.asarray(outputs, dtype="float64")
-    else:
-        probs = _softmax(outputs)
+    probs = scores_to_probabilities(model, outputs)
     return {str(name): float(p) for name, p in zip(label_names, probs)}
 
 
@@ -138,7 +138,7 @@ def global_kernels(model):
     ```
     """
     backbone = getattr(model, "backbone", model)
-    return [_to_numpy(k).astype("float64")
+    return [to_numpy(k).astype("float64")
             for k in backbone.global_kernels()]
 
 
@@ -178,25 +178,7 @@ def kernel_picture(kernels, cell=KERNEL_CELL, gap=4, columns=None):
             "`kernels` must be a non-empty list of 1-D or 2-D arrays of "
             f"one shape. Received shapes: {[t.shape for t in tiles]}"
         )
-    columns = columns or len(tiles)
-    rows = -(-len(tiles) // columns)
-    tile_h = tiles[0].shape[0] * cell[0]
-    tile_w = tiles[0].shape[1] * cell[1]
-    picture = np.full(
-        (rows * (tile_h + gap) + gap, columns * (tile_w + gap) + gap, 3),
-        230, dtype="uint8",
-    )
-    colours = colormaps["RdBu_r"]
-    for i, values in enumerate(tiles):
-        peak = float(np.abs(values).max()) or 1.0
-        rgb = np.round(255 * colours((values / peak + 1) / 2)[..., :3])
-        rgb = np.repeat(np.repeat(rgb.astype("uint8"), cell[0], axis=0),
-                        cell[1], axis=1)
-        row, col = divmod(i, columns)
-        top = gap + row * (tile_h + gap)
-        left = gap + col * (tile_w + gap)
-        picture[top: top + tile_h, left: left + tile_w] = rgb
-    return picture
+    return heatmap_tiles(tiles, cell, gap, columns or len(tiles))
 
 
 def predict(image, model, label_names=DIGITS_CLASS_NAMES):
@@ -233,51 +215,10 @@ def predict(image, model, label_names=DIGITS_CLASS_NAMES):
     )
     ```
     """
-    sample = _features(image).reshape(SPATIAL_SHAPE + (1,))
+    sample = digit_features(image, "image").reshape(SPATIAL_SHAPE + (1,))
     probs = classify_in_context(model, sample, context_digits(),
                                 label_names)
     return probs, kernel_picture(global_kernels(model))
-
-
-def _check_model(model, spatial_shape, num_classes=10):
-    backbone = getattr(model, "backbone", None)
-    found = {
-        "spatial_shape": getattr(backbone, "spatial_shape", None),
-        "input_channels": getattr(backbone, "input_channels", None),
-        "num_classes": getattr(model, "num_classes", None),
-    }
-    expected = {"spatial_shape": tuple(spatial_shape), "input_channels": 1,
-                "num_classes": num_classes}
-    if found != expected or not hasattr(backbone, "global_kernels"):
-        raise ValueError(
-            "This demo needs a zoo.TerminatorClassifier with "
-            + ", ".join(f"{k}={v!r}" for k, v in expected.items())
-            + f". Received: {type(model).__name__} with "
-            + ", ".join(f"{k}={v!r}" for k, v in found.items()) + "."
-        )
-
-
-def _header(title, intro, model, preset, test_set):
-    widths = "-".join(str(w) for w in model.backbone.hidden_dims)
-    lines = [
-        f"### {title}",
-        f"A Terminator (Zhang, 2024) with {len(model.backbone.hidden_dims)}"
-        f" HyperZ·Z·W blocks (widths {widths}) and no residual sums. "
-        "In every block a slow network generates a global hyper-kernel "
-        "that multiplies the feature maps (full-context interaction). "
-        + intro,
-        BATCH_SENTENCE,
-    ]
-    accuracy = _metrics(preset).get("accuracy")
-    if accuracy is not None:
-        lines.append(
-            f"Preset `{preset}`: test accuracy **{100 * accuracy:.1f}%** "
-            f"({test_set}, from the preset's metadata)."
-        )
-    else:
-        lines.append("Test accuracy: not available (model not loaded "
-                     "from a preset).")
-    return "\n\n".join(lines)
 
 
 def render(model, api_prefix="", preset=None):
@@ -310,14 +251,13 @@ def render(model, api_prefix="", preset=None):
         demos.terminator_digits.render(model, api_prefix="t2d_")
     ```
     """
-    _check_model(model, SPATIAL_SHAPE)
-    label_names = _label_names(preset)
-    examples = write_examples()
+    check_terminator_model(model, SPATIAL_SHAPE)
+    label_names = preset_label_names(preset)
 
     def classify(image):
         return predict(image, model, label_names)
 
-    gr.Markdown(_header(
+    gr.Markdown(terminator_header(
         TITLE,
         "Upload or draw a digit; on the right, each block's 8x8 "
         "hyper-kernel, left to right (red positive, blue negative, each "
@@ -326,47 +266,17 @@ def render(model, api_prefix="", preset=None):
     ))
     with gr.Row():
         with gr.Column():
-            with gr.Tab("Upload"):
-                image = gr.Image(
-                    type="numpy", image_mode="RGBA",
-                    sources=["upload", "clipboard"], label="Digit picture",
-                    height=240, elem_id=f"{api_prefix}digit-image",
-                )
-                button = gr.Button("Classify", variant="primary",
-                                   elem_id=f"{api_prefix}classify-button")
-                gr.Examples(
-                    examples=[[path] for path, _, _ in examples],
-                    inputs=[image],
-                    example_labels=[f"test #{index} (digit {label})"
-                                    for _, label, index in examples],
-                    cache_examples=False, label="Test-split digits",
-                    api_name=f"{api_prefix}load_example",
-                )
-            with gr.Tab("Draw"):
-                sketch = gr.Sketchpad(
-                    label="Draw a digit (pick the brush on the left)",
-                    type="numpy", canvas_size=(240, 240),
-                    elem_id=f"{api_prefix}digit-sketch")
-                draw_button = gr.Button(
-                    "Classify drawing", variant="primary",
-                    elem_id=f"{api_prefix}classify-drawing-button",
-                )
+            inputs = digit_inputs(api_prefix, "test #{index} (digit {label})")
         with gr.Column():
             label = gr.Label(num_top_classes=3, label="Top-3 classes",
                              elem_id=f"{api_prefix}label")
             gr.Markdown("**Global hyper-kernel of each block** (8x8, "
                         "block 0 on the left)")
-            kernels = gr.Image(
-                type="numpy", format="png", interactive=False,
-                label="Global hyper-kernels", show_label=False,
-                elem_id=f"{api_prefix}kernels",
-            )
-    for trigger, source, verb in ((button, image, "classify"),
-                                  (draw_button, sketch, "classify_drawing")):
-        trigger.click(classify, inputs=source, outputs=[label, kernels],
-                      api_name=f"{api_prefix}{verb}")
-    return {"image": image, "sketch": sketch, "label": label,
-            "kernels": kernels, "button": button, "draw_button": draw_button}
+            kernels = output_picture("Global hyper-kernels",
+                                     f"{api_prefix}kernels",
+                                     show_label=False)
+    connect_digit_inputs(classify, inputs, [label, kernels], api_prefix)
+    return {**inputs, "label": label, "kernels": kernels}
 
 
 def build_demo(model, preset=None):
@@ -392,10 +302,7 @@ def build_demo(model, preset=None):
     ).launch()
     ```
     """
-    with gr.Blocks(title=f"hyperzoo: {TITLE}") as demo:
-        render(model, preset=preset)
-    demo.queue(max_size=16, default_concurrency_limit=2)
-    return demo
+    return standalone_demo(render, model, preset, TITLE)
 
 
 def tiny_terminator(spatial_shape, seed=0):

@@ -21,12 +21,16 @@ import functools
 import gradio as gr
 import keras
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from demos.hyper_mlp_digits import _user_error
+from demos.components import check_whole_number
+from demos.components import figure_to_picture
+from demos.components import header_markdown
+from demos.components import output_picture
+from demos.components import preset_metrics
+from demos.components import standalone_demo
+from demos.components import user_error
 from zoo.data import load_digits
-from zoo.preset_utils import read_metadata
 from zoo.token_exit import token_exit_recipes as recipes
 
 TITLE = "Visual-token exit VLM (DyVTE)"
@@ -78,36 +82,13 @@ def _check_model(model):
         )
 
 
-def _check_index(index, size):
-    try:
-        value = float(index)
-    except (TypeError, ValueError):
-        value = float("nan")
-    if isinstance(index, bool) or not value.is_integer() \
-            or not 0 <= value < size:
-        raise _user_error(
-            f"`index` must be a whole number in [0, {size - 1}] (an image "
-            f"of the digits test split). Received: index={index!r}"
-        )
-    return int(value)
-
-
 def _check_question(question, row):
     if question not in QUESTIONS:
-        raise _user_error(
+        raise user_error(
             f"`question` must be one of {list(QUESTIONS)}. Received: "
             f"question={question!r}"
         )
-    try:
-        value = float(row)
-    except (TypeError, ValueError):
-        value = float("nan")
-    if isinstance(row, bool) or not value.is_integer() \
-            or not 0 <= value <= 7:
-        raise _user_error(
-            f"`row` must be a whole number in [0, 7]. Received: row={row!r}"
-        )
-    return QUESTIONS[question], int(value)
+    return QUESTIONS[question], check_whole_number(row, "row", 8)
 
 
 def digit_picture(image8, scale=PICTURE_SCALE):
@@ -155,7 +136,6 @@ def exit_plot(probs, threshold, exit_layer, width=6.4, height=2.8,
     """
     probs = np.asarray(probs, "float64").reshape(-1)
     fig = Figure(figsize=(width, height), dpi=dpi)
-    canvas = FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     layers_ = np.arange(len(probs))
     ax.bar(layers_, probs, color="#6baed6", label="p(exit) after layer")
@@ -169,9 +149,7 @@ def exit_plot(probs, threshold, exit_layer, width=6.4, height=2.8,
     ax.set_xlabel("decoder layer")
     ax.set_ylabel("router p(exit)")
     ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    canvas.draw()
-    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+    return figure_to_picture(fig)
 
 
 def predict(index, question, row, model):
@@ -203,7 +181,8 @@ def predict(index, question, row, model):
     ```
     """
     images, labels = digits_test()
-    index = _check_index(index, len(images))
+    index = check_whole_number(index, "index", len(images),
+                               "an image of the digits test split")
     qtype, row = _check_question(question, row)
     image8 = images[index]
     x = {"images": recipes.upsample(image8[None, :, :, None]),
@@ -240,29 +219,19 @@ def predict(index, question, row, model):
             exit_plot(layer_probs, threshold, k))
 
 
-def _metrics(preset):
-    if not preset:
-        return {}
-    try:
-        return read_metadata(preset).get("metrics", {})
-    except Exception:  # noqa: BLE001 (a header must never break the tab)
-        return {}
-
-
 def _header(model, preset):
     b = model.backbone
-    lines = [
-        f"### {TITLE}",
+    intro = (
         f"A {b.num_layers}-layer decoder-only VLM (d={b.hidden_dim}) reads "
         f"1 prefix token, {b.num_image_tokens} image tokens (2x2 patches of "
         "the digit upsampled to 16x16) and a 5-token question. After each "
         "layer a DyVTE router (Li et al., 2024) reads the question's hidden "
         "states and may drop every image token for the remaining layers "
-        f"(exit threshold {model.exit_threshold:g}).",
-    ]
-    m = _metrics(preset)
+        f"(exit threshold {model.exit_threshold:g})."
+    )
+    m = preset_metrics(preset)
     if "accuracy_full" in m:
-        lines.append(
+        accuracy = (
             f"Preset `{preset}` on the test questions: accuracy "
             f"**{100 * m['accuracy_full']:.1f}%** full, "
             f"**{100 * m['accuracy_exit']:.1f}%** with exits, "
@@ -270,9 +239,9 @@ def _header(model, preset):
             "preset's metadata)."
         )
     else:
-        lines.append("Accuracy: not available (model not loaded from a "
-                     "preset).")
-    return "\n\n".join(lines)
+        accuracy = ("Accuracy: not available (model not loaded from a "
+                    "preset).")
+    return header_markdown(TITLE, intro, accuracy)
 
 
 def render(model, api_prefix="", preset=None):
@@ -322,11 +291,9 @@ def render(model, api_prefix="", preset=None):
             answers = gr.Label(num_top_classes=3, label="Top-3 answers",
                                elem_id=f"{api_prefix}answers")
         with gr.Column():
-            image = gr.Image(type="numpy", format="png", interactive=False,
-                             label="Digit", elem_id=f"{api_prefix}image")
-            plot = gr.Image(type="numpy", format="png", interactive=False,
-                            label="Router exit probability per layer",
-                            elem_id=f"{api_prefix}plot")
+            image = output_picture("Digit", f"{api_prefix}image")
+            plot = output_picture("Router exit probability per layer",
+                                  f"{api_prefix}plot")
     button.click(answer, inputs=[index, question, row],
                  outputs=[summary, answers, image, plot],
                  api_name=f"{api_prefix}answer")
@@ -353,10 +320,7 @@ def build_demo(model, preset=None):
                                 preset="token_exit_vlm_digits").launch()
     ```
     """
-    with gr.Blocks(title=f"hyperzoo: {TITLE}") as demo:
-        render(model, preset=preset)
-    demo.queue(max_size=16, default_concurrency_limit=2)
-    return demo
+    return standalone_demo(render, model, preset, TITLE)
 
 
 def build_tiny_model(seed=0):

@@ -26,10 +26,12 @@ import functools
 import gradio as gr
 import keras
 
-from zoo.preset_utils import PresetError
+from demos.components import header_markdown
+from demos.components import preset_metrics
+from demos.components import standalone_demo
+from demos.components import user_error
 from zoo.preset_utils import list_presets
 from zoo.preset_utils import load
-from zoo.preset_utils import read_metadata
 from zoo.unem import baselines
 from zoo.unem import cafa
 from zoo.unem import unem_recipes
@@ -43,10 +45,6 @@ METHOD_NAMES = {
     "tent": "entropy minimisation (TENT)",
     "cafa": "CAFA",
 }
-
-
-def _user_error(message):
-    return gr.Error(message, print_exception=False)
 
 
 def learned_parameters(model):
@@ -102,17 +100,17 @@ def compare_episode(model, shots=5, seed=0, lam=baselines.DEFAULT_LAMBDA):
         seed = int(seed)
         lam = float(lam)
     except (TypeError, ValueError) as exc:
-        raise _user_error(
+        raise user_error(
             "Expected whole numbers for shots and seed and a number for "
             f"lambda. Received: shots={shots!r}, seed={seed!r}, "
             f"lambda={lam!r}"
         ) from exc
     if shots not in SHOTS:
-        raise _user_error(f"Shots must be one of {SHOTS}. Received: {shots}")
+        raise user_error(f"Shots must be one of {SHOTS}. Received: {shots}")
     if not 0 <= seed < 2**31:
-        raise _user_error(f"Seed must be in [0, 2^31). Received: {seed}")
+        raise user_error(f"Seed must be in [0, 2^31). Received: {seed}")
     if not 0.0 <= lam <= 150.0:
-        raise _user_error(f"Lambda must be in [0, 150]. Received: {lam}")
+        raise user_error(f"Lambda must be in [0, 150]. Received: {lam}")
     world = unem_recipes.gaussian_world()
     batch, yq = world.episodes("test", 1, shots, seed=seed)
     k = world.split_classes("test")
@@ -204,7 +202,7 @@ def compare_cafa(shift, encoder=None, epochs=cafa.ADAPT_EPOCHS):
     ```
     """
     if shift not in cafa.SHIFTS:
-        raise _user_error(
+        raise user_error(
             f"Shift must be one of {cafa.SHIFTS}. Received: {shift!r}"
         )
     encoder = encoder or default_cafa_encoder()
@@ -227,23 +225,17 @@ def compare_cafa(shift, encoder=None, epochs=cafa.ADAPT_EPOCHS):
 
 
 def _header(model, preset):
-    lines = [
-        f"### {TITLE}",
+    intro = (
         "**UNEM** unrolls 10 EM iterations of a transductive few-shot "
         "classifier and learns each layer's class-balance weight lambda "
         "and temperature T (Zhou et al., CVPR 2025) instead of grid "
         "searching one lambda, whose best value is sharply peaked. "
         "**CAFA** adapts a trained CNN at test time by pulling features "
-        "towards the source class statistics (Jung et al., ICCV 2023).",
-    ]
-    metrics = {}
-    if preset is not None:
-        try:
-            metrics = read_metadata(preset).get("metrics", {})
-        except (PresetError, OSError, ValueError):
-            metrics = {}
+        "towards the source class statistics (Jung et al., ICCV 2023)."
+    )
+    metrics = preset_metrics(preset)
     if "accuracy" in metrics:
-        lines.append(
+        accuracy = (
             f"Preset `{preset}` on 1000 meta-test tasks: UNEM "
             f"**{100 * metrics['accuracy']:.1f}%**, best fixed lambda "
             f"{100 * metrics.get('accuracy_best_fixed_lambda', 0):.1f}%, "
@@ -252,9 +244,9 @@ def _header(model, preset):
             "(from the preset's metadata)."
         )
     else:
-        lines.append("Held-out accuracy: not available (model not loaded "
-                     "from a preset).")
-    return "\n\n".join(lines)
+        accuracy = ("Held-out accuracy: not available (model not loaded "
+                    "from a preset).")
+    return header_markdown(TITLE, intro, accuracy)
 
 
 def _check_model(model):
@@ -366,10 +358,7 @@ def build_demo(model, preset=None):
                                   "unem_gaussian_5shot").launch()
     ```
     """
-    with gr.Blocks(title=f"hyperzoo: {TITLE}") as demo:
-        render(model, preset=preset)
-    demo.queue(max_size=16, default_concurrency_limit=2)
-    return demo
+    return standalone_demo(render, model, preset, TITLE)
 
 
 def build_tiny_model(train=True, steps=20, seed=0):

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from demos import components
 from demos import hub as hub_module
 from demos import hyper_cl_digits as cl
 from demos import hyper_mlp_digits as digits
@@ -201,7 +202,7 @@ def test_standalone_demo_and_hub_build(model):
 
 def test_header_reads_preset_metrics(model, monkeypatch):
     monkeypatch.setattr(
-        cl, "read_metadata",
+        components, "read_metadata",
         lambda name: {"metrics": {"average_accuracy": 0.9512,
                                   "forgetting": 0.0123}},
     )

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from matplotlib import colormaps
 
+from demos import components
 from demos import hub as hub_module
-from demos import hyper_cl_digits
 from demos import terminator_digits as t2d
 from demos import terminator_mnist1d as t1d
 from tests.test_demos import _api_names
@@ -75,7 +75,7 @@ def test_digits_predict_in_context_batch(digits_model, test_digits):
     gray = features_to_image(x[1], 8)
     probs, picture = t2d.predict(gray, digits_model)
     _assert_probabilities(probs)
-    sample = hyper_cl_digits._features(gray).reshape(8, 8, 1)
+    sample = components.digit_features(gray, "image").reshape(8, 8, 1)
     np.testing.assert_allclose(
         list(probs.values()),
         _expected_probs(digits_model, sample, context), atol=1e-5,
@@ -212,15 +212,16 @@ def test_hub_tabs_and_endpoint_names(digits_model, mnist1d_model):
 
 def test_header_reads_preset_metadata(digits_model, monkeypatch):
     monkeypatch.setattr(
-        hyper_cl_digits, "read_metadata",
+        components, "read_metadata",
         lambda name: {"metrics": {"accuracy": 0.9833}},
     )
-    header = t2d._header(t2d.TITLE, "", digits_model,
-                         "terminator_2d_digits", "540 test digits")
+    header = components.terminator_header(
+        t2d.TITLE, "", digits_model, "terminator_2d_digits",
+        "540 test digits")
     assert "test accuracy **98.3%**" in header
     assert "first 99 test samples" in header
-    assert "not available" in t2d._header(t2d.TITLE, "", digits_model,
-                                          None, "540 test digits")
+    assert "not available" in components.terminator_header(
+        t2d.TITLE, "", digits_model, None, "540 test digits")
 
 
 @pytest.mark.demo

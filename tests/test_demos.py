@@ -24,6 +24,7 @@ from PIL import Image
 
 import zoo
 from demos import __main__ as demos_main
+from demos import components
 from demos import hub as hub_module
 from demos import hyper_mlp_digits as digits
 from zoo.data import DIGITS_CLASS_NAMES
@@ -100,7 +101,7 @@ def _serve(blocks):
 # predict (pure function)
 # ----------------------------------------------------------------------
 def test_predict_structure_on_example(tiny_model):
-    path, label, _ = digits.write_examples()[4]
+    path, label, _ = components.write_digit_examples()[4]
     image = np.asarray(Image.open(path))
     top3, picture = digits.predict(image, tiny_model)
     assert len(top3) == 3
@@ -252,7 +253,7 @@ def test_build_demo_rejects_wrong_input_size():
 # ----------------------------------------------------------------------
 def test_examples_are_written_once_per_class(tmp_path, test_digits):
     x, y = test_digits
-    examples = digits.write_examples()
+    examples = components.write_digit_examples()
     assert [label for _, label, _ in examples] == list(DIGITS_CLASS_NAMES)
     for path, label, index in examples:
         assert path.startswith(os.environ["GRADIO_TEMP_DIR"])
@@ -261,7 +262,7 @@ def test_examples_are_written_once_per_class(tmp_path, test_digits):
             np.asarray(Image.open(path)), features_to_image(x[index], 16)
         )
     mtimes = [os.stat(p).st_mtime_ns for p, _, _ in examples]
-    assert [p for p, _, _ in digits.write_examples()] == [
+    assert [p for p, _, _ in components.write_digit_examples()] == [
         p for p, _, _ in examples
     ]
     assert [os.stat(p).st_mtime_ns for p, _, _ in examples] == mtimes
@@ -338,7 +339,7 @@ def test_standalone_demo_endpoints(tiny_model):
 
 def test_header_reads_preset_metadata(tiny_model, monkeypatch):
     monkeypatch.setattr(
-        digits, "read_metadata",
+        components, "read_metadata",
         lambda name: {"metrics": {"accuracy": 0.9667},
                       "label_names": list(DIGITS_CLASS_NAMES)},
     )
