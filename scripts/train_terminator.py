@@ -9,7 +9,11 @@ Each preset (`terminator_1d_mnist1d`, `terminator_1d_mnist1d_shuffled`,
 its test split (batches of 100); then the baselines of the same dataset are
 trained with the same epochs, batch size and warm-up + cosine schedule
 (Adam): on MNIST-1D (plain and shuffled) the MNIST-1D paper's CNN and GRU
-and a strong plain CNN (~198k parameters), on digits a plain CNN.
+and a strong plain CNN (~198k parameters), on digits a plain CNN. On
+MNIST-1D the paper's CNN and GRU are trained a second time with the
+paper's own loop (`recipes.PAPER_RECIPE`: Adam 1e-2 constant, batch 100,
+6000 steps), as rows `mnist1d_cnn_paper_recipe` and
+`mnist1d_gru_paper_recipe`.
 
 Writes:
 - `zoo/presets/<preset>/` (atomically);
@@ -44,6 +48,9 @@ BASELINES = {
     "mnist1d": ("mnist1d_cnn", "mnist1d_gru", "strong_cnn"),
     "digits": ("digits_cnn",),
 }
+# Also trained with the MNIST-1D paper's own loop (recipes.PAPER_RECIPE);
+# their rows are named `<kind>_paper_recipe`.
+PAPER_BASELINES = {"mnist1d": ("mnist1d_cnn", "mnist1d_gru")}
 
 
 def _read_rows():
@@ -84,6 +91,9 @@ def main():
                         help="override every preset's epochs")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-baselines", action="store_true")
+    parser.add_argument("--baselines-only", action="store_true",
+                        help="train only the baselines of each preset's "
+                        "dataset (the preset and its row stay)")
     parser.add_argument("--out-root", default=os.path.join(ROOT, "zoo",
                                                            "presets"))
     parser.add_argument("--work-dir", default=None)
@@ -99,39 +109,49 @@ def main():
                    f"train_terminator.py --presets {name} --seed "
                    f"{args.seed}" + (f" --epochs {args.epochs}"
                                      if args.epochs else ""))
-        start = time.perf_counter()
-        _, metrics = train(
-            name, os.path.join(work, name), epochs=epochs, seed=args.seed,
-            verbose=2, overwrite=True, training_command=command,
-            preset_dir=os.path.join(args.out_root, name),
-        )
-        seconds = time.perf_counter() - start
-        shutil.copyfile(os.path.join(work, name, "log.csv"),
-                        os.path.join(RESULTS, f"{name}-train-log.csv"))
-        rows[(name, dataset)] = _row(name, dataset, metrics, epochs,
-                                     cfg["batch_size"], seconds, args.seed,
-                                     command)
-        print(name, metrics, flush=True)
+        if args.baselines_only:
+            command += " --baselines-only"
+        else:
+            start = time.perf_counter()
+            _, metrics = train(
+                name, os.path.join(work, name), epochs=epochs,
+                seed=args.seed, verbose=2, overwrite=True,
+                training_command=command,
+                preset_dir=os.path.join(args.out_root, name),
+            )
+            seconds = time.perf_counter() - start
+            shutil.copyfile(os.path.join(work, name, "log.csv"),
+                            os.path.join(RESULTS, f"{name}-train-log.csv"))
+            rows[(name, dataset)] = _row(name, dataset, metrics, epochs,
+                                         cfg["batch_size"], seconds,
+                                         args.seed, command)
+            print(name, metrics, flush=True)
         if args.no_baselines:
             continue
         x, _ = recipes.load_data(cfg["dataset"], "trainval",
                                  cfg["shuffled"])
-        for kind in BASELINES[cfg["dataset"]]:
+        runs = [(kind, dict(epochs=epochs,
+                            learning_rate=cfg["baseline_learning_rate"],
+                            batch_size=cfg["batch_size"]))
+                for kind in BASELINES[cfg["dataset"]]]
+        runs += [(kind, dict(recipes.PAPER_RECIPE))
+                 for kind in PAPER_BASELINES.get(cfg["dataset"], ())]
+        for i, (kind, recipe) in enumerate(runs):
+            label = kind if i < len(BASELINES[cfg["dataset"]]) else (
+                f"{kind}_paper_recipe")
             keras.utils.set_random_seed(args.seed)
-            model = recipes.build_baseline(
-                kind, seed=args.seed, epochs=epochs,
-                learning_rate=cfg["baseline_learning_rate"],
-                batch_size=cfg["batch_size"], num_train=len(x),
-            )
+            model = recipes.build_baseline(kind, seed=args.seed,
+                                           num_train=len(x), **recipe)
             start = time.perf_counter()
             m = recipes.fit_model(model, cfg["dataset"], cfg["shuffled"],
-                                  epochs, cfg["batch_size"],
-                                  os.path.join(work, f"{name}-{kind}"))
+                                  recipe["epochs"], recipe["batch_size"],
+                                  os.path.join(work, f"{name}-{label}"))
             seconds = time.perf_counter() - start
-            rows[(kind, dataset)] = _row(kind, dataset, m, epochs,
-                                         cfg["batch_size"], seconds,
-                                         args.seed, command)
-            print(kind, dataset, m, flush=True)
+            rows[(label, dataset)] = _row(label, dataset, m,
+                                          recipe["epochs"],
+                                          recipe["batch_size"], seconds,
+                                          args.seed, command)
+            print(label, dataset, m, flush=True)
         write_csv_atomic(CSV, FIELDS, sorted(rows.values(), key=lambda r: (
             r["dataset"], r["model"])))
     write_csv_atomic(CSV, FIELDS, sorted(rows.values(), key=lambda r: (

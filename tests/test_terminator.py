@@ -314,3 +314,20 @@ def test_cli_eval_prints_accuracy_and_parameters(capsys):
     meta = zoo.read_metadata("terminator_2d_digits")["metrics"]
     assert result["accuracy"] == pytest.approx(meta["accuracy"], abs=2e-3)
     assert result["parameters"] == meta["parameters"]
+
+
+def test_mnist1d_paper_baselines_have_the_papers_sizes():
+    # The MNIST-1D paper's ConvBase (kernels 5, 3, 3, stride 2, padding 1)
+    # has 5,210 parameters and its bidirectional GRU(6) 5,134.
+    from zoo.terminator import terminator_recipes as recipes
+
+    cnn = recipes.build_baseline("mnist1d_cnn", num_train=100)
+    gru = recipes.build_baseline("mnist1d_gru", num_train=100,
+                                 **recipes.PAPER_RECIPE)
+    assert cnn.count_params() == 5210
+    assert gru.count_params() == 5134
+    assert cnn(np.zeros((2, 40, 1), "float32")).shape == (2, 10)
+    assert isinstance(gru.optimizer, keras.optimizers.Adam)
+    assert float(_np(gru.optimizer.learning_rate)) == pytest.approx(1e-2)
+    with pytest.raises(ValueError, match="schedule"):
+        recipes.build_baseline("mnist1d_cnn", schedule="linear")
