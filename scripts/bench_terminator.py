@@ -22,8 +22,9 @@ Adam instead of Kar3, same schedule).
   `full` (the slow loss costs a few hundred kernel values per step) and
   are timed only when named with `--variants`.
 - `--part seeds` retrains the preset itself (its full budget, train+val
-  split) with seeds `1..--num-seeds` and reports each test accuracy,
-  to show the run-to-run spread of the bundled preset's figure (seed 0).
+  split) with seeds `--first-seed` (1), ... (`--num-seeds` of them) and
+  reports each test accuracy, to show the run-to-run spread of the
+  bundled preset's figure (seed 0); rows of other seeds stay.
 - `--part plot` draws `scripts/results/terminator-ablation.png` from the
   CSV.
 
@@ -149,15 +150,19 @@ def _run(args, part):
 def _seeds(args):
     import keras
 
+    seeds = range(args.first_seed, args.first_seed + args.num_seeds)
     recipes, cfg, dataset, backend, command = _setup(
-        args, f"--num-seeds {args.num_seeds}"
+        args, f"--num-seeds {args.num_seeds}" + (
+            f" --first-seed {args.first_seed}" if args.first_seed != 1
+            else "")
     )
     rows = []
     if os.path.isfile(SEEDS_CSV):
         with open(SEEDS_CSV, newline="") as f:
             rows = [r for r in csv.DictReader(f)
-                    if (r["model"], r["backend"]) != (args.preset, backend)]
-    for seed in range(1, args.num_seeds + 1):
+                    if (r["model"], r["backend"]) != (args.preset, backend)
+                    or int(r["seed"]) not in seeds]
+    for seed in seeds:
         keras.utils.set_random_seed(seed)
         model, metrics, _ = recipes.train_preset(
             args.preset, out_dir=tempfile.mkdtemp(prefix="seed-"),
@@ -171,6 +176,7 @@ def _seeds(args):
             "command": command,
         })
         print(rows[-1], flush=True)
+        rows.sort(key=lambda r: (r["model"], r["backend"], int(r["seed"])))
         write_csv_atomic(SEEDS_CSV, SEEDS_FIELDS, rows)
 
 
@@ -225,6 +231,9 @@ def main():
     parser.add_argument("--part", required=True,
                         choices=("accuracy", "speed", "seeds", "plot"))
     parser.add_argument("--num-seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=1,
+                        help="--part seeds trains seeds first-seed, ... "
+                        "(rows of other seeds are kept)")
     parser.add_argument("--preset", default="terminator_2d_digits")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)

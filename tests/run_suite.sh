@@ -25,9 +25,14 @@ multi_device_run() {
         "$PY" -m pytest -q -p no:cacheprovider -m multi_device \
         tests/test_multi_device.py
 }
+# The backend-independent runs, split in two so that the queue balances.
+browser_run() {
+    KERAS_BACKEND=jax "$PY" -m pytest -q -p no:cacheprovider -m browser \
+        tests/test_browser.py
+}
 once_run() {
     KERAS_BACKEND=jax "$PY" -m pytest -q -p no:cacheprovider \
-        -m "demo or browser or once"
+        -m "(demo or once) and not browser"
 }
 
 # Two workers run side by side (the CI machine has 2 cores); each takes
@@ -35,9 +40,10 @@ once_run() {
 # lanes balance themselves whatever the machine. `mkdir` is the atomic
 # claim. Each run is its own pytest process with its own log.
 JOBS=(
-    "tensorflow|backend_run tensorflow"
     "jax|backend_run jax"
-    "demo + browser + once (jax)|once_run"
+    "tensorflow|backend_run tensorflow"
+    "browser (jax)|browser_run"
+    "demo + once (jax)|once_run"
     "torch|backend_run torch"
     "multi-device (jax, 4 CPU devices)|multi_device_run"
 )
