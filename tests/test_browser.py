@@ -361,13 +361,19 @@ def _open_tab(page, title):
     page.locator(".overflow-dropdown button", has_text=title).first.click()
 
 
+def _run_tab_on_index(page, title, tab, button, index):
+    """Opens a hub tab, types a test-sample index and clicks `button`."""
+    _open_tab(page, title)
+    number = page.locator(f"#{tab}_index input[type='number']")
+    number.fill(str(index))
+    number.press("Enter")
+    page.locator(f"#{tab}_{button}").click()
+
+
 def test_hub_forecasting_tab_in_chromium(browser_page, tmp_path):
     page = browser_page.page
-    _open_tab(page, "Chaotic forecasting (RHN + attention)")
-    number = page.locator(f"#{FC_TAB}_index input[type='number']")
-    number.fill("4")
-    number.press("Enter")
-    page.locator(f"#{FC_TAB}_forecast-button").click()
+    _run_tab_on_index(page, "Chaotic forecasting (RHN + attention)",
+                      FC_TAB, "forecast-button", 4)
     summary = _wait_for_text(page, f"#{FC_TAB}_summary",
                              "valid prediction time")
     assert "Lorenz 96" in summary and "initial condition #4" in summary
@@ -383,11 +389,8 @@ TEV_TAB = "token_exit"
 
 def test_hub_token_exit_tab_in_chromium(browser_page, tmp_path):
     page = browser_page.page
-    _open_tab(page, "Visual-token exit VLM (DyVTE)")
-    number = page.locator(f"#{TEV_TAB}_index input[type='number']")
-    number.fill("4")
-    number.press("Enter")
-    page.locator(f"#{TEV_TAB}_answer-button").click()
+    _run_tab_on_index(page, "Visual-token exit VLM (DyVTE)", TEV_TAB,
+                      "answer-button", 4)
     summary = _wait_for_text(page, f"#{TEV_TAB}_summary", "FLOPs saved")
     assert "Test image #4" in summary and "Image tokens exited" in summary
     heading = page.locator(f"#{TEV_TAB}_answers h2")
