@@ -10,7 +10,11 @@ os.environ.setdefault("KERAS_HOME", os.path.join(
 
 if os.environ.get("KERAS_BACKEND") == "torch":
     # Import torch before TensorFlow (keras core does the same).
-    import torch  # noqa: F401
+    import torch
+
+    if os.environ.get("HYPERZOO_TORCH_FLUSH_DENORMAL") == "1":
+        # Denormals flushed to zero: the suite must not depend on them.
+        torch.set_flush_denormal(True)
 
 import gc  # noqa: E402
 

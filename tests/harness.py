@@ -3,9 +3,50 @@
 `run_layer_test` and `run_model_test` bundle the checks of the
 Foundation issue: config round trip with equal `dir()`, build from shape
 with exact weight counts, symbolic call against `compute_output_shape`,
-golden outputs stored as `.npz` (identical on every backend), one training
-step that changes every trainable weight, `.keras` save and safe-mode
-load, mixed precision policies and jit-compiled training.
+golden outputs stored as `.npz` (identical on every backend), a gradient
+for every trainable weight and one training step that moves it, `.keras`
+save and safe-mode load, mixed precision policies, jit-compiled training
+and batch independence (a sample's output does not depend on the other
+samples of its batch).
+
+Gradient check ("every weight is trained"), free of float noise:
+
+- The exact gradient of the training loss (the one `train_step`
+  differentiates) is computed on the current backend
+  (`tests/grad_audit.py:weight_gradients`). For each trainable weight,
+  `r = max|g_w| / max|g_v|` where `v` runs over the weights of the same
+  layer (same path minus the last component; a weight alone in its layer
+  is compared with the nearest enclosing layer holding two or more, at
+  the top with the whole model; `grad_audit.local_relative_gradients`).
+- Every weight must have `r >= GRAD_REL_TOL = 1e-5`, except weights
+  declared structurally zero (`zero_grad_weights={path regex: reason}` in
+  a layer case or `ModelSpec`), which must have `r < GRAD_REL_TOL`.
+- Why 1e-5, measured with `python -m tests.grad_audit` on jax,
+  tensorflow and torch (AMD EPYC, keras 3.15.1): gradients that vanish
+  in exact arithmetic (a key bias before the softmax, a projection bias
+  before a shift-invariant head) came out at r <= 1.8e-7 (rounding
+  noise, 57x below the tolerance); real gradients at r >= 1.8e-4 (18x
+  above; the smallest are Terminator kernel-net weights, outside it
+  4e-4). Relative to the model's largest gradient instead, real
+  gradients of deep Terminator kernels went down to 4.6e-7 while noise
+  reached 3e-8, too close for one tolerance: noise scales with the
+  gradient entering the layer, which its sibling weights share.
+- Then one Adam(1e-3) step (`fit`, eagerly and jit-compiled as below)
+  must keep every weight finite and move each weight with a real
+  gradient: Adam's first step moves an element by
+  `lr * g / (|g| + eps / sqrt(1 - beta_2))`, `eps / sqrt(1 - beta_2) =
+  3.2e-6`, so a weight whose audited `max|g| >= MOVE_MIN_GRAD = 1e-4`
+  must have `max|w_after - w_before| >= 0.1 * lr` (its largest-gradient
+  element moves by at least 0.97 lr). Smaller gradients are covered by
+  the gradient check only.
+
+Batch independence: for registry models, `predict(x)[i]` equals
+`predict(x[i:i+1])` for every sample of the example batch of 8 and
+`predict(x[perm])` equals `predict(x)[perm]`, within `BATCH_ATOL = 1e-4`
+(float32; every output of a tuple or dict output). Layer cases check the
+per-sample part with eager calls: inputs whose first axis has the first
+input's batch size are sliced, the others passed whole; a case whose
+first axis is not a batch opts out with `not_batched="reason"`.
 
 Goldens: `tests/golden/<name>.npz` holds the inputs, every weight (in
 `model.weights` order) and the expected outputs, produced once by
@@ -16,6 +57,7 @@ layer's initialisers (those differ across backends), and loaded with
 
 import json
 import os
+import re
 
 import keras
 import numpy as np
@@ -33,6 +75,12 @@ JIT_BACKENDS = ("tensorflow", "jax")
 EAGER_JIT = BACKEND == "jax"
 GOLDEN_ATOL = 1e-5
 GOLDEN_RTOL = 1e-5
+# See the module docstring for how these were chosen.
+GRAD_REL_TOL = 1e-5
+LEARNING_RATE = 1e-3
+MOVE_MIN_GRAD = 1e-4
+MOVE_MIN_STEP = 0.1 * LEARNING_RATE
+BATCH_ATOL = 1e-4
 
 
 def to_numpy(x):
@@ -125,16 +173,130 @@ def _layer_model(layer_fn, inputs):
     return keras.Model(list(sym.values()), call_layer(layer, sym)), layer
 
 
-def _changed_weights(model, fit_fn):
+def check_gradients(model, x, y, zero_grad_weights=None, context=""):
+    """Every weight gets a real gradient, or a declared structural zero.
+
+    See the module docstring for the criterion and its tolerance.
+
+    Args:
+        model: a compiled `keras.Model`.
+        x: numpy inputs of one training batch.
+        y: numpy targets.
+        zero_grad_weights: dict `{path regex: reason}` or `None`.
+        context: str added to failure messages.
+
+    Returns:
+        The list of `(path, max|g|)` from `grad_audit.weight_gradients`.
+    """
+    from tests import grad_audit
+
+    gradients = grad_audit.weight_gradients(model, x, y)
+    dead, noisy, unused = [], [], set(zero_grad_weights or {})
+    for path, g, _, local, ref in grad_audit.local_relative_gradients(
+            gradients):
+        reason = grad_audit.declared_zero(path, zero_grad_weights)
+        if reason is None:
+            if local < GRAD_REL_TOL:
+                dead.append(f"{path} (max|g|={g:.2e}, {local:.2e} of "
+                            f"{ref or 'the model'}'s largest)")
+            continue
+        unused -= {p for p in unused if re.search(p, path)}
+        if local >= GRAD_REL_TOL:
+            noisy.append(f"{path} (max|g|={g:.2e}, {local:.2e} of "
+                         f"{ref or 'the model'}'s largest)")
+    assert not dead, (
+        f"No gradient reaches {context}: {dead} (below {GRAD_REL_TOL:g} "
+        "of the largest gradient of the same layer; remove the parameter "
+        "or declare it in zero_grad_weights with the reason)"
+    )
+    assert not noisy, (
+        f"Declared structurally zero but trained {context}: {noisy}"
+    )
+    assert not unused, f"zero_grad_weights patterns match nothing: {unused}"
+    return gradients
+
+
+def _check_training_step(model, x, y, fit_fn, zero_grad_weights, context):
+    """Gradient check, then one `fit` step moves the weights it should."""
+    gradients = check_gradients(model, x, y, zero_grad_weights, context)
     before = [to_numpy(w).copy() for w in model.trainable_weights]
     fit_fn()
-    unchanged = []
-    for w, b in zip(model.trainable_weights, before):
+    still = []
+    for w, b, (_, g) in zip(model.trainable_weights, before, gradients):
         after = to_numpy(w)
-        if np.array_equal(after, b):
-            unchanged.append(w.path)
         assert np.all(np.isfinite(after)), f"{w.path} is not finite"
-    return unchanged
+        step = float(np.max(np.abs(after.astype("float64") - b)))
+        if g >= MOVE_MIN_GRAD and step < MOVE_MIN_STEP:
+            still.append(f"{w.path} (max|g|={g:.2e}, max|dw|={step:.2e})")
+    assert not still, (
+        f"One Adam({LEARNING_RATE:g}) step moved these weights by less than "
+        f"{MOVE_MIN_STEP:g} {context}: {still}"
+    )
+
+
+def _flat_outputs(out):
+    return [np.asarray(v) for v in keras.tree.flatten(to_numpy(out))]
+
+
+def _assert_outputs_close(actual, expected, message):
+    actual, expected = _flat_outputs(actual), _flat_outputs(expected)
+    assert len(actual) == len(expected), message
+    for a, e in zip(actual, expected):
+        np.testing.assert_allclose(a, e, rtol=0, atol=BATCH_ATOL,
+                                   err_msg=message)
+
+
+def check_batch_independence(model, x):
+    """`predict` per sample and on a shuffled batch match the full batch.
+
+    Args:
+        model: a `keras.Model`.
+        x: numpy inputs (array or dict of arrays, all batched).
+    """
+    full = model.predict(x, verbose=0)
+    n = len(keras.tree.flatten(x)[0])
+    for i in range(n):
+        single = model.predict(
+            keras.tree.map_structure(lambda v: v[i:i + 1], x), verbose=0
+        )
+        _assert_outputs_close(
+            single,
+            keras.tree.map_structure(lambda v: v[i:i + 1], full),
+            f"predict(x[{i}:{i + 1}]) differs from predict(x)[{i}]: the "
+            "output depends on the other samples of the batch",
+        )
+    perm = np.random.default_rng(0).permutation(n)
+    shuffled = model.predict(
+        keras.tree.map_structure(lambda v: v[perm], x), verbose=0
+    )
+    _assert_outputs_close(
+        shuffled, keras.tree.map_structure(lambda v: v[perm], full),
+        "predict(x[perm]) differs from predict(x)[perm]",
+    )
+
+
+def check_layer_batch_independence(layer, inputs):
+    """A layer's output for sample `i` does not depend on the others.
+
+    Inputs whose first axis has the first input's size are sliced to
+    `[i:i+1]`; the others (unbatched or broadcast) are passed whole.
+
+    Args:
+        layer: a built layer.
+        inputs: dict of numpy inputs in call order.
+    """
+    values = list(inputs.values())
+    n = values[0].shape[0]
+    full = to_numpy(call_layer(layer, inputs))
+    for i in range(n):
+        part = {
+            k: v[i:i + 1] if v.ndim and v.shape[0] == n else v
+            for k, v in inputs.items()
+        }
+        _assert_outputs_close(
+            call_layer(layer, part), full[i:i + 1],
+            f"sample {i} alone differs from sample {i} in the batch",
+        )
 
 
 def _regression_target(output, seed=0):
@@ -180,6 +342,8 @@ def run_layer_test(
     expected_trainable_params=None,
     golden=None,
     tmp_path=None,
+    zero_grad_weights=None,
+    not_batched=None,
 ):
     """Runs every harness check on a layer.
 
@@ -197,6 +361,11 @@ def run_layer_test(
         expected_trainable_params: int or None, total trainable scalars.
         golden: str or None, name of the golden file to compare with.
         tmp_path: a `pathlib.Path` for the `.keras` file.
+        zero_grad_weights: dict `{path regex: reason}` of trainable
+            weights whose gradient is zero by construction (module
+            docstring), or `None`.
+        not_batched: str or `None`. Why the first input axis is not a
+            batch of independent samples (skips the per-sample check).
     """
     shapes = [tuple(v.shape) for v in inputs.values()]
 
@@ -235,11 +404,16 @@ def run_layer_test(
     assert y.shape == tuple(expected_output_shape)
     assert np.all(np.isfinite(y))
 
+    # 4b. Batch independence of the eager call.
+    if not_batched is None:
+        check_layer_batch_independence(layer, inputs)
+
     # 5. Golden outputs.
     if golden is not None:
         run_layer_golden_test(layer_cls, init_kwargs, golden)
 
-    # 6-7. One training step changes every trainable weight, eagerly
+    # 6-7. Every trainable weight gets a gradient (or is declared
+    # structurally zero) and one training step moves it, eagerly
     # (tensorflow, torch) and jit-compiled (tensorflow, jax). Layers
     # without weights (functional target layers) skip this step.
     data = list(inputs.values())
@@ -249,17 +423,17 @@ def run_layer_test(
         modes.append(True)
     for jit in modes if expected_num_trainable_weights else ():
         model, _ = _layer_model(lambda: layer_cls(**init_kwargs), inputs)
-        # Adam's normalised step moves every weight whose gradient is
-        # above ~1e-8; an SGD step on a small gradient can fall below
-        # float32 resolution and hide a working gradient path.
-        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse",
-                      jit_compile=jit)
-        unchanged = _changed_weights(
-            model,
+        # Adam, not SGD: its first step moves an element by about lr
+        # whatever the gradient's size (module docstring); an SGD step on
+        # a small gradient can fall below float32 resolution.
+        model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE),
+                      loss="mse", jit_compile=jit)
+        _check_training_step(
+            model, data, target,
             lambda: model.fit(data, target, batch_size=len(y), epochs=1,
                               verbose=0, shuffle=False),
+            zero_grad_weights, f"(jit={jit})",
         )
-        assert not unchanged, f"No gradient reached (jit={jit}): {unchanged}"
 
     # 8. .keras save and safe-mode load give identical outputs.
     if tmp_path is not None:
@@ -289,6 +463,8 @@ def run_case(name, case, tmp_path=None):
         expected_trainable_params=case.get("trainable_params"),
         golden=name,
         tmp_path=tmp_path,
+        zero_grad_weights=case.get("zero_grad_weights"),
+        not_batched=case.get("not_batched"),
     )
 
 
@@ -379,21 +555,25 @@ def run_model_test(spec, tmp_path, golden=None):
     assert np.all(np.isfinite(out))
     assert out.shape[0] == 8
 
-    # One training step changes every trainable weight, eagerly
-    # (tensorflow, torch) and jit-compiled (tensorflow, jax).
+    # Batch independence: per sample and shuffled.
+    check_batch_independence(model, x)
+
+    # Every trainable weight gets a gradient (or is declared structurally
+    # zero) and one training step moves it, eagerly (tensorflow, torch)
+    # and jit-compiled (tensorflow, jax).
     modes = [EAGER_JIT]
     if BACKEND in JIT_BACKENDS and not EAGER_JIT:
         modes.append(True)
     for jit in modes:
         trained = spec.build_tiny(0)
         # Adam, not SGD: see the layer harness.
-        trained.compile(optimizer=keras.optimizers.Adam(1e-3),
+        trained.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE),
                         jit_compile=jit)
-        unchanged = _changed_weights(
-            trained,
+        _check_training_step(
+            trained, x, y,
             lambda: trained.fit(x, y, batch_size=8, epochs=1, verbose=0),
+            spec.zero_grad_weights, f"(jit={jit})",
         )
-        assert not unchanged, f"No gradient reached (jit={jit}): {unchanged}"
     model = trained
 
     # .keras save / safe-mode load.

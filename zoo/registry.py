@@ -19,6 +19,12 @@ class ModelSpec:
             tiny instance, worked out by hand (checked by the harness).
         expected_num_non_trainable_params: int. Same for the
             non-trainable weights (0 for most models).
+        zero_grad_weights: dict `{path regex: reason}` or `None`.
+            Trainable weights of the tiny instance whose training-loss
+            gradient is zero in exact arithmetic and that are kept on
+            purpose (for example for the weights of a bundled preset);
+            the test harness asserts that their gradient is rounding
+            noise.
 
     Example:
 
@@ -30,11 +36,12 @@ class ModelSpec:
 
     __slots__ = ("name", "task_cls", "build_tiny", "example_batch",
                  "description", "reference", "expected_num_params",
-                 "expected_num_non_trainable_params")
+                 "expected_num_non_trainable_params", "zero_grad_weights")
 
     def __init__(self, name, task_cls, build_tiny, example_batch,
                  description="", reference="", expected_num_params=None,
-                 expected_num_non_trainable_params=0):
+                 expected_num_non_trainable_params=0,
+                 zero_grad_weights=None):
         self.name = name
         self.task_cls = task_cls
         self.build_tiny = build_tiny
@@ -45,6 +52,7 @@ class ModelSpec:
         self.expected_num_non_trainable_params = (
             expected_num_non_trainable_params
         )
+        self.zero_grad_weights = dict(zero_grad_weights or {})
 
     def __repr__(self):
         return f"ModelSpec({self.name!r}, {self.task_cls.__name__})"

@@ -16,8 +16,12 @@ class UNEMBackbone(Backbone):
     features (cast to the compute dtype), which is how UNEM is used on
     the fixed features of a pretrained extractor; with an int, one shared
     `Dense(projection_dim)` maps every sample (meta-learned with the
-    head). The labels are not used by the backbone; they are part of its
-    inputs so the Task can be built on `backbone.input`.
+    head). The projection has no bias: the Gaussian head only uses
+    distances between samples and centroids that are weighted means of
+    samples, so a shift shared by every sample cancels and a bias would
+    get a gradient that is zero in exact arithmetic (the Dirichlet head
+    takes no projection). The labels are not used by the backbone; they
+    are part of its inputs so the Task can be built on `backbone.input`.
 
     Args:
         feature_dim: int. Size of the input features.
@@ -59,6 +63,7 @@ class UNEMBackbone(Backbone):
         if projection_dim is not None:
             self.projection = keras.layers.Dense(
                 projection_dim,
+                use_bias=False,
                 kernel_initializer=keras.initializers.GlorotUniform(seed),
                 dtype=dtype,
                 name="projection",

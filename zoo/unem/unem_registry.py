@@ -52,9 +52,9 @@ register_model(ModelSpec(
     description="Transductive few-shot: unrolled Gaussian EM, learned "
                 "per-layer lambda and T",
     reference=_REF,
-    # Projection Dense 6*4+4; head: gamma (2), temperature_raw (2),
-    # scale_raw (1).
-    expected_num_params=(6 * 4 + 4) + (2 + 2 + 1),
+    # Projection Dense 6*4 (no bias: shift-invariant head); head: gamma
+    # (2), temperature_raw (2), scale_raw (1).
+    expected_num_params=(6 * 4) + (2 + 2 + 1),
 ))
 
 
