@@ -151,3 +151,16 @@ def test_train_resumes_after_kill(tmp_path):
     assert epochs == list(range(done + 2))
     preset = json.loads(result.stdout.strip().splitlines()[-1])["preset"]
     zoo.verify_preset(preset)
+
+
+def test_read_image_rescales_16_bit_by_its_range(tmp_path):
+    from zoo.cli import read_image
+
+    arr = np.zeros((16, 16), "uint16")
+    arr[4:12, 6:10] = 30000  # light ink on a dark background
+    path = str(tmp_path / "ink16.png")
+    Image.fromarray(arr).save(path)
+    out = read_image(path)
+    assert out.dtype == np.float64 and out.shape == (16, 16)
+    assert out.min() == 0.0 and out.max() == 1.0
+    np.testing.assert_array_equal(out > 0.5, arr > 0)

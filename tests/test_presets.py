@@ -96,16 +96,50 @@ def test_corrupted_weights_give_a_checksum_error(tmp_path):
         zoo.load(path)
 
 
-def test_unlisted_or_missing_file_is_an_error(tmp_path):
+def test_unlisted_or_missing_file(tmp_path):
     _, path = _tiny_preset(tmp_path)
+    # A file that is not loaded is ignored, with a warning.
     with open(os.path.join(path, "extra.bin"), "wb") as f:
         f.write(b"x")
-    with pytest.raises(zoo.PresetChecksumError, match="extra.bin"):
+    with pytest.warns(UserWarning, match=r"'extra\.bin' \(not listed\)"):
         zoo.verify_preset(path)
     os.remove(os.path.join(path, "extra.bin"))
+    os.remove(os.path.join(path, "README.md"))
+    with pytest.warns(UserWarning, match=r"'README\.md' \(missing\)"):
+        zoo.verify_preset(path)
+    # A loaded file that is missing, or present but unlisted, is an error.
     os.remove(os.path.join(path, "task.weights.h5"))
     with pytest.raises(zoo.PresetChecksumError, match="task.weights.h5"):
         zoo.verify_preset(path)
+    meta_path = os.path.join(path, "metadata.json")
+    with open(meta_path) as f:
+        meta = json.load(f)
+    del meta["sha256"]["task.json"]
+    with open(meta_path, "w") as f:
+        json.dump(meta, f)
+    with pytest.raises(zoo.PresetChecksumError,
+                       match="'task.json'.*not listed"):
+        zoo.verify_preset(path)
+
+
+def test_loaded_preset_declares_value_ranges(tmp_path):
+    model = zoo.load("hyper_mlp_digits")
+    assert model.input_value_ranges == {"features": (0.0, 1.0)}
+    # A directory preset can declare its own ranges in its metadata.
+    _, path = _tiny_preset(tmp_path)
+    meta_path = os.path.join(path, "metadata.json")
+    with open(meta_path) as f:
+        meta = json.load(f)
+    meta["input_range"] = {"features": [-1, 1]}
+    with open(meta_path, "w") as f:
+        json.dump(meta, f)
+    model = zoo.load(path)
+    x = np.full((2, 12), 2.0, "float32")
+    with pytest.raises(ValueError, match=r"values must be in \[-1, 1\].*"
+                                         r"\(preset tiny\)"):
+        model.predict(x, verbose=0)
+    model.set_input_value_ranges({})
+    assert model.predict(x, verbose=0).shape == (2, 3)
 
 
 def test_save_is_atomic_and_refuses_to_overwrite(tmp_path):

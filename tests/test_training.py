@@ -79,3 +79,40 @@ def test_train_writes_a_loadable_preset(tmp_path, precision):
 def test_unknown_family():
     with pytest.raises(ValueError, match="Unknown family"):
         training.train("nope", "/tmp/never")
+
+
+def test_train_checks_arguments_before_training(tmp_path):
+    out = tmp_path / "run"
+    (out / "preset").mkdir(parents=True)
+    with pytest.raises(ValueError, match="already exists; pass overwrite"):
+        training.train("hyper_mlp_digits", str(out), epochs=1)
+    with pytest.raises(ValueError, match="`epochs` must be a positive"):
+        training.train("hyper_mlp_digits", str(out), epochs=0)
+    # Nothing was trained: no log, no checkpoint.
+    assert not (out / "log.csv").exists()
+    assert training.checkpoint_epoch(str(out)) is None
+
+
+def test_resume_without_run_record_warns(tmp_path):
+    out = tmp_path / "run"
+    state = out / "checkpoints" / "latest" / "state.json"
+    state.parent.mkdir(parents=True)
+    state.write_text('{"epoch": 3}')
+    assert training.checkpoint_epoch(str(out)) == 3
+    run = {"family": "hyper_mlp_digits", "precision": "float32", "seed": 0,
+           "epochs": 5, "backend": keras.backend.backend()}
+    with pytest.warns(UserWarning, match="cannot be checked"):
+        training._check_resume(str(out), run)
+    # The run is recorded now: the same arguments pass, others do not.
+    training._check_resume(str(out), run)
+    with pytest.raises(ValueError, match=r"family 'hyper_mlp_digits' "
+                                         r"\(asked: 'other'\)"):
+        training._check_resume(str(out), dict(run, family="other"))
+
+
+def test_command_line_runs_when_pasted():
+    assert training.command_line(
+        ["/usr/lib/python3/site-packages/zoo/__main__.py", "train", "x",
+         "--out", "my runs/a"]) == "python -m zoo train x --out 'my runs/a'"
+    assert training.command_line(["scripts/train_unem.py", "--seed", "1"]) \
+        == "python scripts/train_unem.py --seed 1"

@@ -4,8 +4,10 @@ A hyperzoo preset is a keras-hub preset directory (`config.json`,
 `model.weights.h5`, optionally `task.json` and `task.weights.h5`,
 `metadata.json`) plus a model card `README.md`. `metadata.json` adds to
 keras-hub's keys the hyperzoo version, the training command, dataset and
-split, the test metrics and the sha256 of every other file, which
-`load()` checks before building anything.
+split, the test metrics and the sha256 of every other file. `load()`
+checks the sha256 of the files it loads (configs and weights) before
+building anything; other files (the model card, a stray `.DS_Store`) are
+not loaded, so a difference there is reported with a warning only.
 """
 
 import datetime
@@ -14,6 +16,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 
 import keras
 
@@ -25,6 +28,9 @@ CONFIG_FILE = "config.json"
 TASK_CONFIG_FILE = "task.json"
 MODEL_CARD_FILE = "README.md"
 REQUIRED_FILES = (CONFIG_FILE, "model.weights.h5", METADATA_FILE)
+# What keras-hub's `from_preset` reads: checked against the sha256 table.
+LOADED_FILES = (CONFIG_FILE, "model.weights.h5", TASK_CONFIG_FILE,
+                "task.weights.h5", "preprocessor.json", "tokenizer.json")
 
 
 class PresetError(ValueError):
@@ -155,6 +161,10 @@ def read_metadata(name_or_path):
     Returns:
         The metadata dict.
 
+    Raises:
+        PresetError: unknown preset, or a `metadata.json` that is not a
+            JSON object (the message names the file).
+
     Example:
 
     ```python
@@ -162,22 +172,40 @@ def read_metadata(name_or_path):
     ```
     """
     path = os.path.join(resolve_preset(name_or_path), METADATA_FILE)
-    with open(path) as f:
-        return json.load(f)
+    try:
+        with open(path, encoding="utf-8") as f:
+            meta = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise PresetError(
+            f"{path!r} is not valid JSON ({e}). Restore the preset's "
+            f"{METADATA_FILE} or re-save the preset."
+        ) from None
+    if not isinstance(meta, dict):
+        raise PresetError(
+            f"{path!r} must hold a JSON object. Received: "
+            f"{type(meta).__name__}."
+        )
+    return meta
 
 
 def verify_preset(name_or_path):
-    """Checks every file of a preset against the sha256 in its metadata.
+    """Checks the files a preset loads against the sha256 in its metadata.
+
+    The files `load()` reads (`LOADED_FILES` that are present:
+    `config.json`, `model.weights.h5`, `task.json`, `task.weights.h5`,
+    ...) must be listed in the table and match. Files that are not
+    loaded (the `README.md` model card, a stray `.DS_Store`) are not
+    refused: a missing, modified or unlisted one gives a `UserWarning`.
 
     Args:
         name_or_path: str. Preset name or directory.
 
     Returns:
-        The preset directory, when every checksum matches.
+        The preset directory, when every loaded file matches.
 
     Raises:
-        PresetChecksumError: naming the first file that is missing, not
-            listed, or whose content does not match.
+        PresetChecksumError: naming the first loaded file that is
+            missing, not listed, or whose content does not match.
 
     Example:
 
@@ -192,28 +220,45 @@ def verify_preset(name_or_path):
         raise PresetChecksumError(
             f"Preset {preset_dir!r} has no sha256 table in {METADATA_FILE}."
         )
+    ignored = []
     for name in sorted(os.listdir(preset_dir)):
         full = os.path.join(preset_dir, name)
         if name == METADATA_FILE or not os.path.isfile(full):
             continue
         if name not in sums:
-            raise PresetChecksumError(
-                f"File {name!r} in preset {preset_dir!r} is not listed in "
-                f"the sha256 table of {METADATA_FILE}."
-            )
+            if name in LOADED_FILES:
+                raise PresetChecksumError(
+                    f"File {name!r} in preset {preset_dir!r} is loaded but "
+                    f"not listed in the sha256 table of {METADATA_FILE}."
+                )
+            ignored.append(f"{name!r} (not listed)")
     for name, expected in sorted(sums.items()):
         full = os.path.join(preset_dir, name)
+        loaded = name in LOADED_FILES
         if not os.path.isfile(full):
-            raise PresetChecksumError(
-                f"File {name!r} of preset {preset_dir!r} is missing."
-            )
+            if loaded:
+                raise PresetChecksumError(
+                    f"File {name!r} of preset {preset_dir!r} is missing."
+                )
+            ignored.append(f"{name!r} (missing)")
+            continue
         actual = sha256_file(full)
         if actual != expected:
+            if not loaded:
+                ignored.append(f"{name!r} (modified)")
+                continue
             raise PresetChecksumError(
                 f"Checksum mismatch for {name!r} in preset {preset_dir!r}: "
                 f"expected sha256 {expected}, got {actual}. The file is "
                 "corrupted or was modified; restore it or retrain the preset."
             )
+    if ignored:
+        warnings.warn(
+            f"Preset {preset_dir!r}: files that are not loaded differ from "
+            f"its sha256 table and are ignored: {', '.join(ignored)}.",
+            UserWarning,
+            stacklevel=2,
+        )
     return preset_dir
 
 
@@ -364,7 +409,8 @@ def save_preset(model, preset_dir, metadata=None, overwrite=False):
             datetime.timezone.utc
         ).strftime("%Y-%m-%dT%H:%M:%SZ")
         name = os.path.basename(preset_dir)
-        with open(os.path.join(tmp, MODEL_CARD_FILE), "w") as f:
+        with open(os.path.join(tmp, MODEL_CARD_FILE), "w",
+                  encoding="utf-8") as f:
             f.write(_model_card(name, meta))
         meta["sha256"] = {
             fname: sha256_file(os.path.join(tmp, fname))
@@ -404,9 +450,14 @@ def load(preset, load_weights=True, **kwargs):
     Returns:
         A `keras_hub.models.Task` or `keras_hub.models.Backbone`.
 
+    The loaded task checks its inputs (see `zoo.task.ZooTask`); value
+    ranges a preset declares (by its `input_kind` in
+    `zoo.validation.PRESET_VALUE_RANGES`, or an `input_range` entry
+    `{input name: [min, max]}` in `metadata.json`) are checked too.
+
     Raises:
-        PresetError: unknown name or malformed directory.
-        PresetChecksumError: a file does not match its sha256.
+        PresetError: unknown name, malformed directory or metadata.
+        PresetChecksumError: a loaded file does not match its sha256.
 
     Example:
 
@@ -428,8 +479,13 @@ def load(preset, load_weights=True, **kwargs):
         if os.path.isfile(os.path.join(preset_dir, TASK_CONFIG_FILE))
         else CONFIG_FILE
     )
-    with open(os.path.join(preset_dir, config_file)) as f:
-        config = json.load(f)
+    metadata = read_metadata(preset_dir)
+    config_path = os.path.join(preset_dir, config_file)
+    try:
+        with open(config_path, encoding="utf-8") as f:
+            config = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise PresetError(f"{config_path!r} is not valid JSON ({e}).") from None
     registered = config.get("registered_name")
     cls = keras.saving.get_registered_object(registered)
     if cls is None:
@@ -437,4 +493,29 @@ def load(preset, load_weights=True, **kwargs):
             f"Preset {preset_dir!r} needs class {registered!r}, which is not "
             "registered. Is it from a newer hyperzoo version?"
         )
-    return cls.from_preset(preset_dir, load_weights=load_weights, **kwargs)
+    model = cls.from_preset(preset_dir, load_weights=load_weights, **kwargs)
+    if hasattr(model, "set_input_value_ranges"):
+        model.set_input_value_ranges(
+            _value_ranges(metadata, preset_dir),
+            source=os.path.basename(os.path.normpath(preset_dir)),
+        )
+    return model
+
+
+def _value_ranges(metadata, preset_dir):
+    """Input value ranges a preset declares (see `load`)."""
+    from zoo.validation import PRESET_VALUE_RANGES
+
+    declared = metadata.get("input_range")
+    if declared is None:
+        return dict(PRESET_VALUE_RANGES.get(metadata.get("input_kind"), {}))
+    if not isinstance(declared, dict) or not all(
+        isinstance(v, (list, tuple)) and len(v) == 2
+        for v in declared.values()
+    ):
+        raise PresetError(
+            f"`input_range` in {METADATA_FILE} of preset {preset_dir!r} "
+            "must map input names to [min, max]. Received: "
+            f"{declared!r}"
+        )
+    return {k: tuple(v) for k, v in declared.items()}

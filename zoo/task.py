@@ -3,6 +3,8 @@
 import keras
 from keras_hub.models import Task
 
+from zoo import validation
+
 
 class ZooTask(Task):
     """A `keras_hub.models.Task` that feeds arrays straight to Keras.
@@ -13,6 +15,18 @@ class ZooTask(Task):
     to `keras.Model.fit` directly, so `shuffle=True` is honoured and
     training on JAX or PyTorch never goes through TensorFlow. With a
     preprocessor attached, keras-hub's pipeline is used unchanged.
+
+    Input validation: `predict`, `predict_on_batch`, `evaluate`, `fit`
+    and `__call__` check concrete inputs (numpy arrays, lists, eager
+    tensors) against `input_specs()` before Keras sees them (see
+    `zoo.validation`): rank and fixed sizes, dtype kind, a non-empty
+    batch, finite values, integer ids in range and the value ranges in
+    `input_value_ranges` (set by `zoo.load` from the preset's metadata).
+    A bad input raises a `ValueError`/`TypeError` naming the input and
+    what was expected, and the model stays usable. Symbolic and traced
+    inputs are not checked. On JAX, `predict`/`evaluate`/`fit` also
+    restore the model's variables if Keras fails midway (Keras 3.15
+    leaves them detached otherwise).
 
     Args:
         *args: forwarded to `keras_hub.models.Task`.
@@ -26,20 +40,152 @@ class ZooTask(Task):
     ```
     """
 
-    def fit(self, *args, **kwargs):
-        if self.preprocessor is None:
-            return keras.Model.fit(self, *args, **kwargs)
-        return super().fit(*args, **kwargs)
+    # ------------------------------------------------------------------
+    # Input validation
+    # ------------------------------------------------------------------
+    def input_specs(self):
+        """What this task's inputs accept, one `InputSpec` per input.
 
-    def evaluate(self, *args, **kwargs):
-        if self.preprocessor is None:
-            return keras.Model.evaluate(self, *args, **kwargs)
-        return super().evaluate(*args, **kwargs)
+        Derived from the functional inputs (rank, fixed sizes, dtype
+        kind), narrowed by `input_value_ranges`. Families override it to
+        add integer ranges (token ids, task ids, labels).
 
-    def predict(self, *args, **kwargs):
-        if self.preprocessor is None:
-            return keras.Model.predict(self, *args, **kwargs)
-        return super().predict(*args, **kwargs)
+        Returns:
+            A `zoo.validation.InputSpec`, or a dict name -> spec for
+            dict inputs.
+
+        Example:
+
+        ```python
+        model.input_specs()
+        ```
+        """
+        specs = validation.specs_from_inputs(self)
+        ranges = self.input_value_ranges
+        if not ranges or specs is None:
+            return specs
+        if isinstance(specs, dict):
+            return {
+                k: s.with_range(*ranges[k]) if k in ranges else s
+                for k, s in specs.items()
+            }
+        if specs.name in ranges:
+            return specs.with_range(*ranges[specs.name])
+        return specs
+
+    def check_input_arrays(self, arrays):
+        """Cross-input checks on validated numpy inputs; none by default.
+
+        Args:
+            arrays: dict name -> numpy array, each already checked
+                against its `InputSpec`.
+
+        Raises:
+            ValueError: when the inputs do not fit together.
+        """
+
+    @property
+    def input_value_ranges(self):
+        """Allowed value ranges by input name, `{name: (min, max)}`.
+
+        Empty for a model built in code; `zoo.load` fills it from the
+        preset's metadata (e.g. pixels in `[0, 1]` for the digits
+        presets). Set it with `set_input_value_ranges`.
+        """
+        return dict(self.__dict__.get("_zoo_value_ranges", {}))
+
+    def set_input_value_ranges(self, ranges, source=None):
+        """Sets the value ranges checked on every concrete input.
+
+        Args:
+            ranges: dict `{input name: (min, max)}`; `None` bounds are
+                open. `{}` removes the checks.
+            source: str or `None`. Named in error messages (e.g. the
+                preset's name).
+
+        Example:
+
+        ```python
+        model.set_input_value_ranges({"features": (0.0, 1.0)})
+        ```
+        """
+        clean = {}
+        for name, bounds in dict(ranges).items():
+            lo, hi = bounds
+            if lo is not None and hi is not None and lo > hi:
+                raise ValueError(
+                    f"Range of {name!r} must have min <= max. "
+                    f"Received: {bounds!r}"
+                )
+            clean[str(name)] = (lo, hi)
+        # Plain attributes (not tracked by Keras, not serialised).
+        object.__setattr__(self, "_zoo_value_ranges", clean)
+        object.__setattr__(self, "_zoo_source", source)
+
+    def validate_inputs(self, x):
+        """Checks a concrete input; symbolic or traced input passes.
+
+        Args:
+            x: an input as given to `predict` or `__call__`.
+
+        Returns:
+            `True` if `x` was checked, `False` if it was left to Keras
+            (symbolic, traced, a dataset, a preprocessor attached).
+
+        Raises:
+            ValueError: wrong shape, empty batch, NaN/inf, values or ids
+                out of range.
+            TypeError: wrong structure or a non-numeric input.
+
+        Example:
+
+        ```python
+        model.validate_inputs(np.zeros((2, 64), "float32"))
+        ```
+        """
+        if self.preprocessor is not None or validation.validation_skipped():
+            return False
+        source = self.__dict__.get("_zoo_source")
+        where = f" (preset {source})" if source else ""
+        return validation.check_inputs(
+            x, self.input_specs(), self.check_input_arrays, where
+        )
+
+    def __call__(self, *args, **kwargs):
+        if args:
+            self.validate_inputs(args[0])
+        elif "inputs" in kwargs:
+            self.validate_inputs(kwargs["inputs"])
+        return super().__call__(*args, **kwargs)
+
+    # ------------------------------------------------------------------
+    # Keras loops
+    # ------------------------------------------------------------------
+    def fit(self, x=None, *args, **kwargs):
+        self.validate_inputs(x)
+        with validation.skip_validation(), validation.jax_state_guard(self):
+            if self.preprocessor is None:
+                return keras.Model.fit(self, x, *args, **kwargs)
+            return super().fit(x, *args, **kwargs)
+
+    def evaluate(self, x=None, *args, **kwargs):
+        self.validate_inputs(x)
+        with validation.skip_validation(), validation.jax_state_guard(self):
+            if self.preprocessor is None:
+                return keras.Model.evaluate(self, x, *args, **kwargs)
+            return super().evaluate(x, *args, **kwargs)
+
+    def predict(self, x=None, *args, **kwargs):
+        self.validate_inputs(x)
+        with validation.skip_validation(), validation.jax_state_guard(self):
+            if self.preprocessor is None:
+                return keras.Model.predict(self, x, *args, **kwargs)
+            return super().predict(x, *args, **kwargs)
+
+    def predict_on_batch(self, x):
+        self.validate_inputs(x)
+        with validation.skip_validation(), validation.jax_state_guard(self):
+            return super().predict_on_batch(x)
 
     @classmethod
     def from_config(cls, config):

@@ -14,10 +14,12 @@ import shlex
 import shutil
 import sys
 import tempfile
+import warnings
 
 import keras
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+RUN_FILE = "run.json"
 _RECIPES = {}
 
 
@@ -211,7 +213,10 @@ def fit_resumable(
         batch_size=batch_size,
         validation_data=validation_data,
         verbose=verbose,
-        callbacks=[backup, logger, *callbacks],
+        # The log row is written before the checkpoint: a kill between
+        # the two re-runs that epoch (logged twice, `read_log` keeps the
+        # later row) instead of leaving it out of the log.
+        callbacks=[logger, backup, *callbacks],
     )
 
 
@@ -250,12 +255,141 @@ def list_recipes():
     return sorted(_RECIPES)
 
 
-def command_line():
-    """The command line of the current process, for metadata."""
-    argv = list(sys.argv)
-    if argv and argv[0].endswith("__main__.py"):
-        argv[0] = "-m zoo"
-    return "python " + " ".join(shlex.quote(a) for a in argv)
+def command_line(argv=None):
+    """The command line of the current process, for metadata.
+
+    A shell command that runs when pasted: `python -m zoo ARGS` for the
+    CLI (however it was started), `python SCRIPT ARGS` for a script.
+
+    Args:
+        argv: list of str or `None` for `sys.argv`.
+
+    Returns:
+        str, quoted with `shlex.join`.
+
+    Example:
+
+    ```python
+    zoo.training.command_line(["scripts/train_unem.py", "--seed", "1"])
+    # 'python scripts/train_unem.py --seed 1'
+    ```
+    """
+    argv = list(sys.argv if argv is None else argv)
+    if not argv:
+        return "python"
+    head = os.path.basename(argv[0])
+    if head == "__main__.py" or head in ("hyperzoo", "zoo"):
+        return shlex.join(["python", "-m", "zoo"] + argv[1:])
+    return shlex.join(["python"] + argv)
+
+
+def _write_json_atomic(path, data):
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2, sort_keys=True)
+            f.write("\n")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _prepare_out_dir(out_dir):
+    """Creates the run directory or explains why it cannot be used."""
+    if not isinstance(out_dir, (str, os.PathLike)) or not os.fspath(out_dir):
+        raise ValueError(
+            "`out_dir` (--out) must be a directory path. "
+            f"Received: {out_dir!r}"
+        )
+    out_dir = os.fspath(out_dir)
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise ValueError(
+            f"`out_dir` (--out) {out_dir!r} exists and is not a directory: "
+            "give a new or existing run directory."
+        )
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(prefix=".write-test-",
+                                            dir=out_dir)
+        probe.close()
+    except OSError as e:
+        raise ValueError(
+            f"`out_dir` (--out) {out_dir!r} cannot be used as a run "
+            f"directory: {e.strerror or e}."
+        ) from None
+    return out_dir
+
+
+def checkpoint_epoch(out_dir):
+    """Epochs finished by the checkpoint of a run directory, or `None`.
+
+    Args:
+        out_dir: str. Run directory of `fit_resumable` / `train`.
+
+    Returns:
+        int or `None` when no checkpoint exists.
+
+    Example:
+
+    ```python
+    zoo.training.checkpoint_epoch("runs/digits")  # e.g. 7
+    ```
+    """
+    found = []
+    for root, dirs, files in os.walk(out_dir):
+        if "state.json" in files and os.path.basename(root) in (
+                "latest", "previous"):
+            try:
+                with open(os.path.join(root, "state.json")) as f:
+                    found.append(int(json.load(f)["epoch"]))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+    return max(found) if found else None
+
+
+def _check_resume(out_dir, run):
+    """Refuses to resume a run directory trained with other arguments."""
+    path = os.path.join(out_dir, RUN_FILE)
+    done = checkpoint_epoch(out_dir)
+    previous = None
+    if os.path.isfile(path):
+        try:
+            with open(path, encoding="utf-8") as f:
+                previous = json.load(f)
+        except (OSError, ValueError):
+            previous = None
+    if done is not None:
+        if previous is None:
+            warnings.warn(
+                f"Run directory {out_dir!r} holds a checkpoint ({done} "
+                f"epochs) without a readable {RUN_FILE}: its family, "
+                "precision and seed cannot be checked; resuming it.",
+                UserWarning, stacklevel=3,
+            )
+        else:
+            diff = [
+                f"{key} {previous.get(key)!r} (asked: {run[key]!r})"
+                for key in ("family", "precision", "seed")
+                if previous.get(key) != run[key]
+            ]
+            if diff:
+                raise ValueError(
+                    f"Run directory {out_dir!r} holds a checkpoint of another "
+                    f"run: {'; '.join(diff)}. Rerun with the same "
+                    "arguments to resume it, or use a new --out (or delete "
+                    "the directory) to start over."
+                )
+        if run["epochs"] is not None and done > run["epochs"]:
+            raise ValueError(
+                f"Run directory {out_dir!r} holds a checkpoint that has "
+                f"already trained {done} epochs, more than the {run['epochs']} "
+                "asked (--epochs). Ask for at least that many epochs to "
+                "resume it, or use a new --out to start over."
+            )
+    _write_json_atomic(path, {k: run[k] for k in ("family", "precision",
+                                                  "seed", "backend")})
 
 
 def train(
@@ -294,6 +428,13 @@ def train(
     Returns:
         `(preset_dir, metrics)`.
 
+    Raises:
+        ValueError: unknown family or precision; `out_dir` that is a file
+            or cannot be written; an existing preset without `overwrite`;
+            a run directory whose checkpoint comes from another family,
+            precision or seed (recorded in `out_dir/run.json`), or has
+            trained more epochs than `epochs`.
+
     Example:
 
     ```python
@@ -310,6 +451,24 @@ def train(
             f"Unknown family {family!r}. Known: {', '.join(list_recipes())}"
         )
     check_precision(precision)
+    if epochs is not None and (isinstance(epochs, bool) or not isinstance(
+            epochs, int) or epochs <= 0):
+        raise ValueError(
+            f"`epochs` must be a positive integer. Received: epochs={epochs!r}"
+        )
+    out_dir = _prepare_out_dir(out_dir)
+    if preset_dir is None:
+        preset_dir = os.path.join(out_dir, preset_name or "preset")
+    if os.path.exists(preset_dir) and not overwrite:
+        # Checked before training, not after it.
+        raise ValueError(
+            f"Preset directory {preset_dir!r} already exists; pass "
+            "overwrite=True (--overwrite) to replace it, or another "
+            "--preset-name."
+        )
+    _check_resume(out_dir, {"family": family, "precision": precision,
+                            "seed": seed, "epochs": epochs,
+                            "backend": keras.backend.backend()})
     fn, _ = _RECIPES[family]
     keras.utils.set_random_seed(seed)
     with precision_scope(precision):
@@ -330,7 +489,5 @@ def train(
             "training_command": training_command or command_line(),
         }
     )
-    if preset_dir is None:
-        preset_dir = os.path.join(out_dir, preset_name or "preset")
     save_preset(model, preset_dir, metadata, overwrite=overwrite)
     return preset_dir, metrics

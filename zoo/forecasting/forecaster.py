@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 
+from zoo import validation
 from zoo.forecasting.forecaster_backbone import ForecasterBackbone
 from zoo.task import ZooTask
 
@@ -130,17 +131,21 @@ class Forecaster(ZooTask):
             after `warmup[:, -1]`.
 
         Raises:
-            ValueError: bad `warmup` shape or `steps`.
+            ValueError: bad `warmup` shape, NaN or infinite values in
+                `warmup`, or a bad `steps`.
         """
-        warmup = np.asarray(warmup, "float32")
         dim = self.backbone.input_dim
-        if warmup.ndim != 3 or warmup.shape[-1] != dim or \
-                warmup.shape[1] < 1 or warmup.shape[0] < 1:
+        shape = np.shape(warmup)
+        if len(shape) != 3 or shape[-1] != dim or shape[1] < 1 or \
+                shape[0] < 1:
             raise ValueError(
                 "`warmup` must have shape (batch, time, input_dim) with "
                 f"input_dim={dim} and time >= 1. Received: "
-                f"warmup.shape={warmup.shape}"
+                f"warmup.shape={shape}"
             )
+        # Finite values, numeric dtype (as `predict` checks its input).
+        spec = validation.InputSpec("warmup", (None, None, dim))
+        warmup = validation.check_array(warmup, spec).astype("float32")
         if not isinstance(steps, (int, np.integer)) or isinstance(
                 steps, bool) or steps <= 0:
             raise ValueError(
@@ -149,9 +154,11 @@ class Forecaster(ZooTask):
         window = np.ascontiguousarray(warmup[:, -self.context_length:])
         out = np.empty((warmup.shape[0], int(steps), dim), "float32")
         for i in range(int(steps)):
-            pred = keras.ops.convert_to_numpy(
-                self.predict_on_batch(window)
-            )[:, -1].astype("float32")
+            with validation.skip_validation():
+                # The window holds the checked warm-up and predictions.
+                pred = keras.ops.convert_to_numpy(
+                    self.predict_on_batch(window)
+                )[:, -1].astype("float32")
             out[:, i] = pred
             if window.shape[1] < self.context_length:
                 window = np.concatenate([window, pred[:, None]], axis=1)

@@ -276,6 +276,18 @@ class HyperCLClassifier(ZooTask):
             labels = table[task_ids, local]
         return task_ids.astype("int32"), labels.astype("int32")
 
+    def input_specs(self):
+        """Input specs; `task_id` in `[0, num_tasks)`.
+
+        Returns:
+            A dict name -> `zoo.validation.InputSpec`.
+        """
+        specs = super().input_specs()
+        specs["task_id"] = specs["task_id"].with_range(
+            0, self.backbone.num_tasks - 1)
+        specs["task_id"].meaning = "task ids"
+        return specs
+
     @property
     def compression_ratio(self):
         """Hypernetwork parameters / target parameters."""

@@ -122,6 +122,19 @@ class HyperMLPClassifier(ZooTask):
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics,
                         **kwargs)
 
+    def input_specs(self):
+        """Input specs; task ids in `[0, num_tasks)` with `"task"`.
+
+        Returns:
+            A `zoo.validation.InputSpec` or a dict of them.
+        """
+        specs = super().input_specs()
+        if self.backbone.conditioning == "task":
+            specs["condition"] = specs["condition"].with_range(
+                0, self.backbone.num_tasks - 1)
+            specs["condition"].meaning = "task ids"
+        return specs
+
     def get_config(self):
         config = super().get_config()
         config.update(

@@ -159,6 +159,27 @@ class TokenExitVLM(ZooTask):
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics,
                         **kwargs)
 
+    def input_specs(self):
+        """Input specs; token ids and exit layers in range.
+
+        `token_ids` in `[0, vocabulary_size)`; `exit_layers` in
+        `[-1, num_layers - 1]` (`-1`: no image, `num_layers - 1`: the
+        full model).
+
+        Returns:
+            A dict name -> `zoo.validation.InputSpec`.
+        """
+        b = self.backbone
+        specs = super().input_specs()
+        specs["token_ids"] = specs["token_ids"].with_range(
+            0, b.vocabulary_size - 1)
+        specs["token_ids"].meaning = "token ids"
+        specs["exit_layers"] = specs["exit_layers"].with_range(
+            -1, b.num_layers - 1)
+        specs["exit_layers"].meaning = (
+            "exit layers (-1 = no image, num_layers - 1 = full model)")
+        return specs
+
     def answer_logits(self, inputs, exit_layers=None, return_gates=False):
         """Answer logits (float32) of the masked path.
 
@@ -246,8 +267,18 @@ class TokenExitVLM(ZooTask):
             raise ValueError(
                 f"`threshold` must be in [0, 1]. Received: {threshold!r}"
             )
+        if not isinstance(inputs, dict) or not {"images", "token_ids"} <= set(
+                inputs):
+            raise TypeError(
+                "`inputs` must be a dict with 'images' and 'token_ids'. "
+                f"Received: {type(inputs).__name__}"
+            )
         n = len(inputs["images"])
         last = self.backbone.num_layers - 1
+        # Checked before the gate model (a plain Keras model) runs.
+        self.validate_inputs({"images": inputs["images"],
+                              "token_ids": inputs["token_ids"],
+                              "exit_layers": np.full((n,), last, "int32")})
         x = {"images": np.asarray(inputs["images"], "float32"),
              "token_ids": np.asarray(inputs["token_ids"], "int32"),
              "exit_layers": np.full((n,), last, "int32")}

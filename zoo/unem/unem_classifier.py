@@ -246,6 +246,34 @@ class UNEMFewShotClassifier(ZooTask):
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics,
                         **kwargs)
 
+    def input_specs(self):
+        """Input specs; support labels in `[0, num_classes)`.
+
+        Returns:
+            A dict name -> `zoo.validation.InputSpec`.
+        """
+        specs = super().input_specs()
+        specs["support_labels"] = specs["support_labels"].with_range(
+            0, self.num_classes - 1)
+        specs["support_labels"].meaning = "support labels (class indices)"
+        specs["support"].meaning = "the support set"
+        specs["query"].meaning = "the query set"
+        return specs
+
+    def check_input_arrays(self, arrays):
+        """The support set and its labels must have the same size.
+
+        Args:
+            arrays: dict of validated numpy inputs.
+        """
+        ns, nl = arrays["support"].shape[1], arrays["support_labels"].shape[1]
+        if ns != nl:
+            raise ValueError(
+                "`support_labels` must have one label per support sample: "
+                f"expected shape (batch, {ns}). Received shape="
+                f"{arrays['support_labels'].shape}."
+            )
+
     def layer_parameters(self):
         """The head's learned per-layer parameters, as numpy arrays.
 
