@@ -4,7 +4,12 @@ Every demo module of the hub (see `demos/hub.py`) builds its tab from
 these functions instead of its own copy or another tab's private helper:
 
 - Errors and checks: `user_error`, `check_whole_number`,
-  `digit_features` (a picture or Sketchpad value to 64 digit features).
+  `check_choice`, `digit_features` (a picture or Sketchpad value to 64
+  digit features), `load_picture` (bounded decoding of an uploaded file).
+- API-facing inputs: `digit_image`, `digit_sketchpad`, `unchecked`,
+  `int_radio`: Gradio components whose preprocessing never raises a
+  server-side traceback, so that the tab's own function checks the
+  value and names the argument.
 - Scores: `to_numpy`, `softmax`, `scores_to_probabilities`,
   `top_classes`.
 - Layout: `digit_inputs` and `connect_digit_inputs` (the Upload/Draw
@@ -16,14 +21,20 @@ these functions instead of its own copy or another tab's private helper:
   `accuracy_line`, and for both Terminator tabs
   `check_terminator_model` and `terminator_header`.
 - Apps: `standalone_demo` and `set_queue` (the queue of the hub and of
-  every standalone demo).
+  every standalone demo), `wire` (an event with the hub's conventions:
+  progress in a status line, no empty Error badge in output panels).
 
 Element ids and endpoint names are built from the `api_prefix` a tab's
 `render` receives, exactly as the tabs did before they shared them.
 """
 
+import base64
+import io
+import logging
 import os
 import tempfile
+import threading
+import warnings
 
 import gradio as gr
 import keras
@@ -31,6 +42,8 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
+from PIL import ImageOps
+from PIL import UnidentifiedImageError
 
 from zoo.data import DIGITS_CLASS_NAMES
 from zoo.data import load_digits
@@ -39,18 +52,26 @@ from zoo.hyper_mlp import features_to_image
 from zoo.preset_utils import PresetError
 from zoo.preset_utils import read_metadata
 
-QUEUE_MAX_SIZE = 16
+logger = logging.getLogger(__name__)
+
+# Queue of the hub and of every standalone demo (see `set_queue`).
+QUEUE_MAX_SIZE = 64
 DEFAULT_CONCURRENCY_LIMIT = 2
+# Uploaded pictures: refused above MAX_PICTURE_PIXELS (checked from the
+# header, before decoding), downscaled to MAX_PICTURE_SIDE otherwise.
+MAX_PICTURE_PIXELS = 25_000_000
+MAX_PICTURE_SIDE = 1024
+# Largest file the hub accepts at upload (`launch(max_file_size=...)`).
+MAX_UPLOAD_SIZE = "10mb"
 EXPECTED_INPUT = (
     "Expected a picture of one handwritten digit (PNG, JPEG or WebP; "
-    "grayscale, RGB or RGBA; at least 8x8 pixels), dark ink on a light "
-    "background or light ink on a dark one."
+    "grayscale, RGB, RGBA, palette or 16-bit; at least 8x8 pixels and at "
+    f"most {MAX_PICTURE_PIXELS // 1_000_000} megapixels), dark ink on a "
+    "light background or light ink on a dark one."
 )
-TERMINATOR_CONTEXT_SIZE = 99
 TERMINATOR_BATCH_SENTENCE = (
-    "The blocks standardise with the statistics of the current batch, so "
-    "your input is classified inside a fixed batch with the first "
-    f"{TERMINATOR_CONTEXT_SIZE} test samples, as in the evaluation."
+    "Your input is classified alone (a batch of one): the prediction does "
+    "not depend on other samples."
 )
 
 
@@ -117,6 +138,109 @@ def check_whole_number(value, name, size, description=None):
             f"Received: {name}={value!r}"
         )
     return int(number)
+
+
+def check_choice(value, name, choices):
+    """Returns `value` if it is one of `choices`, else raises `user_error`.
+
+    Args:
+        value: the value to check.
+        name: str. Argument name, quoted in the message.
+        choices: sequence of the accepted values.
+
+    Returns:
+        `value`.
+
+    Raises:
+        gr.Error: `value` is not one of `choices` (compared with `==`
+            on hashable values only); the message names the argument and
+            lists the choices.
+
+    Example:
+
+    ```python
+    demos.components.check_choice("noise", "shift", ("noise", "blur"))
+    ```
+    """
+    try:
+        ok = value in list(choices) and not isinstance(value, bool)
+    except TypeError:
+        ok = False
+    if not ok:
+        raise user_error(
+            f"`{name}` must be one of {list(choices)}. Received: "
+            f"{name}={value!r}"
+        )
+    return value
+
+
+def check_number(value, name, low, high):
+    """Returns `value` as a float in `[low, high]` or raises `user_error`.
+
+    Accepts an int, a float or a numeric string; a bool, NaN or infinity
+    is refused.
+
+    Args:
+        value: the value to check.
+        name: str. Argument name, quoted in the message.
+        low: float. Smallest accepted value.
+        high: float. Largest accepted value.
+
+    Returns:
+        The float.
+
+    Raises:
+        gr.Error: `value` is not a finite number in `[low, high]`; the
+            message names the argument and the range.
+
+    Example:
+
+    ```python
+    demos.components.check_number("75", "lam", 0, 150)  # 75.0
+    ```
+    """
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        number = float("nan")
+    if isinstance(value, bool) or not low <= number <= high:
+        raise user_error(
+            f"`{name}` must be a number in [{low:g}, {high:g}]. Received: "
+            f"{name}={value!r}"
+        )
+    return number
+
+
+_MODEL_LOCKS = {}
+_MODEL_LOCKS_GUARD = threading.Lock()
+
+
+def model_lock(model):
+    """A lock per model, for calls that are not thread-safe.
+
+    With the JAX backend, Keras' `predict` / `predict_on_batch` on one
+    model from two threads at once fails ("Buffer has been deleted or
+    donated": the predict step donates the model's state buffers), and
+    the hub runs two requests at once (`DEFAULT_CONCURRENCY_LIMIT`).
+    Tabs that go through `predict` hold this lock; direct calls
+    (`model(x, training=False)`) do not need it.
+
+    Args:
+        model: any object (the lock is keyed by its `id`, and kept for
+            the life of the process, as the hub's models are).
+
+    Returns:
+        A `threading.Lock`, the same for the same model.
+
+    Example:
+
+    ```python
+    with demos.components.model_lock(model):
+        y = model.predict_on_batch(x)
+    ```
+    """
+    with _MODEL_LOCKS_GUARD:
+        return _MODEL_LOCKS.setdefault(id(model), threading.Lock())
 
 
 def to_numpy(x):
@@ -207,6 +331,188 @@ def top_classes(probs, label_names, k=3):
 
 
 # ----------------------------------------------------------------------
+# API-facing input components
+# ----------------------------------------------------------------------
+class BadPicture:
+    """A picture that could not be read: the message, not an exception.
+
+    `digit_image` and `digit_sketchpad` hand it to the tab's function
+    instead of raising during Gradio's preprocessing, so that the tab
+    shows the message in its status line (and an API client gets it as
+    the endpoint's error) with no server-side traceback.
+
+    Args:
+        message: str. What was wrong and what was expected.
+
+    Example:
+
+    ```python
+    demos.components.digit_features(BadPicture("Not a picture."))
+    # raises gr.Error("Not a picture.")
+    ```
+    """
+
+    def __init__(self, message):
+        self.message = message
+
+    def __repr__(self):
+        return f"BadPicture({self.message!r})"
+
+
+def _read_upload(source):
+    """`load_picture(source)`, or a `BadPicture` with its message."""
+    try:
+        return load_picture(source, "image")
+    except gr.Error as exc:
+        return BadPicture(exc.message)
+
+
+def _file_source(file):
+    """A path or bytes from a Gradio `FileData` / data URL / bytes."""
+    if file is None or isinstance(file, (bytes, bytearray, memoryview)):
+        return file
+    url = getattr(file, "url", None)
+    if url and url.startswith("data:"):
+        return url
+    return getattr(file, "path", None)
+
+
+# The components below are Gradio's own, with their `preprocess` (and
+# for `int_radio` its `api_info`) replaced on the instance: a subclass of
+# a Gradio component would make Gradio write a `.pyi` stub next to this
+# module at import time.
+def digit_image(**kwargs):
+    """A `gr.Image` that decodes uploads with bounded memory.
+
+    Same component in the browser and the API (`image` of type
+    `ImageData`), but its preprocessing is `load_picture` instead of
+    Gradio's full decode: the pixel count is checked from the header
+    before decoding, large pictures are downscaled, 16-bit and palette
+    pictures are handled, and a file that is not a readable picture
+    becomes a `BadPicture` (the tab's function raises its message)
+    instead of a server traceback. The function receives a numpy array
+    (see `load_picture`), a `BadPicture` or `None`.
+
+    Args:
+        **kwargs: `gr.Image` arguments.
+
+    Returns:
+        The `gr.Image`.
+
+    Example:
+
+    ```python
+    image = demos.components.digit_image(label="Digit picture")
+    ```
+    """
+    image = gr.Image(**kwargs)
+
+    def preprocess(payload):
+        if payload is None:
+            return None
+        source = _file_source(payload)
+        if source is None:
+            return BadPicture("The picture has no file. " + EXPECTED_INPUT)
+        return _read_upload(source)
+
+    image.preprocess = preprocess
+    return image
+
+
+def digit_sketchpad(**kwargs):
+    """A `gr.Sketchpad` whose composite is read like `digit_image`.
+
+    The function receives `{"composite": array or BadPicture or None,
+    "layers": [], "background": None}`, or `None` for no drawing.
+
+    Args:
+        **kwargs: `gr.Sketchpad` arguments.
+
+    Returns:
+        The `gr.Sketchpad`.
+
+    Example:
+
+    ```python
+    sketch = demos.components.digit_sketchpad(canvas_size=(240, 240))
+    ```
+    """
+    sketch = gr.Sketchpad(**kwargs)
+
+    def preprocess(payload):
+        if payload is None:
+            return None
+        composite = getattr(payload, "composite", None)
+        if getattr(payload, "id", None) is not None:
+            cached = sketch.blob_storage.get(payload.id)
+            composite = cached.composite if cached else None
+        source = _file_source(composite)
+        return {"composite": None if source is None
+                else _read_upload(source),
+                "layers": [], "background": None}
+
+    sketch.preprocess = preprocess
+    return sketch
+
+
+def _passthrough(payload):
+    return payload
+
+
+def unchecked(component):
+    """Lets a component's API value reach the function unchecked.
+
+    Gradio's own checks (a slider's bounds, a radio's or dropdown's
+    choices) raise messages without the argument's name, and a value of
+    a wrong type a server traceback; the tab's function checks the value
+    instead (`check_whole_number`, `check_number`, `check_choice`) and
+    names the argument.
+
+    Args:
+        component: a `gr.Slider`, `gr.Number`, `gr.Radio` or
+            `gr.Dropdown` (any input component).
+
+    Returns:
+        `component`, with a `preprocess` that returns the value as sent.
+
+    Example:
+
+    ```python
+    index = demos.components.unchecked(gr.Slider(0, 539, step=1))
+    ```
+    """
+    component.preprocess = _passthrough
+    return component
+
+
+def int_radio(choices, **kwargs):
+    """An unchecked `gr.Radio` of whole numbers, an integer in the API.
+
+    Gradio documents every `gr.Radio` as a string; this one's API info
+    is `{"type": "integer", "enum": choices}`. The value reaches the
+    function unchecked (an API client may send `5` or `"5"`).
+
+    Args:
+        choices: list of int.
+        **kwargs: `gr.Radio` arguments.
+
+    Returns:
+        The `gr.Radio`.
+
+    Example:
+
+    ```python
+    shots = demos.components.int_radio([1, 5, 10], value=5)
+    ```
+    """
+    radio = unchecked(gr.Radio(list(choices), **kwargs))
+    info = {"type": "integer", "title": "Radio",
+            "enum": [int(c) for c in choices]}
+    radio.api_info = lambda: dict(info)
+    return radio
+
+
+# ----------------------------------------------------------------------
 # Digit pictures: input, features, examples
 # ----------------------------------------------------------------------
 def _image_array(image):
@@ -221,6 +527,128 @@ def _image_array(image):
     return image
 
 
+def _picture_source(source):
+    """A path or a binary file for PIL, from what a client may send."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return io.BytesIO(bytes(source))
+    if isinstance(source, str) and source.startswith("data:"):
+        try:
+            return io.BytesIO(base64.b64decode(source.split(",", 1)[1]))
+        except (IndexError, ValueError) as exc:
+            raise user_error(
+                "The picture's data URL is not valid base64. "
+                + EXPECTED_INPUT
+            ) from exc
+    return source
+
+
+def _picture_to_array(img):
+    """A loaded PIL picture as a numpy array `digit_image_to_features`
+    reads: 16-bit and float modes become floats in `[0, 1]`, pictures
+    with transparency RGBA, all others 8-bit grayscale."""
+    if img.mode.startswith("I;16") or img.mode == "I":
+        values = np.asarray(img.convert("I"), dtype="float64")
+        top = max(65535.0, float(values.max()))
+        return np.clip(values, 0, None) / top
+    if img.mode == "F":
+        values = np.asarray(img, dtype="float64")
+        top = float(np.nanmax(values)) if values.size else 1.0
+        return values / top if top > 1.0 else values
+    if "A" in img.getbands() or "transparency" in img.info:
+        return np.asarray(img.convert("RGBA"))
+    return np.asarray(img.convert("L"))
+
+
+def load_picture(source, argument="image",
+                 max_pixels=MAX_PICTURE_PIXELS, max_side=MAX_PICTURE_SIDE):
+    """Opens a picture with bounded memory, as a numpy array.
+
+    The size is read from the file's header and checked before any
+    pixel is decoded: a picture of more than `max_pixels` pixels is
+    refused (an 8000x8000 PNG of 100 KB would otherwise take gigabytes).
+    A larger side than `max_side` is reduced while decoding (JPEG
+    `draft`) and then with a box filter (`thumbnail`), which keeps the
+    digit features: they are an 8x8 box resize of the ink's bounding
+    box. EXIF orientation is applied. 16-bit pictures keep their full
+    range (scaled to `[0, 1]`, not clipped to 8 bits); palette pictures
+    are converted with their transparency.
+
+    Args:
+        source: a file path, an open binary file, bytes, a `data:` URL,
+            or a `PIL.Image.Image`.
+        argument: str. Argument name for the messages.
+        max_pixels: int. Largest accepted width x height.
+        max_side: int. Larger sides are downscaled to this.
+
+    Returns:
+        A numpy array: uint8 `(H, W)` (grayscale) or `(H, W, 4)` (with
+        transparency), or float64 `(H, W)` in `[0, 1]` (16-bit or float
+        pictures); `max(H, W) <= max_side`.
+
+    Raises:
+        gr.Error: not a picture, a truncated or corrupt file, or too
+            many pixels; the message names the argument and ends with
+            `EXPECTED_INPUT`.
+
+    Example:
+
+    ```python
+    demos.components.load_picture("digit.png").shape  # (128, 128)
+    ```
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = (source if isinstance(source, Image.Image)
+                   else Image.open(_picture_source(source)))
+    except Image.DecompressionBombError as exc:
+        raise user_error(
+            f"`{argument}` has too many pixels to be decoded safely "
+            f"(at most {max_pixels // 1_000_000} megapixels are accepted). "
+            + EXPECTED_INPUT
+        ) from exc
+    except UnidentifiedImageError as exc:
+        raise user_error(
+            f"`{argument}` is not a picture in a format Pillow can read. "
+            + EXPECTED_INPUT
+        ) from exc
+    except (OSError, ValueError, TypeError) as exc:
+        raise user_error(
+            f"`{argument}` could not be opened as a picture ({exc}). "
+            + EXPECTED_INPUT
+        ) from exc
+    width, height = img.size
+    if width * height > max_pixels:
+        raise user_error(
+            f"`{argument}` is {width}x{height} pixels "
+            f"({width * height / 1e6:.1f} megapixels); at most "
+            f"{max_pixels / 1e6:.0f} megapixels are accepted. Downscale "
+            "it first. " + EXPECTED_INPUT
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if max(width, height) > max_side:
+                img.draft(None, (max_side, max_side))
+            img.load()
+            img = ImageOps.exif_transpose(img)
+            if img.mode.startswith("I;16"):
+                img = img.convert("I")
+            elif img.mode in ("P", "PA", "1", "CMYK", "YCbCr", "LAB",
+                              "HSV", "RGBa", "La"):
+                has_alpha = ("transparency" in img.info
+                             or "A" in img.getbands())
+                img = img.convert("RGBA" if has_alpha else "RGB")
+            if max(img.size) > max_side:
+                img.thumbnail((max_side, max_side), Image.Resampling.BOX)
+            return _picture_to_array(img)
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise user_error(
+            f"`{argument}` could not be decoded: the file is truncated or "
+            f"corrupt ({exc}). " + EXPECTED_INPUT
+        ) from exc
+
+
 def digit_features(image, argument=None):
     """The 64 features of a digit picture, or a `user_error`.
 
@@ -230,8 +658,10 @@ def digit_features(image, argument=None):
 
     Args:
         image: a numpy array `(H, W)`, `(H, W, 1)`, `(H, W, 3)` or
-            `(H, W, 4)` (uint8 0-255 or float 0-1), or a
-            Sketchpad/ImageEditor dict with a `"composite"` picture.
+            `(H, W, 4)` (uint8 0-255 or float 0-1), a file path, bytes
+            or `PIL.Image.Image` (read with `load_picture`), a
+            `BadPicture` (from `digit_image`), or a Sketchpad/ImageEditor
+            dict with one of these as `"composite"`.
         argument: str or `None`. Argument name for the messages (e.g.
             `"image"`); `None` leaves it out.
 
@@ -252,8 +682,12 @@ def digit_features(image, argument=None):
     received = f" for `{argument}`" if argument else ""
     source = f" from `{argument}`" if argument else ""
     image = _image_array(image)
+    if isinstance(image, BadPicture):
+        raise user_error(image.message)
     if image is None:
         raise user_error(f"No picture received{received}. " + EXPECTED_INPUT)
+    if isinstance(image, (str, os.PathLike, bytes, Image.Image)):
+        image = load_picture(image, argument or "image")
     try:
         return digit_image_to_features(image)
     except ValueError as exc:
@@ -350,7 +784,7 @@ def digit_inputs(api_prefix, example_label, image_label="Digit picture",
     """
     examples = write_digit_examples()
     with gr.Tab("Upload"):
-        image = gr.Image(
+        image = digit_image(
             type="numpy",
             image_mode="RGBA",
             sources=["upload", "clipboard"],
@@ -373,10 +807,10 @@ def digit_inputs(api_prefix, example_label, image_label="Digit picture",
             label="Test-split digits",
             api_name=f"{api_prefix}load_example",
         )
-    with gr.Tab("Draw"):
-        sketch = gr.Sketchpad(
+    with gr.Tab("Draw") as draw_tab:
+        sketch = digit_sketchpad(
             type="numpy",
-            label="Draw a digit (pick the brush on the left)",
+            label="Draw a digit with the mouse",
             canvas_size=(size, size),
             elem_id=f"{api_prefix}digit-sketch",
         )
@@ -384,17 +818,123 @@ def digit_inputs(api_prefix, example_label, image_label="Digit picture",
             "Classify drawing", variant="primary",
             elem_id=f"{api_prefix}classify-drawing-button",
         )
+    # Gradio's Sketchpad starts with no tool picked; pick its brush when
+    # the Draw tab opens (in the browser, no server call).
+    draw_tab.select(None, js=_PICK_BRUSH_JS % f"{api_prefix}digit-sketch")
     return {"image": image, "button": button, "sketch": sketch,
             "draw_button": draw_button}
 
 
-def connect_digit_inputs(fn, inputs, outputs, api_prefix, extra=()):
+# Clicks the Brush button of the sketchpad `%s` once it is rendered,
+# unless a tool is already picked (polls for up to 5 s).
+_PICK_BRUSH_JS = """() => {
+  const start = Date.now();
+  const pick = () => {
+    const root = document.getElementById("%s");
+    const brush = root && root.querySelector("button[aria-label='Brush']");
+    if (!brush || !brush.offsetParent) {
+      if (Date.now() - start < 5000) setTimeout(pick, 100);
+      return;
+    }
+    if (!brush.classList.contains("highlight")) brush.click();
+  };
+  pick();
+}"""
+
+
+def status_line(elem_id):
+    """The status line of a tab: progress and error messages.
+
+    Events wired with `wire` write their error message here (and leave
+    the output panels empty, without Gradio's empty "Error" badges).
+
+    Args:
+        elem_id: str. Element id.
+
+    Returns:
+        A `gr.Markdown`.
+
+    Example:
+
+    ```python
+    status = demos.components.status_line("digits_status")
+    ```
+    """
+    return gr.Markdown("", elem_id=elem_id, elem_classes=["hz-status"])
+
+
+def wire(trigger, fn, inputs, outputs, api_name, status,
+         progress_text=None):
+    """Connects a tab's function to the UI and to the API.
+
+    Two events share `fn`:
+
+    - UI: `trigger` (e.g. `button.click`) runs `fn` as a private
+      endpoint. A `gr.Error` (or any exception, logged with its
+      traceback) empties the outputs and writes the message in `status`
+      (and a warning toast), so no output panel is left with Gradio's
+      empty red "Error" badge. With `progress_text`, that text is shown
+      in the output panels while `fn` runs (e.g. a first run that
+      trains or compiles).
+    - API: the public endpoint `api_name`, with no UI trigger; a
+      `gr.Error` reaches the client as the endpoint's error message,
+      with no server-side traceback (`user_error`).
+
+    Args:
+        trigger: an event listener method, e.g. `button.click`.
+        fn: callable. Takes one value per input; returns one value per
+            output (a tuple for several).
+        inputs: list of input components.
+        outputs: list of output components.
+        api_name: str. Name of the public endpoint.
+        status: the `status_line` of the tab.
+        progress_text: str or `None`. Shown while `fn` runs.
+
+    Returns:
+        `None`.
+
+    Example:
+
+    ```python
+    demos.components.wire(button.click, classify, [image], [label],
+                          "digits_classify", status)
+    ```
+    """
+    outputs = list(outputs)
+
+    def run_for_ui(*args, progress=gr.Progress()):
+        if progress_text:
+            progress(0, desc=progress_text)
+        try:
+            result = fn(*args)
+        except Exception as exc:  # shown in the tab, never a badge
+            if isinstance(exc, gr.Error):
+                message = exc.message
+            else:
+                logger.exception("demo function %s failed", api_name)
+                message = f"Internal error ({type(exc).__name__}: {exc})."
+            gr.Warning(message)
+            return (*[None] * len(outputs), f"**Error:** {message}")
+        if len(outputs) == 1:
+            result = (result,)
+        return (*result, "")
+
+    trigger(run_for_ui, inputs=inputs, outputs=[*outputs, status],
+            api_visibility="private", show_progress_on=outputs,
+            api_name=f"{api_name}_ui")
+    gr.on(triggers=[], fn=fn, inputs=inputs, outputs=outputs,
+          api_name=api_name)
+
+
+def connect_digit_inputs(fn, inputs, outputs, api_prefix, extra=(),
+                         status=None):
     """Wires the buttons of `digit_inputs` to a classify function.
 
     The "Classify" button sends the picture, the "Classify drawing"
     button the Sketchpad value, each followed by the `extra` inputs.
     Endpoints: `f"{api_prefix}classify"` and
-    `f"{api_prefix}classify_drawing"`, in that order.
+    `f"{api_prefix}classify_drawing"`, in that order; both are wired
+    with `wire`.
 
     Args:
         fn: callable. Takes the picture (or Sketchpad value) and one
@@ -403,9 +943,11 @@ def connect_digit_inputs(fn, inputs, outputs, api_prefix, extra=()):
         outputs: list of output components.
         api_prefix: str. Prefix of the endpoint names.
         extra: sequence of further input components (e.g. a task id).
+        status: the tab's `status_line`, or `None` to add one here
+            (element id `f"{api_prefix}status"`).
 
     Returns:
-        `None`.
+        The status line.
 
     Example:
 
@@ -414,16 +956,15 @@ def connect_digit_inputs(fn, inputs, outputs, api_prefix, extra=()):
         classify, inputs, [label, weights], "digits_")
     ```
     """
+    if status is None:
+        status = status_line(f"{api_prefix}status")
     for button, source, verb in (
         (inputs["button"], inputs["image"], "classify"),
         (inputs["draw_button"], inputs["sketch"], "classify_drawing"),
     ):
-        button.click(
-            fn,
-            inputs=[source, *extra],
-            outputs=outputs,
-            api_name=f"{api_prefix}{verb}",
-        )
+        wire(button.click, fn, [source, *extra], outputs,
+             f"{api_prefix}{verb}", status)
+    return status
 
 
 def output_picture(label, elem_id, **kwargs):
@@ -706,7 +1247,26 @@ def terminator_header(title, intro, model, preset, test_set):
 def set_queue(blocks):
     """Sets the demos' queue on an app and returns it.
 
-    `queue(max_size=16, default_concurrency_limit=2)`, as in the hub.
+    `queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=
+    DEFAULT_CONCURRENCY_LIMIT)`: at most 64 requests waiting and 2
+    running at once per event, as in the hub. Measured with
+    `scripts/bench_hub_load.py` (bundled presets, JAX, 2-core AMD EPYC
+    shared with the load clients and other work; 20 s per row,
+    `scripts/results/benchmark-hub-load.csv`):
+
+    - Queue size 64. With 16 (the previous value), 20 clients on the
+      digits tab already got "Queue is full" (1240 of 1535 requests
+      refused) and 40 clients most of theirs; with 64, 40 clients got
+      every answer (0 errors, p50 3.0 s, p99 4.5 s). Forecasting (0.9 s
+      alone) with 40 clients also had 0 errors, but p50 31 s: the
+      queue bounds how long a request may wait, and 64 keeps that under
+      about a minute on the most expensive tab instead of holding
+      hundreds of requests.
+    - Concurrency 2 = the machine's cores. Every tab is CPU-bound (Keras
+      on the CPU, matplotlib); more threads share the same two cores.
+      Calls through Keras' `predict` (forecasting rollouts, CAFA) are
+      serialised per model anyway (`model_lock`). Other values were not
+      measured.
 
     Args:
         blocks: a `gr.Blocks`.

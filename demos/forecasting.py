@@ -27,10 +27,14 @@ from matplotlib.figure import Figure
 from demos.components import check_whole_number
 from demos.components import figure_to_picture
 from demos.components import header_markdown
+from demos.components import model_lock
 from demos.components import output_picture
 from demos.components import preset_metrics
 from demos.components import standalone_demo
+from demos.components import status_line
+from demos.components import unchecked
 from demos.components import user_error
+from demos.components import wire
 from zoo.forecasting import forecasting_recipes as recipes
 from zoo.forecasting.forecasting_metrics import VPT_THRESHOLD
 from zoo.forecasting.forecasting_metrics import valid_prediction_time
@@ -38,6 +42,8 @@ from zoo.preset_utils import list_presets
 from zoo.preset_utils import load
 
 TITLE = "Chaotic forecasting (RHN + attention)"
+SUMMARY = ("Autoregressive forecasts of Lorenz 96 and Kuramoto-"
+           "Sivashinsky, with their valid prediction time.")
 PRESETS = {"lorenz96": "rhn_attention_lorenz96", "ks": "rhn_attention_ks"}
 _DIMS = {40: "lorenz96", 8: "lorenz96_two_scale", 64: "ks"}
 
@@ -193,7 +199,7 @@ def predict(system, index, models):
         "ks", 3, {"ks": zoo.load("rhn_attention_ks")})
     ```
     """
-    if system not in models:
+    if not isinstance(system, str) or system not in models:
         raise user_error(
             f"`system` must be one of {sorted(models)}. "
             f"Received: system={system!r}"
@@ -205,7 +211,10 @@ def predict(system, index, models):
     warmup, truth, starts = recipes.initial_conditions(
         system, model.context_length
     )
-    forecast = model.rollout(warmup[index:index + 1], truth.shape[1])[0]
+    # `rollout` goes through `predict_on_batch`: one call per model at once.
+    with model_lock(model):
+        forecast = model.rollout(warmup[index:index + 1],
+                                 truth.shape[1])[0]
     error = np.sqrt(np.mean((forecast.astype("float64") - truth[index])
                             ** 2, axis=-1))
     vpt = valid_prediction_time(error, cfg["dt"], cfg["lyapunov"])
@@ -270,7 +279,7 @@ def render(model, api_prefix="", preset=None):
 
     Returns:
         A dict of the created components: `system`, `index`, `button`,
-        `summary`, `spacetime`, `curve`.
+        `summary`, `spacetime`, `curve`, `status`.
 
     Raises:
         ValueError: a model is not a forecaster of a known system.
@@ -291,33 +300,37 @@ def render(model, api_prefix="", preset=None):
     gr.Markdown(_header(models, preset))
     with gr.Row():
         with gr.Column(scale=1):
-            system = gr.Dropdown(
+            system = unchecked(gr.Dropdown(
                 [(recipes.SYSTEMS[s]["label"], s) for s in models],
                 value=next(iter(models)), label="System",
                 elem_id=f"{api_prefix}system",
-            )
-            index = gr.Slider(0, recipes.NUM_TEST_ICS - 1, value=0, step=1,
-                              label="Test initial condition",
-                              elem_id=f"{api_prefix}index")
+            ))
+            index = unchecked(gr.Slider(
+                0, recipes.NUM_TEST_ICS - 1, value=0, step=1,
+                label="Test initial condition",
+                elem_id=f"{api_prefix}index"))
             button = gr.Button("Forecast", variant="primary",
                                elem_id=f"{api_prefix}forecast-button")
+            status = status_line(f"{api_prefix}status")
             summary = gr.Markdown(elem_id=f"{api_prefix}summary")
         with gr.Column(scale=2):
             spacetime = output_picture("Truth, forecast and error",
                                        f"{api_prefix}spacetime")
             curve = output_picture("NRMSE", f"{api_prefix}curve")
-    button.click(forecast, inputs=[system, index],
-                 outputs=[summary, spacetime, curve],
-                 api_name=f"{api_prefix}forecast")
+    wire(button.click, forecast, [system, index],
+         [summary, spacetime, curve], f"{api_prefix}forecast", status,
+         progress_text="Rolling out 8 Lyapunov times (the first run "
+                       "compiles the model: a few seconds)...")
     return {"system": system, "index": index, "button": button,
-            "summary": summary, "spacetime": spacetime, "curve": curve}
+            "summary": summary, "spacetime": spacetime, "curve": curve,
+            "status": status}
 
 
 def build_demo(model, preset=None):
     """Builds the standalone forecasting demo.
 
     The endpoint is `/forecast`. The queue is set as in the hub:
-    `queue(max_size=16, default_concurrency_limit=2)`.
+    `demos.components.set_queue`.
 
     Args:
         model: a `zoo.forecasting.Forecaster` or a dict `{system:

@@ -2,13 +2,20 @@
 
 Adding a model family takes one module and one line:
 
-1. `demos/<family>.py` defines `TITLE` (tab label), `render(model,
+1. `demos/<family>.py` defines `TITLE` (tab label), `SUMMARY` (one
+   sentence for the hub's model list), `render(model,
    api_prefix="", preset=None)` (adds the tab's components and events to
    the open Blocks, with endpoint names starting with `api_prefix`),
    `build_demo(model, preset=None)` (the standalone app) and
    `build_tiny_model()` (a small model for tests and
    `python -m demos --tiny-test-model`).
-2. A `DemoTab(name, module, preset)` line in `TABS`.
+2. A `DemoTab(name, module, preset, family)` line in `TABS`.
+
+Navigation: the first tab, "All models", lists every model, grouped by
+`family`, each with a button that opens its tab (Gradio's tab bar puts
+the tabs that do not fit behind an unlabelled "..." menu, and the hub
+grows by one tab per model). The buttons switch tabs without the queue
+(`queue=False`), so they work while the queue is busy.
 
 Endpoint names: inside the hub every endpoint is
 `"<tab name>_<verb>"`, e.g. `/hyper_mlp_digits_classify` and
@@ -17,8 +24,9 @@ when tabs are added (a client never sees a Gradio-deduplicated
 `classify_1`). A standalone `build_demo` uses the bare verb
 (`/classify`).
 
-Queue: `build_hub` (and each `build_demo`) sets
-`queue(max_size=16, default_concurrency_limit=2)`, so a hub launched by
+Queue: `build_hub` (and each `build_demo`) calls
+`demos.components.set_queue` (`max_size=64`, `default_concurrency_limit
+=2`, chosen from measurements; see its docstring), so a hub launched by
 hand or by a test behaves like `launch_hub`.
 
 Shared pieces: what several tabs need (the digit upload/draw column,
@@ -28,11 +36,13 @@ from there, never another tab's private helpers.
 """
 
 import dataclasses
+import functools
 import importlib
 import logging
 
 import gradio as gr
 
+from demos.components import MAX_UPLOAD_SIZE
 from demos.components import set_queue
 from zoo.preset_utils import list_presets
 from zoo.preset_utils import load
@@ -50,32 +60,42 @@ class DemoTab:
             docstring for what it defines).
         preset: str. Bundled preset loaded when `build_hub` gets no
             model for this tab.
+        family: str. Heading under which the "All models" page lists
+            the tab.
 
     Example:
 
     ```python
     DemoTab("hyper_mlp_digits", "demos.hyper_mlp_digits",
-            "hyper_mlp_digits")
+            "hyper_mlp_digits", "Hypernetworks")
     ```
     """
 
     name: str
     module: str
     preset: str
+    family: str = "Other models"
 
 
+HYPERNETWORKS = "Hypernetworks"
+TERMINATOR = "Terminator (HyperZ·Z·W)"
 TABS = (
-    DemoTab("hyper_mlp_digits", "demos.hyper_mlp_digits", "hyper_mlp_digits"),
+    DemoTab("hyper_mlp_digits", "demos.hyper_mlp_digits", "hyper_mlp_digits",
+            HYPERNETWORKS),
     DemoTab("hyper_cl_permuted_digits", "demos.hyper_cl_digits",
-            "hyper_cl_permuted_digits"),
-    DemoTab("unem_fewshot", "demos.unem_fewshot", "unem_gaussian_5shot"),
+            "hyper_cl_permuted_digits", HYPERNETWORKS),
+    DemoTab("unem_fewshot", "demos.unem_fewshot", "unem_gaussian_5shot",
+            "Few-shot and test-time adaptation"),
     DemoTab("terminator_digits", "demos.terminator_digits",
-            "terminator_2d_digits"),
+            "terminator_2d_digits", TERMINATOR),
     DemoTab("terminator_mnist1d", "demos.terminator_mnist1d",
-            "terminator_1d_mnist1d"),
-    DemoTab("forecasting", "demos.forecasting", "rhn_attention_lorenz96"),
-    DemoTab("token_exit", "demos.token_exit", "token_exit_vlm_digits"),
+            "terminator_1d_mnist1d", TERMINATOR),
+    DemoTab("forecasting", "demos.forecasting", "rhn_attention_lorenz96",
+            "Sequence models"),
+    DemoTab("token_exit", "demos.token_exit", "token_exit_vlm_digits",
+            "Vision-language models"),
 )
+MODELS_TAB = "models"
 
 
 def get_tab(name):
@@ -167,8 +187,9 @@ def load_bundled_models():
 def build_hub(models=None):
     """Builds the hub: a `gr.Blocks` with one `gr.Tab` per model.
 
-    The queue is set here: `queue(max_size=16,
-    default_concurrency_limit=2)`. Endpoint names are
+    The first tab, "All models" (`model_list`), lists every model with
+    a button to its tab. The queue is set here:
+    `demos.components.set_queue`. Endpoint names are
     `"<tab name>_<verb>"` (e.g. `/hyper_mlp_digits_classify`).
 
     Args:
@@ -203,14 +224,65 @@ def build_hub(models=None):
             "# hyperzoo demos\n"
             "Keras 3 hypernetwork models; one tab per model."
         )
-        with gr.Tabs():
+        with gr.Tabs(elem_id="hub-tabs") as tabs:
+            with gr.Tab("All models", id=MODELS_TAB, elem_id="hub-models"):
+                buttons = model_list(entries)
             for name, (model, preset) in entries.items():
                 module = tab_module(name)
                 with gr.Tab(module.TITLE, id=name, elem_id=f"tab-{name}"):
                     module.render(
                         model, api_prefix=f"{name}_", preset=preset
                     )
+        for name, button in buttons.items():
+            button.click(functools.partial(gr.Tabs, selected=name),
+                         outputs=tabs, queue=False,
+                         api_visibility="private",
+                         api_name=f"open_{name}")
     return set_queue(hub)
+
+
+def model_list(entries):
+    """Adds the "All models" page: every tab, grouped by family.
+
+    Call it inside the open "All models" tab. Each model gets a card
+    with its title, its module's `SUMMARY` and an "Open" button
+    (element id `f"open-{name}"`); families come in `TABS` order.
+
+    Args:
+        entries: dict `{tab name: ...}` of the tabs in the hub.
+
+    Returns:
+        A dict `{tab name: gr.Button}` (to wire to the tab switch).
+
+    Example:
+
+    ```python
+    with gr.Tab("All models"):
+        buttons = demos.hub.model_list({"hyper_mlp_digits": None})
+    ```
+    """
+    gr.Markdown(
+        f"{len(entries)} models. Open one here, or with the tabs above "
+        "(those that do not fit are behind the \"...\" at their end)."
+    )
+    families = {}
+    for tab in TABS:
+        if tab.name in entries:
+            families.setdefault(tab.family, []).append(tab)
+    buttons = {}
+    for family, tabs in families.items():
+        gr.Markdown(f"### {family}")
+        with gr.Row(equal_height=True):
+            for tab in tabs:
+                module = tab_module(tab.name)
+                with gr.Column(variant="panel", min_width=240):
+                    gr.Markdown(f"**{module.TITLE}**\n\n"
+                                f"{getattr(module, 'SUMMARY', '')}")
+                    buttons[tab.name] = gr.Button(
+                        f"Open {module.TITLE}", size="sm",
+                        elem_id=f"open-{tab.name}",
+                    )
+    return buttons
 
 
 def build_tiny_models():
@@ -237,7 +309,8 @@ def launch_hub(host="127.0.0.1", port=7860, models=None, **kwargs):
         models: `None` (bundled presets) or a dict, as in `build_hub`.
         **kwargs: passed to `gr.Blocks.launch` (e.g.
             `prevent_thread_lock=True`, `quiet=True`). `share` defaults
-            to False and `ssr_mode` to False (no Node server).
+            to False, `ssr_mode` to False (no Node server) and
+            `max_file_size` to `demos.components.MAX_UPLOAD_SIZE`.
 
     Returns:
         The launched `gr.Blocks` (once the server stops, or at once with
@@ -252,5 +325,6 @@ def launch_hub(host="127.0.0.1", port=7860, models=None, **kwargs):
     hub = build_hub(models)
     kwargs.setdefault("share", False)
     kwargs.setdefault("ssr_mode", False)
+    kwargs.setdefault("max_file_size", MAX_UPLOAD_SIZE)
     hub.launch(server_name=host, server_port=port, **kwargs)
     return hub

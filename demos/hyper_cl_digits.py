@@ -42,7 +42,9 @@ from demos.components import preset_label_names
 from demos.components import preset_metrics
 from demos.components import softmax
 from demos.components import standalone_demo
+from demos.components import status_line
 from demos.components import top_classes
+from demos.components import unchecked
 from demos.components import user_error
 from zoo.data import DIGITS_CLASS_NAMES
 from zoo.hyper_cl.continual import make_tasks
@@ -50,6 +52,8 @@ from zoo.hyper_cl.continual import permute_features
 from zoo.hyper_mlp import features_to_image
 
 TITLE = "HyperCL: continual learning"
+SUMMARY = ("One hypernetwork, five tasks of permuted digits, little "
+           "forgetting.")
 NUM_FEATURES = 64
 NUM_CLASSES = 10
 PERMUTED_SCALE = 16
@@ -324,7 +328,7 @@ def render(model, api_prefix="", preset=None):
     Returns:
         A dict of the created components: `task`, `image`, `sketch`,
         `label`, `permuted`, `inferred`, `accuracy`, `button`,
-        `draw_button`.
+        `draw_button`, `status`.
 
     Example:
 
@@ -344,7 +348,7 @@ def render(model, api_prefix="", preset=None):
     gr.Markdown(_header(model, preset))
     with gr.Row():
         with gr.Column():
-            task = gr.Dropdown(
+            task = unchecked(gr.Dropdown(
                 choices=[
                     (f"task {t}" + (" (plain digits)" if t == 0
                                     else f" (permutation {t})"), t)
@@ -357,12 +361,13 @@ def render(model, api_prefix="", preset=None):
                 allow_custom_value=True,
                 label="Task id (which permutation and which weights)",
                 elem_id=f"{api_prefix}task",
-            )
+            ))
             inputs = digit_inputs(
                 api_prefix, "digit {label}, test #{index}",
                 image_label="Digit picture (plain, not permuted)",
             )
         with gr.Column():
+            status = status_line(f"{api_prefix}status")
             label = gr.Label(
                 num_top_classes=3, label="Top-3 classes (task's weights)",
                 elem_id=f"{api_prefix}label",
@@ -381,9 +386,9 @@ def render(model, api_prefix="", preset=None):
         f"{api_prefix}accuracy", value=chart,
     )
     connect_digit_inputs(classify, inputs, [label, permuted, inferred],
-                         api_prefix, extra=[task])
+                         api_prefix, extra=[task], status=status)
     return {"task": task, **inputs, "label": label, "permuted": permuted,
-            "inferred": inferred, "accuracy": accuracy}
+            "inferred": inferred, "accuracy": accuracy, "status": status}
 
 
 def build_demo(model, preset=None):
@@ -391,7 +396,7 @@ def build_demo(model, preset=None):
 
     The endpoints are `/classify` and `/classify_drawing`, each taking
     a picture and a task id. The queue is set as in the hub:
-    `queue(max_size=16, default_concurrency_limit=2)`.
+    `demos.components.set_queue`.
 
     Args:
         model: a `zoo.HyperCLClassifier` trained on permuted digits,

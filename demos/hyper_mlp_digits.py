@@ -5,15 +5,16 @@ first hidden layer's weights, which a hypernetwork generated from a
 learned embedding.
 
 Inputs (what works in Gradio 6.31):
-- `gr.Image(type="numpy", image_mode="RGBA", sources=["upload",
-  "clipboard"])`: an uploaded or pasted picture (PNG, JPEG, WebP, ...).
-  RGBA keeps transparency, so a transparent PNG with black strokes is
+- `demos.components.DigitImage` (a `gr.Image`, sources upload and
+  clipboard): an uploaded or pasted picture (PNG, JPEG, WebP, ...),
+  decoded with bounded memory by `demos.components.load_picture`.
+  Transparency is kept, so a transparent PNG with black strokes is
   composited on white instead of becoming an all-black RGB image.
   Endpoint `api_name="classify"` (`"<tab>_classify"` inside the hub).
 - `gr.Sketchpad(type="numpy")`: draw with the mouse (black brush on a
-  blank canvas; in 6.31 the brush must first be picked in the canvas's
-  left toolbar). Its value is an `ImageEditor` dict whose `"composite"`
-  is classified; an untouched canvas sends `None`. Endpoint
+  blank canvas; the brush is picked when the Draw tab opens). Its value
+  is an `ImageEditor` dict whose `"composite"` is classified; an
+  untouched canvas sends `None`. Endpoint
   `"classify_drawing"` (`"<tab>_classify_drawing"` inside the hub).
 
 Examples are ten test-split digits (one per class), rendered with
@@ -43,12 +44,15 @@ from demos.components import preset_label_names
 from demos.components import preset_metrics
 from demos.components import scores_to_probabilities
 from demos.components import standalone_demo
+from demos.components import status_line
 from demos.components import to_numpy
 from demos.components import top_classes
 from zoo.data import DIGITS_CLASS_NAMES
 from zoo.data import load_digits
 
 TITLE = "HyperMLP digits"
+SUMMARY = ("An MLP whose weights a hypernetwork generates; upload or "
+           "draw a digit.")
 WEIGHTS_LAYER = "hyper_dense_0"
 DIGITS_SIDE = 8
 NUM_FEATURES = DIGITS_SIDE * DIGITS_SIDE
@@ -130,8 +134,10 @@ def predict(image, model, label_names=DIGITS_CLASS_NAMES):
 
     Args:
         image: the picture: a numpy array `(H, W)`, `(H, W, 1)`,
-            `(H, W, 3)` or `(H, W, 4)` (uint8 0-255 or float 0-1), or a
-            Sketchpad/ImageEditor dict with a `"composite"` picture.
+            `(H, W, 3)` or `(H, W, 4)` (uint8 0-255 or float 0-1), a
+            file path, or a Sketchpad/ImageEditor dict with a
+            `"composite"` picture (see
+            `demos.components.digit_features`).
         model: a HyperMLP digits classifier: `(N, 64)` float features to
             `(N, len(label_names))` logits (or probabilities when its
             `activation` is `"softmax"`).
@@ -145,7 +151,8 @@ def predict(image, model, label_names=DIGITS_CLASS_NAMES):
     Raises:
         gr.Error: empty input, a picture smaller than 8x8, a blank
             picture, or something that is not an image (wrong rank,
-            channel count or dtype); the message says what was expected.
+            channel count or dtype, a file that is not a readable
+            picture); the message says what was expected.
 
     Example:
 
@@ -156,7 +163,7 @@ def predict(image, model, label_names=DIGITS_CLASS_NAMES):
     top3  # {'3': 0.97, '8': 0.02, '5': 0.004}
     ```
     """
-    features = digit_features(image)
+    features = digit_features(image, "image")
     outputs = to_numpy(model(features[None], training=False))[0]
     if outputs.shape != (len(label_names),):
         raise ValueError(
@@ -214,7 +221,7 @@ def render(model, api_prefix="", preset=None):
 
     Returns:
         A dict of the created components: `image`, `sketch`, `label`,
-        `weights`, `button`, `draw_button`.
+        `weights`, `button`, `draw_button`, `status`.
 
     Example:
 
@@ -235,6 +242,7 @@ def render(model, api_prefix="", preset=None):
             inputs = digit_inputs(api_prefix, "{label} (test #{index})",
                                   size=280)
         with gr.Column():
+            status = status_line(f"{api_prefix}status")
             label = gr.Label(
                 num_top_classes=3, label="Top-3 classes",
                 elem_id=f"{api_prefix}label",
@@ -243,15 +251,16 @@ def render(model, api_prefix="", preset=None):
                 "Generated weights of hyper_dense_0 (16 units)",
                 f"{api_prefix}weights", height=340,
             )
-    connect_digit_inputs(classify, inputs, [label, weights], api_prefix)
-    return {**inputs, "label": label, "weights": weights}
+    connect_digit_inputs(classify, inputs, [label, weights], api_prefix,
+                         status=status)
+    return {**inputs, "label": label, "weights": weights, "status": status}
 
 
 def build_demo(model, preset=None):
     """Builds the standalone digits demo.
 
     The endpoints are `/classify` and `/classify_drawing`. The queue is
-    set as in the hub: `queue(max_size=16, default_concurrency_limit=2)`.
+    set as in the hub: `demos.components.set_queue`.
 
     Args:
         model: a HyperMLP digits classifier, e.g.

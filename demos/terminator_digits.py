@@ -12,13 +12,10 @@ examples) with endpoint
 picture becomes 64 features in `[0, 1]` with
 `zoo.hyper_mlp.digit_image_to_features`, reshaped to `(8, 8, 1)`.
 
-Batch dependence: the blocks standardise with the statistics of the
-current batch, also at inference. A picture is therefore classified
-inside a fixed context batch, itself followed by the first 99 test
-digits (`context_digits`), and only its own row is returned.
+A picture is classified alone, as a batch of one (`classify_sample`).
 
 This module also holds the helpers shared with the
-`terminator_mnist1d` tab (`classify_in_context`, `global_kernels`,
+`terminator_mnist1d` tab (`classify_sample`, `global_kernels`,
 `kernel_picture`, `tiny_terminator`); the model check and the header of
 both tabs are `demos.components.check_terminator_model` and
 `demos.components.terminator_header`. As a demo module of the hub it
@@ -27,13 +24,10 @@ provides `TITLE`, `render(model, api_prefix, preset)`,
 lives in `demos.hub.TABS`.
 """
 
-import functools
-
 import gradio as gr
 import keras
 import numpy as np
 
-from demos.components import TERMINATOR_CONTEXT_SIZE
 from demos.components import check_terminator_model
 from demos.components import connect_digit_inputs
 from demos.components import digit_features
@@ -43,75 +37,47 @@ from demos.components import output_picture
 from demos.components import preset_label_names
 from demos.components import scores_to_probabilities
 from demos.components import standalone_demo
+from demos.components import status_line
 from demos.components import terminator_header
 from demos.components import to_numpy
 from zoo.data import DIGITS_CLASS_NAMES
-from zoo.data import load_digits
 
 TITLE = "Terminator digits (HyperZ·Z·W)"
+SUMMARY = ("A residual-free network of hyper-kernels; upload or draw a "
+           "digit.")
 SPATIAL_SHAPE = (8, 8)
 KERNEL_CELL = (24, 24)
 
 
-@functools.lru_cache(maxsize=1)
-def context_digits():
-    """The fixed context batch: the first 99 test digits as images.
+def classify_sample(model, sample, label_names):
+    """Class probabilities of one sample, classified alone.
 
-    Cached per process and read-only.
-
-    Returns:
-        float32 array `(99, 8, 8, 1)`, ink 1 and background 0.
-
-    Example:
-
-    ```python
-    demos.terminator_digits.context_digits().shape  # (99, 8, 8, 1)
-    ```
-    """
-    x, _ = load_digits(split="test", layout="image")
-    context = np.ascontiguousarray(x[:TERMINATOR_CONTEXT_SIZE])
-    context.setflags(write=False)
-    return context
-
-
-def classify_in_context(model, sample, context, label_names):
-    """Class probabilities of one sample, classified inside a batch.
-
-    The batch is `sample` followed by `context`; the model sees it at
-    once (`training=False`) and only row 0 is kept. Logits go through a
-    softmax unless the model's `activation` is `"softmax"`.
+    The model sees a batch of one (`sample[None]`, `training=False`):
+    the prediction does not depend on any other sample. Logits go
+    through a softmax unless the model's `activation` is `"softmax"`.
 
     Args:
         model: a classifier mapping `(N, *sample.shape)` to
             `(N, len(label_names))` scores.
         sample: float array, one input without the batch axis.
-        context: float array `(M, *sample.shape)`, the fixed context.
         label_names: sequence of str. Class names, in score order.
 
     Returns:
         A dict `{label: probability}` over all classes (sums to 1).
 
     Raises:
-        ValueError: the shapes of `sample` and `context` differ, or the
-            model returns a score count other than `len(label_names)`.
+        ValueError: the model returns a score count other than
+            `len(label_names)`.
 
     Example:
 
     ```python
-    probs = demos.terminator_digits.classify_in_context(
-        model, x[0], demos.terminator_digits.context_digits(),
-        zoo.data.DIGITS_CLASS_NAMES,
-    )
+    probs = demos.terminator_digits.classify_sample(
+        model, x[0], zoo.data.DIGITS_CLASS_NAMES)
     ```
     """
     sample = np.asarray(sample, dtype="float32")
-    if sample.shape != tuple(context.shape[1:]):
-        raise ValueError(
-            f"`sample` has shape {sample.shape}; the context batch holds "
-            f"samples of shape {tuple(context.shape[1:])}."
-        )
-    batch = np.concatenate([sample[None], context], axis=0)
-    outputs = to_numpy(model(batch, training=False))[0]
+    outputs = to_numpy(model(sample[None], training=False))[0]
     if outputs.shape != (len(label_names),):
         raise ValueError(
             f"The model returned {outputs.shape} scores for "
@@ -186,13 +152,14 @@ def predict(image, model, label_names=DIGITS_CLASS_NAMES):
 
     The picture becomes 64 features with
     `zoo.hyper_mlp.digit_image_to_features`, reshaped to `(8, 8, 1)`,
-    and is classified inside the fixed context batch of
-    `context_digits` (see `classify_in_context`).
+    and is classified alone (see `classify_sample`).
 
     Args:
         image: the picture: a numpy array `(H, W)`, `(H, W, 1)`,
-            `(H, W, 3)` or `(H, W, 4)` (uint8 0-255 or float 0-1), or a
-            Sketchpad/ImageEditor dict with a `"composite"` picture.
+            `(H, W, 3)` or `(H, W, 4)` (uint8 0-255 or float 0-1), a
+            file path, or a Sketchpad/ImageEditor dict with a
+            `"composite"` picture (see
+            `demos.components.digit_features`).
         model: a `zoo.TerminatorClassifier` on `(N, 8, 8, 1)` digits.
         label_names: sequence of str. Class names, in logit order.
 
@@ -216,8 +183,7 @@ def predict(image, model, label_names=DIGITS_CLASS_NAMES):
     ```
     """
     sample = digit_features(image, "image").reshape(SPATIAL_SHAPE + (1,))
-    probs = classify_in_context(model, sample, context_digits(),
-                                label_names)
+    probs = classify_sample(model, sample, label_names)
     return probs, kernel_picture(global_kernels(model))
 
 
@@ -238,7 +204,7 @@ def render(model, api_prefix="", preset=None):
 
     Returns:
         A dict of the created components: `image`, `sketch`, `label`,
-        `kernels`, `button`, `draw_button`.
+        `kernels`, `button`, `draw_button`, `status`.
 
     Raises:
         ValueError: the model is not a Terminator on 8x8x1 inputs with
@@ -262,12 +228,13 @@ def render(model, api_prefix="", preset=None):
         "Upload or draw a digit; on the right, each block's 8x8 "
         "hyper-kernel, left to right (red positive, blue negative, each "
         "scaled to its own peak).",
-        model, preset, "540 test digits in batches of 100",
+        model, preset, "540 test digits",
     ))
     with gr.Row():
         with gr.Column():
             inputs = digit_inputs(api_prefix, "test #{index} (digit {label})")
         with gr.Column():
+            status = status_line(f"{api_prefix}status")
             label = gr.Label(num_top_classes=3, label="Top-3 classes",
                              elem_id=f"{api_prefix}label")
             gr.Markdown("**Global hyper-kernel of each block** (8x8, "
@@ -275,15 +242,16 @@ def render(model, api_prefix="", preset=None):
             kernels = output_picture("Global hyper-kernels",
                                      f"{api_prefix}kernels",
                                      show_label=False)
-    connect_digit_inputs(classify, inputs, [label, kernels], api_prefix)
-    return {**inputs, "label": label, "kernels": kernels}
+    connect_digit_inputs(classify, inputs, [label, kernels], api_prefix,
+                         status=status)
+    return {**inputs, "label": label, "kernels": kernels, "status": status}
 
 
 def build_demo(model, preset=None):
     """Builds the standalone Terminator digits demo.
 
     The endpoints are `/classify` and `/classify_drawing`. The queue is
-    set as in the hub: `queue(max_size=16, default_concurrency_limit=2)`.
+    set as in the hub: `demos.components.set_queue`.
 
     Args:
         model: a `zoo.TerminatorClassifier` on `(N, 8, 8, 1)` digits,

@@ -7,7 +7,8 @@ decoder layer a router reads the question's hidden states and, once its
 exit probability exceeds the preset's threshold, the 64 image tokens are
 removed for the remaining layers. The tab shows the answer, the layer
 after which the image tokens left, the share of decoder FLOPs saved
-(analytic count) and the router's exit probability at every layer (on
+(analytic count; without an early exit the routers are an overhead,
+shown as a cost) and the router's exit probability at every layer (on
 the full model's states, the threshold dashed). Endpoint `"answer"`
 (`"<tab>_answer"` inside the hub).
 
@@ -29,11 +30,16 @@ from demos.components import header_markdown
 from demos.components import output_picture
 from demos.components import preset_metrics
 from demos.components import standalone_demo
+from demos.components import status_line
+from demos.components import unchecked
 from demos.components import user_error
+from demos.components import wire
 from zoo.data import load_digits
 from zoo.token_exit import token_exit_recipes as recipes
 
 TITLE = "Visual-token exit VLM (DyVTE)"
+SUMMARY = ("A tiny VLM that drops its image tokens once a router says "
+           "the question no longer needs them.")
 QUESTIONS = {
     "Which digit is it?": "digit",
     "Is it above four?": "above_four",
@@ -83,7 +89,7 @@ def _check_model(model):
 
 
 def _check_question(question, row):
-    if question not in QUESTIONS:
+    if not isinstance(question, str) or question not in QUESTIONS:
         raise user_error(
             f"`question` must be one of {list(QUESTIONS)}. Received: "
             f"question={question!r}"
@@ -152,6 +158,38 @@ def exit_plot(probs, threshold, exit_layer, width=6.4, height=2.8,
     return figure_to_picture(fig)
 
 
+def flops_change_text(saved):
+    """The decoder-FLOPs sentence of a question, as a saving or a cost.
+
+    `saved` is `zoo.token_exit.token_exit_recipes.flops_saved` for one
+    question: the share of the full decoder's FLOPs (no routers) that
+    the exit saved, routers charged. Without an early enough exit the
+    routers are pure overhead and `saved` is negative: that is written
+    as a cost, not as a negative saving.
+
+    Args:
+        saved: float. Share saved, negative for an overhead.
+
+    Returns:
+        A Markdown str.
+
+    Example:
+
+    ```python
+    demos.token_exit.flops_change_text(-0.004)
+    # 'decoder FLOPs: **+0.4% more** than the model without routers ...'
+    ```
+    """
+    if saved >= 0:
+        return (f"decoder FLOPs saved: **{100 * saved:.1f}%** of the "
+                "model without routers (analytic, router cost included).")
+    cost = 100 * -saved
+    amount = f"{cost:.1f}%" if cost >= 0.05 else "<0.1%"
+    return (f"decoder FLOPs: **+{amount} more** than the model without "
+            "routers: the router cost, with no exit early enough to pay "
+            "for it (analytic).")
+
+
 def predict(index, question, row, model):
     """Answers a question about a test digit with visual-token exit.
 
@@ -165,7 +203,8 @@ def predict(index, question, row, model):
 
     Returns:
         `(summary, answers, picture, plot)`: a Markdown paragraph (true
-        answer, exit layer, FLOPs saved), a dict `{answer: probability}`
+        answer, exit layer, FLOPs saved or router cost, see
+        `flops_change_text`), a dict `{answer: probability}`
         over `ANSWERS` (sums to 1), the uint8 digit picture and the uint8
         exit-probability plot.
 
@@ -199,6 +238,7 @@ def predict(index, question, row, model):
     k = out["exit_layer"]
     last = backbone.num_layers - 1
     saved = recipes.flops_saved(backbone, [k])
+    change = flops_change_text(saved)
     truth = recipes.ANSWERS[recipes.answer(image8, int(labels[index]),
                                            qtype, row)]
     best = recipes.ANSWERS[int(np.argmax(probs))]
@@ -211,8 +251,7 @@ def predict(index, question, row, model):
         f"Test image **#{index}** (digit {int(labels[index])}), "
         f"*{question_text}* Answer **{best}** "
         f"({100 * probs.max():.1f}%, true **{truth}**, {verdict}). "
-        f"Image tokens exited {where}; decoder FLOPs saved: "
-        f"**{100 * saved:.1f}%** (analytic, routers included)."
+        f"Image tokens exited {where}; {change}"
     )
     answers = {a: float(p) for a, p in zip(recipes.ANSWERS, probs)}
     return (summary, answers, digit_picture(image8),
@@ -256,7 +295,7 @@ def render(model, api_prefix="", preset=None):
 
     Returns:
         A dict of the created components: `index`, `question`, `row`,
-        `button`, `summary`, `answers`, `image`, `plot`.
+        `button`, `summary`, `answers`, `image`, `plot`, `status`.
 
     Raises:
         ValueError: the model does not fit the demo.
@@ -277,16 +316,17 @@ def render(model, api_prefix="", preset=None):
     gr.Markdown(_header(model, preset))
     with gr.Row():
         with gr.Column():
-            index = gr.Slider(0, size - 1, value=0, step=1,
+            index = unchecked(gr.Slider(0, size - 1, value=0, step=1,
                               label="Test image index",
-                              elem_id=f"{api_prefix}index")
-            question = gr.Dropdown(list(QUESTIONS), value=list(QUESTIONS)[0],
-                                   label="Question",
-                                   elem_id=f"{api_prefix}question")
-            row = gr.Slider(0, 7, value=0, step=1, label="Row k (row "
-                            "question only)", elem_id=f"{api_prefix}row")
+                              elem_id=f"{api_prefix}index"))
+            question = unchecked(gr.Dropdown(
+                list(QUESTIONS), value=list(QUESTIONS)[0], label="Question",
+                elem_id=f"{api_prefix}question"))
+            row = unchecked(gr.Slider(0, 7, value=0, step=1, label="Row k (row "
+                            "question only)", elem_id=f"{api_prefix}row"))
             button = gr.Button("Answer", variant="primary",
                                elem_id=f"{api_prefix}answer-button")
+            status = status_line(f"{api_prefix}status")
             summary = gr.Markdown(elem_id=f"{api_prefix}summary")
             answers = gr.Label(num_top_classes=3, label="Top-3 answers",
                                elem_id=f"{api_prefix}answers")
@@ -294,12 +334,11 @@ def render(model, api_prefix="", preset=None):
             image = output_picture("Digit", f"{api_prefix}image")
             plot = output_picture("Router exit probability per layer",
                                   f"{api_prefix}plot")
-    button.click(answer, inputs=[index, question, row],
-                 outputs=[summary, answers, image, plot],
-                 api_name=f"{api_prefix}answer")
+    wire(button.click, answer, [index, question, row],
+         [summary, answers, image, plot], f"{api_prefix}answer", status)
     return {"index": index, "question": question, "row": row,
             "button": button, "summary": summary, "answers": answers,
-            "image": image, "plot": plot}
+            "image": image, "plot": plot, "status": status}
 
 
 def build_demo(model, preset=None):

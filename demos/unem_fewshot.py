@@ -26,10 +26,17 @@ import functools
 import gradio as gr
 import keras
 
+from demos.components import check_choice
+from demos.components import check_number
 from demos.components import header_markdown
+from demos.components import int_radio
+from demos.components import model_lock
 from demos.components import preset_metrics
 from demos.components import standalone_demo
+from demos.components import status_line
+from demos.components import unchecked
 from demos.components import user_error
+from demos.components import wire
 from zoo.preset_utils import list_presets
 from zoo.preset_utils import load
 from zoo.unem import baselines
@@ -37,6 +44,8 @@ from zoo.unem import cafa
 from zoo.unem import unem_recipes
 
 TITLE = "UNEM few-shot + CAFA"
+SUMMARY = ("Unrolled EM for transductive few-shot tasks, and test-time "
+           "adaptation of a digits CNN.")
 SHOTS = (1, 5, 10)
 CAFA_PRESET = "cafa_digits_encoder"
 METHOD_NAMES = {
@@ -71,14 +80,45 @@ def learned_parameters(model):
     ]
 
 
+def _check_shots(shots):
+    """`shots` as an int of `SHOTS` (an int or a numeric string)."""
+    try:
+        number = float(shots)
+    except (TypeError, ValueError, OverflowError):
+        number = float("nan")
+    if isinstance(shots, bool) or number not in SHOTS:
+        raise user_error(
+            f"`shots` must be an integer, one of {list(SHOTS)} (an int or "
+            f"a numeric string). Received: shots={shots!r}"
+        )
+    return int(number)
+
+
+def _check_seed(seed):
+    """`seed` as an int in [0, 2^31) (an int or a numeric string)."""
+    try:
+        number = float(seed)
+    except (TypeError, ValueError, OverflowError):
+        number = float("nan")
+    if isinstance(seed, bool) or not number.is_integer() \
+            or not 0 <= number < 2**31:
+        raise user_error(
+            "`seed` must be a whole number in [0, 2^31). Received: "
+            f"seed={seed!r}"
+        )
+    return int(number)
+
+
 def compare_episode(model, shots=5, seed=0, lam=baselines.DEFAULT_LAMBDA):
     """Samples one meta-test task and compares UNEM with fixed-lambda EM.
 
     Args:
         model: a Gaussian-head `zoo.UNEMFewShotClassifier` for the
             Gaussian world (16 classes, 32 features).
-        shots: int. 1, 5 or 10 support samples per class.
-        seed: int. Seed of the task (same seed, same task).
+        shots: int. 1, 5 or 10 support samples per class (a numeric
+            string such as `"5"` is accepted, as API clients send).
+        seed: int in [0, 2^31). Seed of the task (same seed, same
+            task); a numeric string is accepted.
         lam: float in [0, 150]. The fixed lambda to compare with.
 
     Returns:
@@ -87,7 +127,8 @@ def compare_episode(model, shots=5, seed=0, lam=baselines.DEFAULT_LAMBDA):
         lambda of the grid on this task).
 
     Raises:
-        gr.Error: shots, seed or lambda out of range.
+        gr.Error: `shots`, `seed` or `lam` of a wrong type or out of
+            range; the message names the argument.
 
     Example:
 
@@ -95,22 +136,9 @@ def compare_episode(model, shots=5, seed=0, lam=baselines.DEFAULT_LAMBDA):
     summary, rows = demos.unem_fewshot.compare_episode(model, 5, seed=3)
     ```
     """
-    try:
-        shots = int(shots)
-        seed = int(seed)
-        lam = float(lam)
-    except (TypeError, ValueError) as exc:
-        raise user_error(
-            "Expected whole numbers for shots and seed and a number for "
-            f"lambda. Received: shots={shots!r}, seed={seed!r}, "
-            f"lambda={lam!r}"
-        ) from exc
-    if shots not in SHOTS:
-        raise user_error(f"Shots must be one of {SHOTS}. Received: {shots}")
-    if not 0 <= seed < 2**31:
-        raise user_error(f"Seed must be in [0, 2^31). Received: {seed}")
-    if not 0.0 <= lam <= 150.0:
-        raise user_error(f"Lambda must be in [0, 150]. Received: {lam}")
+    shots = _check_shots(shots)
+    seed = _check_seed(seed)
+    lam = check_number(lam, "lam", 0.0, 150.0)
     world = unem_recipes.gaussian_world()
     batch, yq = world.episodes("test", 1, shots, seed=seed)
     k = world.split_classes("test")
@@ -169,8 +197,10 @@ def default_cafa_encoder():
 @functools.lru_cache(maxsize=8)
 def _cafa_rows(encoder_id, shift, epochs):
     encoder = _ENCODERS[encoder_id]
-    rows = cafa.evaluate_shifts(encoder, "test", shifts=(shift,),
-                                epochs=epochs)
+    # Adaptation goes through `predict` and `fit`: one run per encoder.
+    with model_lock(encoder):
+        rows = cafa.evaluate_shifts(encoder, "test", shifts=(shift,),
+                                    epochs=epochs)
     return tuple((r["shift"], r["method"], r["accuracy"]) for r in rows)
 
 
@@ -201,10 +231,7 @@ def compare_cafa(shift, encoder=None, epochs=cafa.ADAPT_EPOCHS):
     summary, rows = demos.unem_fewshot.compare_cafa("noise")
     ```
     """
-    if shift not in cafa.SHIFTS:
-        raise user_error(
-            f"Shift must be one of {cafa.SHIFTS}. Received: {shift!r}"
-        )
+    check_choice(shift, "shift", cafa.SHIFTS)
     encoder = encoder or default_cafa_encoder()
     _ENCODERS[id(encoder)] = encoder
     rows = []
@@ -295,15 +322,17 @@ def render(model, api_prefix="", preset=None):
     with gr.Row():
         with gr.Column():
             gr.Markdown("#### Few-shot task (meta-test classes)")
-            shots = gr.Radio(list(SHOTS), value=5, label="Shots per class",
+            shots = int_radio(SHOTS, value=5, label="Shots per class",
                              elem_id=f"{api_prefix}shots")
-            seed = gr.Number(value=0, precision=0, label="Task seed",
-                             elem_id=f"{api_prefix}seed")
-            lam = gr.Slider(0, 150, value=baselines.DEFAULT_LAMBDA, step=0.5,
-                            label="Fixed lambda to compare",
-                            elem_id=f"{api_prefix}lambda")
+            seed = unchecked(gr.Number(value=0, precision=0, label="Task seed",
+                             elem_id=f"{api_prefix}seed"))
+            lam = unchecked(gr.Slider(
+                0, 150, value=baselines.DEFAULT_LAMBDA, step=0.5,
+                label="Fixed lambda to compare",
+                elem_id=f"{api_prefix}lambda"))
             sample_button = gr.Button("Sample task", variant="primary",
                                       elem_id=f"{api_prefix}sample-button")
+            episode_status = status_line(f"{api_prefix}episode-status")
             summary = gr.Markdown(elem_id=f"{api_prefix}episode-summary")
             table = gr.Dataframe(
                 headers=["method", "lambda", "accuracy %"],
@@ -317,22 +346,23 @@ def render(model, api_prefix="", preset=None):
             )
         with gr.Column():
             gr.Markdown("#### Test-time adaptation (CAFA)")
-            shift = gr.Radio(list(cafa.SHIFTS), value="rotation",
+            shift = unchecked(gr.Radio(list(cafa.SHIFTS), value="rotation",
                              label="Shift of the test digits",
-                             elem_id=f"{api_prefix}shift")
+                             elem_id=f"{api_prefix}shift"))
             cafa_button = gr.Button("Adapt", variant="primary",
                                     elem_id=f"{api_prefix}cafa-button")
+            cafa_status = status_line(f"{api_prefix}cafa-status")
             cafa_summary = gr.Markdown(elem_id=f"{api_prefix}cafa-summary")
             cafa_table = gr.Dataframe(
                 headers=["setting", "accuracy %"], interactive=False,
                 elem_id=f"{api_prefix}cafa-table",
             )
-    sample_button.click(sample, inputs=[shots, seed, lam],
-                        outputs=[summary, table],
-                        api_name=f"{api_prefix}sample_episode")
-    cafa_button.click(adapt, inputs=shift, outputs=[cafa_summary,
-                                                    cafa_table],
-                      api_name=f"{api_prefix}cafa")
+    wire(sample_button.click, sample, [shots, seed, lam], [summary, table],
+         f"{api_prefix}sample_episode", episode_status)
+    wire(cafa_button.click, adapt, [shift], [cafa_summary, cafa_table],
+         f"{api_prefix}cafa", cafa_status,
+         progress_text="Adapting the encoder to the shifted test digits "
+                       "(the first run of a shift takes several seconds)...")
     return {"shots": shots, "seed": seed, "lambda": lam,
             "sample_button": sample_button, "summary": summary,
             "table": table, "shift": shift, "cafa_button": cafa_button,

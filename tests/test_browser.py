@@ -133,7 +133,7 @@ def browser_page(sync_playwright, hub_url):
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
         )
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.on(
                 "console",
                 lambda msg: problems.append(f"console: {msg.text}")
@@ -163,6 +163,14 @@ def _artifacts_dir(tmp_path):
     return path
 
 
+def _open_model(page, name):
+    """Opens a model's tab from the hub's "All models" page."""
+    page.locator("#hub-tabs").get_by_role(
+        "tab", name="All models", exact=True).click()
+    page.locator(f"#open-{name}").click()
+    page.locator(f"#tab-{name}").wait_for(state="visible", timeout=10_000)
+
+
 def _top_label(page, timeout_ms=30_000):
     heading = page.locator(f"#{TAB}_label h2")
     heading.wait_for(state="visible", timeout=timeout_ms)
@@ -171,7 +179,7 @@ def _top_label(page, timeout_ms=30_000):
 
 def test_hub_classifies_an_example_in_chromium(browser_page, tmp_path):
     page = browser_page.page
-    page.get_by_role("tab", name="HyperMLP digits").wait_for()
+    _open_model(page, TAB)
     page.get_by_text(EXAMPLE, exact=True).click()
     page.locator(f"#{TAB}_digit-image img").first.wait_for(state="visible")
     page.locator(f"#{TAB}_classify-button").click()
@@ -194,9 +202,13 @@ def test_hub_classifies_an_example_in_chromium(browser_page, tmp_path):
 
 def test_hub_classifies_a_drawing_in_chromium(browser_page, tmp_path):
     page = browser_page.page
-    page.get_by_role("tab", name="Draw").click()
+    _open_model(page, TAB)
+    page.locator(f"#tab-{TAB}").get_by_role("tab", name="Draw").click()
     sketch = page.locator(f"#{TAB}_digit-sketch")
-    sketch.get_by_role("button", name="Brush").first.click()
+    # No click on the brush: the Draw tab picks it.
+    brush = sketch.get_by_role("button", name="Brush").first
+    page.wait_for_function("el => el.classList.contains('highlight')",
+                           arg=brush.element_handle(), timeout=10_000)
     box = sketch.locator("canvas").first.bounding_box()
     x = box["x"] + box["width"] / 2
     y = box["y"] + box["height"] * 0.2
@@ -225,7 +237,7 @@ CL_EXAMPLE = "digit 4, test #1"
 
 def test_hub_continual_learning_tab_in_chromium(browser_page, tmp_path):
     page = browser_page.page
-    page.get_by_role("tab", name="HyperCL: continual learning").click()
+    _open_model(page, CL_TAB)
     page.locator(f"#{CL_TAB}_task input").click()
     page.get_by_role("option", name="task 2 (permutation 2)").click()
     page.get_by_text(CL_EXAMPLE, exact=True).click()
@@ -273,7 +285,7 @@ def _wait_for_text(page, selector, text, timeout_ms=120_000):
 
 def test_hub_unem_tab_in_chromium(browser_page, tmp_path):
     page = browser_page.page
-    page.get_by_role("tab", name="UNEM few-shot + CAFA").click()
+    _open_model(page, UNEM_TAB)
     params = _wait_for_text(page, f"#{UNEM_TAB}_parameters", "10")
     assert "lambda" in params
     page.locator(f"#{UNEM_TAB}_shots").get_by_text("1", exact=True).click()
@@ -311,7 +323,7 @@ def _wait_for_picture(page, selector, timeout_ms=60_000):
 
 def test_hub_terminator_digits_tab_in_chromium(browser_page, tmp_path):
     page = browser_page.page
-    page.get_by_role("tab", name="Terminator digits").click()
+    _open_model(page, T2D_TAB)
     page.get_by_text(T2D_EXAMPLE, exact=True).click()
     _wait_for_picture(page, f"#{T2D_TAB}_digit-image")
     page.locator(f"#{T2D_TAB}_classify-button").click()
@@ -330,7 +342,7 @@ def test_hub_terminator_mnist1d_tab_in_chromium(browser_page, tmp_path):
     from zoo.data import load_mnist1d
 
     page = browser_page.page
-    page.get_by_role("tab", name="Terminator MNIST-1D").click()
+    _open_model(page, T1D_TAB)
     number = page.locator(f"#{T1D_TAB}_index input[type='number']")
     number.fill("7")
     number.press("Enter")
@@ -351,19 +363,9 @@ def test_hub_terminator_mnist1d_tab_in_chromium(browser_page, tmp_path):
 FC_TAB = "forecasting"
 
 
-def _open_tab(page, title):
-    """Clicks a hub tab, through Gradio's "More tabs" menu if needed."""
-    tab = page.get_by_role("tab", name=title, exact=True)
-    if tab.count() and tab.first.is_visible():
-        tab.first.click()
-        return
-    page.get_by_role("button", name="More tabs").click()
-    page.locator(".overflow-dropdown button", has_text=title).first.click()
-
-
-def _run_tab_on_index(page, title, tab, button, index):
+def _run_tab_on_index(page, tab, button, index):
     """Opens a hub tab, types a test-sample index and clicks `button`."""
-    _open_tab(page, title)
+    _open_model(page, tab)
     number = page.locator(f"#{tab}_index input[type='number']")
     number.fill(str(index))
     number.press("Enter")
@@ -372,8 +374,7 @@ def _run_tab_on_index(page, title, tab, button, index):
 
 def test_hub_forecasting_tab_in_chromium(browser_page, tmp_path):
     page = browser_page.page
-    _run_tab_on_index(page, "Chaotic forecasting (RHN + attention)",
-                      FC_TAB, "forecast-button", 4)
+    _run_tab_on_index(page, FC_TAB, "forecast-button", 4)
     summary = _wait_for_text(page, f"#{FC_TAB}_summary",
                              "valid prediction time")
     assert "Lorenz 96" in summary and "initial condition #4" in summary
@@ -389,9 +390,9 @@ TEV_TAB = "token_exit"
 
 def test_hub_token_exit_tab_in_chromium(browser_page, tmp_path):
     page = browser_page.page
-    _run_tab_on_index(page, "Visual-token exit VLM (DyVTE)", TEV_TAB,
-                      "answer-button", 4)
-    summary = _wait_for_text(page, f"#{TEV_TAB}_summary", "FLOPs saved")
+    _run_tab_on_index(page, TEV_TAB, "answer-button", 4)
+    summary = _wait_for_text(page, f"#{TEV_TAB}_summary", "decoder FLOPs")
+    assert "-0." not in summary and "%" in summary
     assert "Test image #4" in summary and "Image tokens exited" in summary
     heading = page.locator(f"#{TEV_TAB}_answers h2")
     heading.wait_for(state="visible")
@@ -402,4 +403,48 @@ def test_hub_token_exit_tab_in_chromium(browser_page, tmp_path):
     assert _wait_for_picture(page, f"#{TEV_TAB}_plot") == 640
     page.screenshot(path=str(_artifacts_dir(tmp_path)
                              / "hub_token_exit.png"), full_page=True)
+    assert not browser_page.problems, browser_page.problems
+
+
+def test_every_model_is_reachable_from_the_model_list(browser_page,
+                                                      tmp_path):
+    from demos.hub import TABS
+
+    page = browser_page.page
+    cards = page.locator("#hub-models")
+    cards.wait_for(state="visible")
+    page.screenshot(path=str(_artifacts_dir(tmp_path) / "hub_models.png"),
+                    full_page=True)
+    for tab in TABS:
+        page.locator("#hub-tabs").get_by_role(
+            "tab", name="All models", exact=True).click()
+        button = page.locator(f"#open-{tab.name}")
+        button.wait_for(state="visible", timeout=10_000)
+        box = button.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 1400, tab.name
+        _open_model(page, tab.name)
+        assert page.locator(f"#tab-{tab.name}").is_visible(), tab.name
+        assert not cards.is_visible()
+    assert not browser_page.problems, browser_page.problems
+
+
+def test_errors_leave_no_empty_error_badge(browser_page, tmp_path):
+    page = browser_page.page
+    _open_model(page, TAB)
+    page.locator(f"#{TAB}_classify-button").click()  # no picture
+    status = _wait_for_text(page, f"#{TAB}_status", "No picture received")
+    assert status.startswith("Error:")
+    page.screenshot(path=str(_artifacts_dir(tmp_path) / "hub_error.png"),
+                    full_page=True)
+    for output in ("label", "weights", "status"):
+        badges = page.locator(f"#{TAB}_{output} .error")
+        assert badges.count() == 0, output
+    # The next good request clears the message.
+    page.get_by_text(EXAMPLE, exact=True).click()
+    page.locator(f"#{TAB}_digit-image img").first.wait_for(state="visible")
+    page.locator(f"#{TAB}_classify-button").click()
+    assert _top_label(page) == "4"
+    page.wait_for_function(
+        "el => el.innerText.trim() === ''",
+        arg=page.locator(f"#{TAB}_status").element_handle())
     assert not browser_page.problems, browser_page.problems

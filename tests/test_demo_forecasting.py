@@ -109,5 +109,8 @@ def test_hub_client_forecast(models):
             "lorenz96", 5, api_name="/forecasting_forecast")
         assert "initial condition **#5**" in summary
         assert "valid prediction time" in summary
-        with pytest.raises(AppError, match="greater than maximum"):
+        with pytest.raises(AppError, match=r"`index` must be a whole "
+                           r"number in \[0, 23\]"):
             client.predict("lorenz96", 24, api_name="/forecasting_forecast")
+        with pytest.raises(AppError, match="`system` must be one of"):
+            client.predict(["ks"], 2, api_name="/forecasting_forecast")

@@ -191,7 +191,7 @@ def test_standalone_demo_and_hub_build(model):
     demo = cl.build_demo(model)
     assert _api_names(demo) == ["classify", "classify_drawing"]
     assert _api_names(demo, "undocumented") == ["load_example"]
-    assert demo._queue.max_size == 16
+    assert demo._queue.max_size == components.QUEUE_MAX_SIZE
     assert any(t.preset == TAB and t.module == "demos.hyper_cl_digits"
                for t in hub_module.TABS)
     hub = hub_module.build_hub({TAB: model})

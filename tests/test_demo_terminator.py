@@ -55,8 +55,8 @@ def _assert_probabilities(probs):
     np.testing.assert_allclose(values.sum(), 1.0, atol=1e-6)
 
 
-def _expected_probs(model, sample, context):
-    batch = np.concatenate([sample[None], context]).astype("float32")
+def _expected_probs(model, sample):
+    batch = np.asarray(sample, "float32")[None]
     logits = keras.ops.convert_to_numpy(model(batch, training=False))[0]
     e = np.exp(logits - logits.max())
     return e / e.sum()
@@ -65,20 +65,18 @@ def _expected_probs(model, sample, context):
 # ----------------------------------------------------------------------
 # digits tab
 # ----------------------------------------------------------------------
-def test_digits_predict_in_context_batch(digits_model, test_digits):
+def test_digits_predict_classifies_the_picture_alone(digits_model,
+                                                    test_digits):
     x, _ = test_digits
-    context = t2d.context_digits()
-    assert context.shape == (99, 8, 8, 1) and context.dtype == np.float32
-    assert not context.flags.writeable
-    np.testing.assert_array_equal(context.reshape(99, 64), x[:99])
-    # Row 0 of the batch (the preprocessed digit, then the context).
+    assert not hasattr(t2d, "context_digits")
     gray = features_to_image(x[1], 8)
     probs, picture = t2d.predict(gray, digits_model)
     _assert_probabilities(probs)
+    # A batch of one: the preprocessed digit and nothing else.
     sample = components.digit_features(gray, "image").reshape(8, 8, 1)
     np.testing.assert_allclose(
-        list(probs.values()),
-        _expected_probs(digits_model, sample, context), atol=1e-5,
+        list(probs.values()), _expected_probs(digits_model, sample),
+        atol=1e-5,
     )
     assert picture.dtype == np.uint8 and picture.shape == DIGITS_PICTURE
 
@@ -134,28 +132,23 @@ def test_kernel_picture_colours_each_kernel_by_its_peak():
         t2d.kernel_picture([])
 
 
-def test_classify_in_context_rejects_a_wrong_sample(digits_model):
-    with pytest.raises(ValueError, match=r"shape \(8, 8\)"):
-        t2d.classify_in_context(digits_model, np.zeros((8, 8)),
-                                t2d.context_digits(), DIGITS_CLASS_NAMES)
+def test_classify_sample_rejects_a_wrong_label_count(digits_model):
     with pytest.raises(ValueError, match="3 labels"):
-        t2d.classify_in_context(digits_model, np.zeros((8, 8, 1)),
-                                t2d.context_digits(), ("a", "b", "c"))
+        t2d.classify_sample(digits_model, np.zeros((8, 8, 1)),
+                            ("a", "b", "c"))
 
 
 # ----------------------------------------------------------------------
 # MNIST-1D tab
 # ----------------------------------------------------------------------
-def test_mnist1d_predict_in_context_batch(mnist1d_model):
+def test_mnist1d_predict_classifies_the_sample_alone(mnist1d_model):
     x, y = load_mnist1d("test")
-    context = t1d.context_sequences()
-    assert context.shape == (99, 40, 1) and not context.flags.writeable
-    np.testing.assert_array_equal(context[..., 0], x[:99])
+    assert not hasattr(t1d, "context_sequences")
     summary, probs, signal, kernels = t1d.predict(7, mnist1d_model)
     _assert_probabilities(probs)
     np.testing.assert_allclose(
-        list(probs.values()),
-        _expected_probs(mnist1d_model, x[7, :, None], context), atol=1e-5,
+        list(probs.values()), _expected_probs(mnist1d_model, x[7, :, None]),
+        atol=1e-5,
     )
     assert f"true label **{y[7]}**" in summary and "#7" in summary
     best = max(probs, key=probs.get)
@@ -182,7 +175,7 @@ def test_standalone_demos_endpoints(digits_model, mnist1d_model):
     demo = t2d.build_demo(digits_model)
     assert _api_names(demo) == ["classify", "classify_drawing"]
     assert _api_names(demo, "undocumented") == ["load_example"]
-    assert demo._queue.max_size == 16
+    assert demo._queue.max_size == components.QUEUE_MAX_SIZE
     assert _api_names(t1d.build_demo(mnist1d_model)) == ["classify"]
 
 
@@ -219,7 +212,7 @@ def test_header_reads_preset_metadata(digits_model, monkeypatch):
         t2d.TITLE, "", digits_model, "terminator_2d_digits",
         "540 test digits")
     assert "test accuracy **98.3%**" in header
-    assert "first 99 test samples" in header
+    assert "classified alone (a batch of one)" in header
     assert "not available" in components.terminator_header(
         t2d.TITLE, "", digits_model, None, "540 test digits")
 
@@ -244,5 +237,6 @@ def test_hub_client_terminator_endpoints(digits_model, mnist1d_model,
         summary, label, _, _ = client.predict(
             3, api_name="/terminator_mnist1d_classify")
         assert "Test sample **#3**" in summary
-        with pytest.raises(AppError, match="greater than maximum"):
+        with pytest.raises(AppError, match=r"`index` must be a whole "
+                           r"number in \[0, 999\]"):
             client.predict(1000, api_name="/terminator_mnist1d_classify")

@@ -56,7 +56,10 @@ def test_forced_threshold_changes_the_exit_layer(model):
         assert "after layer **0**" in summary
         model.exit_threshold = 1.0
         summary, _, _, _ = tev.predict(0, "Which digit is it?", 0, model)
-        assert "never" in summary and "saved: **" in summary
+        # No exit: the routers are a cost, not a negative saving.
+        assert "never" in summary and "more** than the model without " \
+            "routers: the router cost" in summary
+        assert "saved" not in summary and "-0." not in summary
     finally:
         model.exit_threshold = 0.5
 
@@ -67,8 +70,12 @@ def test_forced_threshold_changes_the_exit_layer(model):
      (1.5, "Which digit is it?", 0, "index"),
      (0, "What colour?", 0, "question"),
      (0, "Which digit is it?", 8, "row"),
-     (0, "Which digit is it?", True, "row")],
-    ids=["index-range", "index-frac", "question", "row-range", "row-bool"],
+     (0, "Which digit is it?", True, "row"),
+     ("abc", "Which digit is it?", 0, "`index` must be a whole number"),
+     (0, 3, 0, "`question` must be one of"),
+     (0, ["Which digit is it?"], 0, "`question` must be one of")],
+    ids=["index-range", "index-frac", "question", "row-range", "row-bool",
+         "index-str", "question-int", "question-list"],
 )
 def test_predict_errors(model, index, question, row, message):
     with pytest.raises(gr.Error, match=message):

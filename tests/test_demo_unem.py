@@ -49,10 +49,12 @@ def test_compare_episode_rows(model):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(shots=3), "Shots must be one of"),
-    (dict(seed=-1), "Seed must be in"),
-    (dict(lam=200.0), "Lambda must be in"),
-    (dict(shots="five"), "Expected whole numbers"),
+    (dict(shots=3), r"`shots` must be an integer, one of \[1, 5, 10\]"),
+    (dict(seed=-1), r"`seed` must be a whole number in \[0, 2\^31\)"),
+    (dict(lam=200.0), r"`lam` must be a number in \[0, 150\]"),
+    (dict(shots="five"), "`shots` must be an integer"),
+    (dict(seed="x"), "`seed` must be a whole number"),
+    (dict(lam=[1]), "`lam` must be a number"),
 ])
 def test_compare_episode_errors(model, kwargs, message):
     with pytest.raises(gr.Error, match=message):
@@ -79,7 +81,7 @@ def test_compare_cafa_with_a_small_encoder():
     ]
     assert all(0 <= r[1] <= 100 for r in rows)
     assert "contrast" in summary and "CAFA" in summary
-    with pytest.raises(gr.Error, match="Shift must be one of"):
+    with pytest.raises(gr.Error, match="`shift` must be one of"):
         demo.compare_cafa("blur", encoder)
 
 
@@ -137,7 +139,8 @@ def test_hub_client_sample_episode_and_cafa(model):
             5, 1, 75.0, api_name="/unem_fewshot_sample_episode")
         assert "UNEM" in summary
         assert len(table["data"]) == 4
-        with pytest.raises(AppError, match="greater than maximum"):
+        with pytest.raises(AppError, match=r"`lam` must be a number in "
+                           r"\[0, 150\]"):
             client.predict(5, 1, 500.0,
                            api_name="/unem_fewshot_sample_episode")
         summary, table = client.predict("noise",

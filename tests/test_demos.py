@@ -143,17 +143,21 @@ def test_predict_accepts_gray_rgb_rgba_and_sketchpad(tiny_model, test_digits):
         (np.zeros((2, 16, 16, 3), "uint8"), r"shape \(H, W\)"),
         (np.zeros((16, 16, 2), "uint8"), r"shape \(H, W\)"),
         (np.array([["a", "b"], ["c", "d"]]), "numeric array"),
-        ("digit.png", "numeric array"),
+        ("no-such-digit.png", "could not be opened as a picture"),
+        (components.BadPicture("`image` is not a picture"),
+         "is not a picture"),
     ],
     ids=[
         "none", "sketch-none", "sketch-no-composite", "empty", "blank",
-        "black", "too-small", "rank-4", "two-channels", "strings", "str",
+        "black", "too-small", "rank-4", "two-channels", "strings",
+        "missing-path", "bad-picture",
     ],
 )
 def test_predict_errors(tiny_model, image, message):
     with pytest.raises(gr.Error, match=message) as info:
         digits.predict(image, tiny_model)
-    assert EXPECTED in str(info.value)
+    if not isinstance(image, components.BadPicture):
+        assert EXPECTED in str(info.value)
 
 
 def test_predict_converts_preprocessing_value_error(tiny_model):
@@ -291,7 +295,7 @@ def test_hub_builds_one_tab_per_model(tiny_model):
     assert _api_names(hub, "undocumented") == [
         "hyper_mlp_digits_load_example"
     ]
-    assert hub._queue.max_size == 16
+    assert hub._queue.max_size == components.QUEUE_MAX_SIZE == 64
     assert hub._queue.default_concurrency_limit == 2
 
 
@@ -334,7 +338,7 @@ def test_standalone_demo_endpoints(tiny_model):
     demo = digits.build_demo(tiny_model)
     assert _api_names(demo) == ["classify", "classify_drawing"]
     assert _api_names(demo, "undocumented") == ["load_example"]
-    assert demo._queue.max_size == 16
+    assert demo._queue.max_size == components.QUEUE_MAX_SIZE
 
 
 def test_header_reads_preset_metadata(tiny_model, monkeypatch):
