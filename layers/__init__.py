@@ -25,8 +25,10 @@ from layers.hyperzzw import TerminatorBlock
 from layers.hyperzzw import adaptive_pool_matrix
 from layers.hyperzzw import batch_standardize
 from layers.hyperzzw import grid_coordinates
+from layers.hyperzzw import group_standardize
 from layers.hyperzzw import hyperzzw_global
 from layers.hyperzzw import instance_standardize
+from layers.hyperzzw import per_sample_depthwise_conv
 from layers.recurrent import RHN
 from layers.recurrent import GatedResidual
 from layers.recurrent import RelativeCausalAttention

@@ -51,7 +51,8 @@ from scripts._bench_common import write_csv_atomic  # noqa: E402
 RESULTS = os.path.join(ROOT, "scripts", "results")
 CSV = os.path.join(RESULTS, "benchmark-terminator-ablation.csv")
 SEEDS_CSV = os.path.join(RESULTS, "benchmark-terminator-seeds.csv")
-SEEDS_FIELDS = ("model", "dataset", "seed", "top1", "param_count",
+SEEDS_FIELDS = ("model", "dataset", "seed", "top1", "top1_batch100",
+                "param_count",
                 "epochs", "backend", "precision", "date", "command")
 PNG = os.path.join(RESULTS, "terminator-ablation.png")
 FIELDS = ("model", "part", "dataset", "top1", "param_count", "epochs",
@@ -171,6 +172,7 @@ def _seeds(args):
         rows.append({
             "model": args.preset, "dataset": dataset, "seed": seed,
             "top1": round(100 * metrics["accuracy"], 2),
+            "top1_batch100": round(100 * metrics["accuracy_batch100"], 2),
             "param_count": metrics["parameters"], "epochs": cfg["epochs"],
             "backend": backend, "precision": "float32", "date": today(),
             "command": command,

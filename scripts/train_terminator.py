@@ -6,7 +6,8 @@ Usage (what `make presets` runs):
 
 Each preset (`terminator_1d_mnist1d`, `terminator_1d_mnist1d_shuffled`,
 `terminator_2d_digits`) is trained on its train+val split and evaluated on
-its test split (batches of 100); then the baselines of the same dataset are
+its test split one sample at a time (`top1`, batch 1) and in batches of
+100 (`top1_batch100`); then the baselines of the same dataset are
 trained with the same epochs, batch size and warm-up + cosine schedule
 (Adam): on MNIST-1D (plain and shuffled) the MNIST-1D paper's CNN and GRU
 and a strong plain CNN (~198k parameters), on digits a plain CNN. On
@@ -41,7 +42,8 @@ from zoo.training import train  # noqa: E402
 
 RESULTS = os.path.join(ROOT, "scripts", "results")
 CSV = os.path.join(RESULTS, "results-terminator.csv")
-FIELDS = ("model", "dataset", "split", "top1", "top1_err", "loss",
+FIELDS = ("model", "dataset", "split", "top1", "top1_err",
+          "top1_batch100", "loss",
           "param_count", "epochs", "batch_size", "sec_per_epoch", "seed",
           "backend", "precision", "command")
 BASELINES = {
@@ -70,6 +72,7 @@ def _row(model, dataset, metrics, epochs, batch_size, seconds, seed,
         "split": "test",
         "top1": round(100 * metrics["accuracy"], 2),
         "top1_err": round(100 * (1 - metrics["accuracy"]), 2),
+        "top1_batch100": round(100 * metrics["accuracy_batch100"], 2),
         "loss": round(metrics["loss"], 4),
         "param_count": metrics["parameters"],
         "epochs": epochs,

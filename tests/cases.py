@@ -4,6 +4,16 @@ A layer case names its class in `layers` (`layer`), the constructor
 arguments, the inputs in call order as `{name: (dtype, shape, low,
 high)}` (see `harness.make_inputs`), the output shape and the exact
 weight counts. `tests/make_goldens.py` writes one golden per case.
+
+Optional fields read by the harness:
+
+- `zero_grad_weights`: `{path regex: reason}` for trainable weights whose
+  gradient is zero in exact arithmetic and that stay on purpose (say why
+  in the reason and in the layer's docstring); the harness asserts their
+  gradient is rounding noise instead of asserting that it is not.
+- `not_batched`: a reason string for a case whose first input axis is
+  not a batch of independent samples (the harness then skips its
+  per-sample check).
 """
 
 _MLP_5_3_2 = [
@@ -137,6 +147,8 @@ LAYER_CASES = {
         init_kwargs=dict(num_tasks=3, num_params=5, beta=0.5),
         inputs={"generated": ("float32", (3, 5), -1, 1)},
         output_shape=(),
+        not_batched="the input holds one row per task and the output is "
+                    "one scalar regulariser summed over the tasks",
         num_trainable=0,
         num_non_trainable=2,
     ),
@@ -199,6 +211,8 @@ LAYER_CASES = {
         inputs={"inputs": ("float32", (4, 5, 7), -1, 2)},
         output_shape=(4, 5, 7),
         num_trainable=0,
+        # moving mean and variance (statistics="running")
+        num_non_trainable=2,
     ),
     "recursive_gated_unit_2d": dict(
         layer="RecursiveGatedUnit",
@@ -228,10 +242,13 @@ LAYER_CASES = {
         inputs={"inputs": ("float32", (2, 5, 5, 2), -1, 1),
                 "context": ("float32", (2, 5, 5, 2), -1, 1)},
         output_shape=(2, 5, 5, 2),
-        # reduce 2x3+3, context 3x3+3, 2 modulations 3x3+3, mixer 2x2+2,
-        # frequencies 3x(2x3), hidden 2x(3x3+3), positions 9, out 3x2+2
-        num_trainable=20,
-        trainable_params=9 + 12 + 24 + 6 + 18 + 24 + 9 + 8,
+        # reduce 2x3+3, context 3x3+3, 2 modulations 3x3+3, mixer 2x2 (no
+        # bias: a standardisation follows), frequencies 3x(2x3), hidden
+        # 2x(3x3+3), positions 9, out 3x2+2
+        num_trainable=19,
+        trainable_params=9 + 12 + 24 + 4 + 18 + 24 + 9 + 8,
+        # moving mean, variance and context (statistics="running")
+        num_non_trainable=3,
     ),
     "terminator_block_1d_skip": dict(
         layer="TerminatorBlock",
@@ -242,10 +259,13 @@ LAYER_CASES = {
         inputs={"inputs": ("float32", (4, 8, 2), -1, 1),
                 "skip": ("float32", (4, 8, 3), -1, 1)},
         output_shape=(4, 8, 4),
-        # slow net 46, two RGUs 64, mix 6, channel kernels 2x24, spatial
-        # kernel 30, local conv 95, bottleneck (8 branches x 2 + 3) x 4 + 4
-        num_trainable=70,
-        trainable_params=46 + 64 + 6 + 48 + 30 + 95 + 80,
+        # slow net 46, two RGUs 60 (output mixers without bias), mix 4,
+        # channel kernels 2x24, spatial kernel 30, local conv 93, bottleneck
+        # (8 branches x 2 + 3) x 4; no bias before a standardisation
+        num_trainable=65,
+        trainable_params=46 + 60 + 4 + 48 + 30 + 93 + 76,
+        # running statistics: output standardisation 2, local conv 3
+        num_non_trainable=5,
     ),
     # Recurrence, attention and gating (forecasting).
     "rhn_separate_carry": dict(
@@ -275,6 +295,11 @@ LAYER_CASES = {
         # query, key, value 4x6 + 6; output 6x4 + 4; bias 2 heads x 3 lags
         num_trainable=9,
         trainable_params=3 * 30 + 28 + 6,
+        zero_grad_weights={
+            r"/key/bias$": "adds the same q.b to every logit of a query "
+                           "row, which the softmax over keys cancels; kept "
+                           "for the rhn_attention_* preset weights",
+        },
     ),
     # DyVTE visual-token exit.
     "token_exit_router": dict(

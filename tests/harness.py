@@ -311,7 +311,11 @@ def load_golden(name):
         f"Golden file {path} is missing; run scripts/make_goldens.py"
     )
     with np.load(path, allow_pickle=False) as data:
-        return {k: data[k] for k in data.files}
+        golden = {k: data[k] for k in data.files}
+    # A NaN golden would compare equal to NaN outputs and check nothing.
+    for out in keras.tree.flatten(golden["output"]):
+        assert np.all(np.isfinite(out)), f"Golden {name} is not finite"
+    return golden
 
 
 def golden_inputs(golden):

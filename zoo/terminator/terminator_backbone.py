@@ -24,11 +24,21 @@ class TerminatorBackbone(Backbone):
     (`rank=2`, inputs `(batch, size, size, channels)`, the global branch is
     the reference's spatial matrix product).
 
-    With `input_channels=1`, several 1×1 mixers of the first block act on
-    a single channel right before an instance standardisation, which
-    cancels their scale: they receive no gradient (their sign is fixed at
-    init). The presets keep the reference's raw-input first block anyway;
-    these weights are counted in `count_params()`.
+    Batch independence (a deviation from the reference, see
+    `layers.hyperzzw`): with `statistics="running"` (default, chosen on
+    validation) the blocks use batch statistics and batch-mean contexts
+    in training, as the reference, and their moving averages at
+    inference, so `predict(x)[i] == predict(x[i:i+1])`; `"sample"` uses
+    per-sample statistics in training too; `"batch"` is the reference's
+    batch-dependent behaviour.
+
+    `stem_channels` (a deviation, off by default): a 1×1 channel mixer
+    lifts the input to that many channels before the first block. With a
+    single input channel (MNIST-1D, digits) the first block is otherwise
+    degenerate: its channel hyper-kernels sit on one coordinate at 0,
+    where `sin(0) = 0` leaves their networks without gradient, and its
+    channel mixers keep only a sign after the instance standardisation.
+    The presets use a stem.
 
     `slow_loss()` returns the reference's slow loss: the mean squared
     difference between the channel-summed hyper-kernels of every pair of
@@ -37,6 +47,8 @@ class TerminatorBackbone(Backbone):
     Args:
         spatial_shape: tuple. `(length,)` or `(size, size)`.
         input_channels: int. Channels of the input.
+        stem_channels: int or `None`. Width of the 1×1 input lift; `None`
+            feeds the input to the first block as is.
         hidden_dims: tuple of int. Output channels of each block.
         num_concat_pre: tuple of int or `None`. How many earlier block
             outputs each block concatenates: block `i` with `n` takes the
@@ -50,6 +62,7 @@ class TerminatorBackbone(Backbone):
         interact_hidden_dim: int. Width of the interaction kernels.
         omega_0: float. Frequency scale of every kernel network.
         num_groups: int. Groups of the block standardisation.
+        statistics: str. `"sample"`, `"running"` or `"batch"`.
         dropout: float. Spatial dropout of every block but the first.
         global_branch: bool. Ablation switch of the global branches.
         local_branches: bool. Ablation switch of the local branches.
@@ -75,6 +88,7 @@ class TerminatorBackbone(Backbone):
         self,
         spatial_shape,
         input_channels=1,
+        stem_channels=None,
         hidden_dims=(16, 32, 32),
         num_concat_pre=None,
         local_kernel_sizes=(3, 5),
@@ -84,6 +98,7 @@ class TerminatorBackbone(Backbone):
         interact_hidden_dim=16,
         omega_0=10.0,
         num_groups=4,
+        statistics="running",
         dropout=0.0,
         global_branch=True,
         local_branches=True,
@@ -132,7 +147,24 @@ class TerminatorBackbone(Backbone):
                 f"Received: global_mode={global_mode!r}"
             )
 
+        if stem_channels is not None and (
+            not isinstance(stem_channels, int) or stem_channels < 1
+        ):
+            raise ValueError(
+                "`stem_channels` must be a positive int or None. "
+                f"Received: stem_channels={stem_channels!r}"
+            )
+
         # === Layers ===
+        self.stem = None
+        if stem_channels is not None:
+            self.stem = keras.layers.Dense(
+                stem_channels,
+                kernel_initializer=keras.initializers.HeUniform(
+                    None if seed is None else seed + 777
+                ),
+                dtype=dtype, name="stem",
+            )
         self.blocks = []
         for i, width in enumerate(hidden_dims):
             self.blocks.append(TerminatorBlock(
@@ -145,6 +177,7 @@ class TerminatorBackbone(Backbone):
                 interact_hidden_dim=interact_hidden_dim,
                 omega_0=omega_0,
                 num_groups=min(num_groups, width),
+                statistics=statistics,
                 dropout=dropout if i > 0 else 0.0,
                 global_branch=global_branch,
                 local_branches=local_branches,
@@ -158,7 +191,7 @@ class TerminatorBackbone(Backbone):
         features = keras.Input(spatial_shape + (input_channels,),
                                name="features")
         outputs = []
-        x = features
+        x = features if self.stem is None else self.stem(features)
         for i, block in enumerate(self.blocks):
             pre = [outputs[i - 2 - j] for j in range(num_concat_pre[i])]
             skip = None
@@ -176,6 +209,7 @@ class TerminatorBackbone(Backbone):
         self.spatial_shape = spatial_shape
         self.rank = rank
         self.input_channels = input_channels
+        self.stem_channels = stem_channels
         self.hidden_dims = hidden_dims
         self.num_concat_pre = num_concat_pre
         self.local_kernel_sizes = tuple(local_kernel_sizes)
@@ -185,6 +219,7 @@ class TerminatorBackbone(Backbone):
         self.interact_hidden_dim = interact_hidden_dim
         self.omega_0 = omega_0
         self.num_groups = num_groups
+        self.statistics = statistics
         self.dropout = dropout
         self.global_branch = global_branch
         self.local_branches = local_branches
@@ -217,6 +252,7 @@ class TerminatorBackbone(Backbone):
         config.update({
             "spatial_shape": list(self.spatial_shape),
             "input_channels": self.input_channels,
+            "stem_channels": self.stem_channels,
             "hidden_dims": list(self.hidden_dims),
             "num_concat_pre": list(self.num_concat_pre),
             "local_kernel_sizes": list(self.local_kernel_sizes),
@@ -226,6 +262,7 @@ class TerminatorBackbone(Backbone):
             "interact_hidden_dim": self.interact_hidden_dim,
             "omega_0": self.omega_0,
             "num_groups": self.num_groups,
+            "statistics": self.statistics,
             "dropout": self.dropout,
             "global_branch": self.global_branch,
             "local_branches": self.local_branches,

@@ -18,9 +18,10 @@ class TerminatorClassifier(ZooTask):
     (not at evaluation, as in the reference). The head runs in float32
     under mixed precision.
 
-    Predictions depend on the batch (the blocks standardise with batch
-    statistics at inference too): evaluate with batches of tens of
-    samples, not one by one.
+    With the backbone's default `statistics="running"`, a prediction
+    depends on its own sample only (`predict(x)[i] == predict(x[i:i+1])`);
+    a backbone built with the reference's `statistics="batch"` is
+    batch-dependent.
 
     Args:
         backbone: `zoo.TerminatorBackbone`.

@@ -23,16 +23,18 @@ def _block_params(rank, points, c, f, local_sizes, skip=0, hs=4, ls=1,
                   hl=3, hi=3):
     """Hand count of a `TerminatorBlock`'s weights (independent of Keras)."""
     n = _kernel_net(rank, points, hs, ls, c)  # slow net
-    n += 2 * (4 * (c * c + c) + points)  # two RGUs
-    n += c * c + c  # mix
+    # No bias before a standardisation; no 1x1 mixer on a single channel.
+    mixer = c * c if c > 1 else 0
+    n += 2 * (4 * c * c + 3 * c + points)  # two RGUs (output: no bias)
+    n += mixer  # mix
     n += 2 * _kernel_net(1, c, hi, 1, 1)  # channel kernels (HCI, HI)
     n += _kernel_net(rank, points, hi, 1, 1)  # HI spatial kernel
     for k in local_sizes:
         m = k ** rank
         n += (c * hl + hl) + (hl * hl + hl) + 2 * (hl * hl + hl)
-        n += c * c + c + _kernel_net(rank, m, hl, 2, c)
+        n += mixer + _kernel_net(rank, m, hl, 2, c)
     branches = 7 + len(local_sizes)
-    n += (branches * c + skip) * f + f
+    n += (branches * c + skip) * f  # bottleneck
     return n
 
 
@@ -77,6 +79,10 @@ register_model(ModelSpec(
     # CPUs (stacking and the skip path are covered by the
     # `terminator_block_1d_skip` layer case and tests/test_terminator.py).
     expected_num_params=_block_params(1, 12, 2, 4, (3,)) + 4 * 3 + 3,
+    # statistics="running": moving mean and variance of the output
+    # standardisation (2 x 4 filters) and of the local branch (2 x 2
+    # channels), and its moving context (3 kernel positions x 3 hidden).
+    expected_num_non_trainable_params=2 * 4 + 2 * 2 + 3 * 3,
 ))
 register_model(ModelSpec(
     name="terminator_classifier_2d",
@@ -86,4 +92,6 @@ register_model(ModelSpec(
     description="Terminator on square images (spatial-matmul operator)",
     reference=_REF,
     expected_num_params=_block_params(2, 16, 2, 4, (3,)) + 4 * 3 + 3,
+    # As above, with a 3x3 kernel grid: context 9 positions x 3 hidden.
+    expected_num_non_trainable_params=2 * 4 + 2 * 2 + 9 * 3,
 ))
