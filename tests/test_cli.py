@@ -51,10 +51,32 @@ def cli(capsys):
 def test_module_entry_point_lists_the_preset():
     # One real `python -m zoo` process (backend-independent: run once);
     # the other commands run in-process.
-    result = _run("list")
+    result = _run("list", "--all")
     assert result.returncode == 0, result.stderr
     assert "hyper_mlp_digits" in result.stdout
     assert "hyper_mlp_classifier" in result.stdout
+
+
+def test_list_reads_preset_folders_without_importing_keras():
+    # `list` reads metadata.json only: no Keras and no backend imported.
+    code = (
+        "import sys, zoo.cli\n"
+        "code = zoo.cli.main(['list'])\n"
+        "heavy = ('keras', 'keras_hub', 'tensorflow', 'jax', 'torch')\n"
+        "print('IMPORTED', [m for m in heavy if m in sys.modules])\n"
+        "sys.exit(code)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True,
+        cwd=ROOT, env=env, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[-1] == "IMPORTED []", result.stdout
+    listed = {line.split()[0] for line in lines[1:-1]}
+    assert listed == set(zoo.list_presets())
+    assert "Model families" not in result.stdout
 
 
 def test_info_prints_metadata(cli):

@@ -19,3 +19,49 @@ def test_every_package_is_listed_in_pyproject():
         f"missing from pyproject: {sorted(found - listed)}; "
         f"listed but absent: {sorted(listed - found)}"
     )
+
+
+OWN_TOP_LEVEL = ("layers", "zoo", "demos")
+
+
+def _top_level_names(dist):
+    """Top-level importable names a distribution installs."""
+    names = set()
+    top_level = dist.read_text("top_level.txt")
+    if top_level:
+        names.update(line.strip() for line in top_level.splitlines())
+    for path in dist.files or ():
+        parts = path.parts
+        if not parts or parts[0] in ("..", "__pycache__"):
+            continue
+        head = parts[0]
+        if len(parts) == 1:
+            if not head.endswith((".py", ".so", ".pyd")):
+                continue  # a .pth file, a data file
+            head = head.split(".")[0]
+        elif head.endswith((".dist-info", ".egg-info", ".data")):
+            continue
+        names.add(head)
+    names.discard("")
+    return names
+
+
+def test_no_other_distribution_provides_our_top_level_packages():
+    # `layers` and `zoo` are common names: only the `hyperzoo`
+    # distribution may install them, or imports would be ambiguous.
+    import importlib.metadata
+
+    import layers
+    import zoo
+
+    owners = {}
+    for dist in importlib.metadata.distributions():
+        name = (dist.metadata["Name"] or "").lower()
+        for top in _top_level_names(dist) & set(OWN_TOP_LEVEL):
+            owners.setdefault(top, set()).add(name)
+    assert owners.get("zoo") == {"hyperzoo"}, owners
+    assert owners.get("layers") == {"hyperzoo"}, owners
+    assert owners.get("demos", {"hyperzoo"}) == {"hyperzoo"}, owners
+    # And the modules imported are the ones of this source tree.
+    for module in (layers, zoo):
+        assert os.path.dirname(os.path.dirname(module.__file__)) == ROOT

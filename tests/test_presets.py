@@ -177,3 +177,77 @@ def test_model_card_and_metadata_are_json(tmp_path):
         card = f.read()
     assert card.startswith("---\nlibrary_name: keras-hub")
     shutil.rmtree(path)
+
+
+def _preset_classes(name):
+    """(Task class, Backbone class) named in a bundled preset's configs."""
+    import keras
+
+    zoo.register_all()
+    classes = []
+    for config_file in ("task.json", "config.json"):
+        with open(os.path.join(PRESETS_DIR, name, config_file)) as f:
+            registered = json.load(f)["registered_name"]
+        classes.append(keras.saving.get_registered_object(registered))
+    return tuple(classes)
+
+
+def test_every_bundled_preset_is_a_builtin_preset_of_its_classes():
+    # Class-level resolution only (no weights loaded), for every preset.
+    from keras_hub.src.utils.preset_utils import BUILTIN_PRESETS
+
+    names = zoo.list_presets()
+    assert len(names) >= 10
+    for name in names:
+        task_cls, backbone_cls = _preset_classes(name)
+        assert task_cls.__name__ == zoo.read_metadata(name)["architecture"]
+        assert issubclass(task_cls, zoo.task.ZooTask), name
+        assert issubclass(backbone_cls, keras_hub.models.Backbone), name
+        assert name in task_cls.presets, name
+        assert name in backbone_cls.presets, name
+        assert BUILTIN_PRESETS[name]["kaggle_handle"] == os.path.join(
+            PRESETS_DIR, name)
+        assert zoo.preset_utils.bundled_preset_dir(name) == os.path.join(
+            PRESETS_DIR, name)
+    # Paths and URIs are left to keras-hub.
+    path = os.path.join(PRESETS_DIR, "hyper_mlp_digits")
+    assert zoo.preset_utils.bundled_preset_dir(path) is None
+    assert zoo.preset_utils.bundled_preset_dir("hf://a/b") is None
+
+
+@pytest.mark.parametrize("name,layout", [
+    ("hyper_mlp_digits", "flat"),
+    ("cafa_digits_encoder", "image"),
+])
+def test_from_preset_by_name_equals_zoo_load(name, layout):
+    task_cls, backbone_cls = _preset_classes(name)
+    x, _ = zoo.data.load_digits("test", layout=layout)
+    x = x[:6]
+    reference = zoo.load(name)
+    model = task_cls.from_preset(name)
+    assert type(model) is task_cls
+    assert model.input_value_ranges == reference.input_value_ranges
+    np.testing.assert_array_equal(
+        harness.to_numpy(model.predict(x, verbose=0)),
+        harness.to_numpy(reference.predict(x, verbose=0)),
+    )
+    # The base Task of the zoo picks the preset's class, as keras-hub does.
+    assert type(zoo.task.ZooTask.from_preset(name)) is task_cls
+    # Backbones: the family class and keras-hub's base class alike.
+    for cls in (backbone_cls, keras_hub.models.Backbone):
+        backbone = cls.from_preset(name)
+        assert type(backbone) is backbone_cls
+        for got, want in zip(backbone.get_weights(),
+                             reference.backbone.get_weights()):
+            np.testing.assert_array_equal(got, want)
+
+
+def test_from_preset_unknown_name_lists_bundled_presets():
+    with pytest.raises(zoo.PresetError, match="terminator_2d_digits"):
+        zoo.HyperMLPClassifier.from_preset("clowntown")
+    # keras-hub's own rules still apply: the Task base class is refused,
+    # and a preset of another family names the class to use.
+    with pytest.raises(ValueError, match="Task.from_preset"):
+        keras_hub.models.Task.from_preset("hyper_mlp_digits")
+    with pytest.raises(ValueError, match="HyperMLPBackbone"):
+        zoo.TerminatorBackbone.from_preset("hyper_mlp_digits")

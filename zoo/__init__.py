@@ -1,7 +1,7 @@
 """hyperzoo: Keras 3 hypernetwork models, presets and training tools.
 
-Attributes are imported lazily, so `import zoo.data` stays free of Keras
-and of every backend.
+Attributes are imported lazily, so `import zoo.data` and `python -m zoo
+list` stay free of Keras and of every backend.
 """
 
 import importlib
@@ -34,20 +34,36 @@ _EXPORTS = {
 }
 _MODEL_FAMILIES = ("zoo.hyper_mlp", "zoo.hyper_cl", "zoo.unem",
                    "zoo.terminator", "zoo.forecasting", "zoo.token_exit")
+# Exports that need no model class: reading them imports no family.
+_WITHOUT_FAMILIES = ("PresetChecksumError", "PresetError", "list_presets",
+                     "read_metadata", "verify_preset")
 _SUBMODULES = ("data", "forecasting", "hyper_cl", "hyper_mlp", "losses",
                "optimizers", "preset_utils", "registry", "terminator",
                "token_exit", "training", "unem")
 
 
 def register_all():
-    """Imports every model family, registering its Keras classes."""
+    """Imports every model family, registering its Keras classes.
+
+    Also registers the bundled presets as keras-hub built-in presets, so
+    `from_preset(name)` works on their Backbone and Task classes.
+
+    Example:
+
+    ```python
+    zoo.register_all()
+    keras_hub.models.Backbone.from_preset("hyper_mlp_digits")
+    ```
+    """
     for name in _MODEL_FAMILIES:
         importlib.import_module(name)
+    importlib.import_module("zoo.preset_utils").register_bundled_presets()
 
 
 def __getattr__(name):
     if name in _EXPORTS:
-        register_all()
+        if name not in _WITHOUT_FAMILIES:
+            register_all()
         return getattr(importlib.import_module(_EXPORTS[name]), name)
     if name in _SUBMODULES:
         if name != "data":

@@ -22,7 +22,11 @@ def _parser():
         description="hyperzoo: list, inspect, run and train presets.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="list bundled presets and model families")
+    p = sub.add_parser("list", help="list bundled presets (--all: model "
+                       "families and training recipes too)")
+    p.add_argument("--all", action="store_true",
+                   help="also list model families and training recipes "
+                   "(imports Keras)")
     p = sub.add_parser("info", help="show a preset's metadata")
     p.add_argument("name", help="preset name or directory")
     p = sub.add_parser("predict", help="classify an input file")
@@ -236,15 +240,21 @@ def _load_input(path, metadata, load_model):
 
 
 def _cmd_list(args):
-    import zoo
+    # Presets come from their folders' metadata.json: no Keras import.
+    from zoo.preset_utils import list_presets
+    from zoo.preset_utils import read_metadata
 
     print("Presets:")
-    for name in zoo.list_presets():
-        meta = zoo.read_metadata(name)
+    for name in list_presets():
+        meta = read_metadata(name)
         acc = meta.get("metrics", {}).get("accuracy")
         extra = f"  test accuracy {acc:.4f}" if acc is not None else ""
         print(f"  {name}  ({meta.get('architecture')}, "
               f"{meta.get('parameter_count')} params){extra}")
+    if not args.all:
+        return 0
+    import zoo
+
     print("Model families (registry):")
     for name in zoo.list_models():
         print(f"  {name}")

@@ -8,6 +8,14 @@ split, the test metrics and the sha256 of every other file. `load()`
 checks the sha256 of the files it loads (configs and weights) before
 building anything; other files (the model card, a stray `.DS_Store`) are
 not loaded, so a difference there is reported with a warning only.
+
+Bundled presets are also keras-hub "built-in" presets: once the model
+families are imported (`zoo.register_all()`, or any `zoo.<Class>`),
+`TerminatorClassifier.from_preset("terminator_2d_digits")` and
+`keras_hub.models.Backbone.from_preset("terminator_2d_digits")` resolve
+the name to its bundled directory, offline. This module imports Keras
+only inside the functions that build or save models, so listing and
+reading presets stays free of Keras and of every backend.
 """
 
 import datetime
@@ -17,8 +25,6 @@ import os
 import shutil
 import tempfile
 import warnings
-
-import keras
 
 from zoo.version import __version__
 
@@ -376,6 +382,8 @@ def save_preset(model, preset_dir, metadata=None, overwrite=False):
     zoo.load("/tmp/my_preset")
     ```
     """
+    import keras
+
     preset_dir = os.path.abspath(os.fspath(preset_dir))
     if os.path.exists(preset_dir) and not overwrite:
         raise PresetError(
@@ -467,6 +475,8 @@ def load(preset, load_weights=True, **kwargs):
     ```
     """
     # Registers every hyperzoo class before deserialising.
+    import keras
+
     import zoo
 
     zoo.register_all()
@@ -494,12 +504,131 @@ def load(preset, load_weights=True, **kwargs):
             "registered. Is it from a newer hyperzoo version?"
         )
     model = cls.from_preset(preset_dir, load_weights=load_weights, **kwargs)
+    apply_value_ranges(model, preset_dir, metadata)
+    return model
+
+
+def apply_value_ranges(model, preset_dir, metadata=None):
+    """Sets on a loaded task the input value ranges its preset declares.
+
+    Models without `set_input_value_ranges` (backbones) are left as is.
+
+    Args:
+        model: the loaded `keras_hub.models.Task` or `Backbone`.
+        preset_dir: str. The preset directory it was loaded from.
+        metadata: dict or `None`. The preset's metadata, read when `None`.
+
+    Returns:
+        `model`.
+
+    Example:
+
+    ```python
+    zoo.preset_utils.apply_value_ranges(model, "zoo/presets/hyper_mlp_digits")
+    ```
+    """
     if hasattr(model, "set_input_value_ranges"):
+        if metadata is None:
+            metadata = read_metadata(preset_dir)
         model.set_input_value_ranges(
             _value_ranges(metadata, preset_dir),
             source=os.path.basename(os.path.normpath(preset_dir)),
         )
     return model
+
+
+def bundled_preset_dir(preset):
+    """The bundled directory of a preset name, for `from_preset(name)`.
+
+    Args:
+        preset: the `preset` argument of a `from_preset` call.
+
+    Returns:
+        The directory of a bundled preset name, or `None` for anything
+        keras-hub resolves itself: a local directory, a `scheme://`
+        handle, a keras-hub built-in preset name, or a non-string
+        value (keras-hub rejects it with its own message).
+
+    Raises:
+        PresetError: for any other plain name; the message lists the
+            bundled preset names.
+
+    Example:
+
+    ```python
+    zoo.preset_utils.bundled_preset_dir("terminator_2d_digits")
+    ```
+    """
+    if not isinstance(preset, (str, os.PathLike)):
+        return None
+    value = os.fspath(preset)
+    if value in list_presets():
+        return os.path.join(PRESETS_DIR, value)
+    if "://" in value or os.path.exists(value):
+        return None
+    from keras_hub.src.utils import preset_utils as hub_presets
+
+    if value in hub_presets.BUILTIN_PRESETS:
+        return None
+    return resolve_preset(value)  # raises, listing the bundled names
+
+
+def register_bundled_presets():
+    """Registers the bundled presets as keras-hub built-in presets.
+
+    Each bundled preset is registered for the Backbone class of its
+    `config.json` (keras-hub's `register_presets`, the mechanism of its
+    own models), with its bundled directory as the handle. Then
+    `cls.presets` lists it on that Backbone and on its Task classes, and
+    `from_preset(name)` on any of them (including
+    `keras_hub.models.Backbone`) loads it offline. Presets whose
+    Backbone class is not imported yet are skipped; `zoo.register_all()`
+    imports every family and calls this function. Loading through
+    keras-hub does not verify the sha256 table; `zoo.load(name)` and
+    `ZooTask.from_preset(name)` do.
+
+    Returns:
+        The sorted names registered by this call.
+
+    Example:
+
+    ```python
+    zoo.register_all()
+    keras_hub.models.Backbone.from_preset("terminator_2d_digits")
+    ```
+    """
+    import keras
+    from keras_hub.src.utils import preset_utils as hub_presets
+
+    registered = []
+    for name in list_presets():
+        preset_dir = os.path.join(PRESETS_DIR, name)
+        existing = hub_presets.BUILTIN_PRESETS.get(name)
+        if existing is not None and existing.get("kaggle_handle") != (
+            preset_dir
+        ):
+            continue  # a keras-hub preset of the same name: keep it
+        try:
+            with open(os.path.join(preset_dir, CONFIG_FILE),
+                      encoding="utf-8") as f:
+                class_name = json.load(f).get("registered_name")
+            metadata = read_metadata(preset_dir)
+        except (OSError, ValueError):
+            continue  # a malformed preset; `zoo.load` reports it
+        backbone_cls = keras.saving.get_registered_object(class_name)
+        if backbone_cls is None:
+            continue
+        entry = {
+            "metadata": {
+                "description": metadata.get("description", ""),
+                "params": metadata.get("parameter_count"),
+                "path": name,
+            },
+            "kaggle_handle": preset_dir,
+        }
+        hub_presets.register_presets({name: entry}, backbone_cls)
+        registered.append(name)
+    return registered
 
 
 def _value_ranges(metadata, preset_dir):

@@ -161,31 +161,76 @@ class ZooTask(Task):
     # ------------------------------------------------------------------
     # Keras loops
     # ------------------------------------------------------------------
-    def fit(self, x=None, *args, **kwargs):
+    def _guarded_loop(self, name, x, args, kwargs):
+        # Validate once, then run the Keras loop without re-validating
+        # every batch, restoring the JAX state if Keras fails midway.
         self.validate_inputs(x)
         with validation.skip_validation(), validation.jax_state_guard(self):
             if self.preprocessor is None:
-                return keras.Model.fit(self, x, *args, **kwargs)
-            return super().fit(x, *args, **kwargs)
+                return getattr(keras.Model, name)(self, x, *args, **kwargs)
+            return getattr(super(), name)(x, *args, **kwargs)
+
+    def fit(self, x=None, *args, **kwargs):
+        return self._guarded_loop("fit", x, args, kwargs)
 
     def evaluate(self, x=None, *args, **kwargs):
-        self.validate_inputs(x)
-        with validation.skip_validation(), validation.jax_state_guard(self):
-            if self.preprocessor is None:
-                return keras.Model.evaluate(self, x, *args, **kwargs)
-            return super().evaluate(x, *args, **kwargs)
+        return self._guarded_loop("evaluate", x, args, kwargs)
 
     def predict(self, x=None, *args, **kwargs):
-        self.validate_inputs(x)
-        with validation.skip_validation(), validation.jax_state_guard(self):
-            if self.preprocessor is None:
-                return keras.Model.predict(self, x, *args, **kwargs)
-            return super().predict(x, *args, **kwargs)
+        return self._guarded_loop("predict", x, args, kwargs)
 
     def predict_on_batch(self, x):
         self.validate_inputs(x)
         with validation.skip_validation(), validation.jax_state_guard(self):
             return super().predict_on_batch(x)
+
+    @classmethod
+    def from_preset(cls, preset, load_weights=True, **kwargs):
+        """Builds the task from a bundled preset name or any preset.
+
+        A name from `zoo.list_presets()` loads its bundled directory
+        offline, as `zoo.load(name)` does: the sha256 table is checked
+        first and the preset's input value ranges are set. Anything else
+        (a directory, a `kaggle://` or `hf://` handle) goes to keras-hub
+        unchanged.
+
+        Args:
+            preset: str. A bundled preset name, or what keras-hub's
+                `Task.from_preset` accepts.
+            load_weights: bool. Load the trained weights.
+            **kwargs: forwarded to `keras_hub.models.Task.from_preset`.
+
+        Returns:
+            An instance of this class (or of the subclass that fits the
+            preset's backbone, as keras-hub picks it).
+
+        Raises:
+            PresetError: a plain name that is neither bundled, a
+                keras-hub preset nor a directory (the message lists the
+                bundled names), or a checksum mismatch.
+
+        Example:
+
+        ```python
+        model = TerminatorClassifier.from_preset("terminator_2d_digits")
+        ```
+        """
+        from zoo import preset_utils
+
+        preset_dir = preset_utils.bundled_preset_dir(preset)
+        if preset_dir is None:
+            return super().from_preset(
+                preset, load_weights=load_weights, **kwargs
+            )
+        import zoo
+
+        zoo.register_all()
+        if load_weights:
+            preset_utils.verify_preset(preset_dir)
+        model = super().from_preset(
+            preset_dir, load_weights=load_weights, **kwargs
+        )
+        return preset_utils.apply_value_ranges(model, preset_dir)
 
     @classmethod
     def from_config(cls, config):
