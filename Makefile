@@ -32,6 +32,8 @@ bench: $(STAMP)
 	$(BIN)/pip install --no-deps --target /tmp/hypnettorch-bench hypnettorch
 	KERAS_BACKEND=jax $(BIN)/python scripts/bench_hyper_cl.py
 	KERAS_BACKEND=jax $(BIN)/python scripts/bench_unem.py
+	KERAS_BACKEND=jax $(BIN)/python scripts/select_terminator_statistics.py \
+		--statistics sample running batch
 	KERAS_BACKEND=jax $(BIN)/python scripts/bench_terminator.py --part accuracy
 	for b in jax tensorflow torch; do \
 		KERAS_BACKEND=$$b $(BIN)/python scripts/bench_terminator.py --part speed; \
@@ -43,6 +45,8 @@ bench: $(STAMP)
 	for b in jax tensorflow torch; do \
 		KERAS_BACKEND=$$b $(BIN)/python scripts/bench_token_exit.py --part latency; \
 	done
+	KERAS_BACKEND=jax $(BIN)/python scripts/bench_hub_load.py --duration 20 \
+		--queue 64:2 --queue 16:2
 
 presets: $(STAMP)
 	KERAS_BACKEND=jax $(BIN)/python scripts/train_hyper_mlp_digits.py
