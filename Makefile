@@ -27,34 +27,15 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check layers zoo demos scripts tests
 
+# `bench` and `presets` run what each family in zoo.FAMILIES declares
+# (Family.bench_commands / preset_commands), then the hub's load test.
 bench: $(STAMP)
-	$(BIN)/python scripts/bench_hyperdense.py
-	$(BIN)/pip install --no-deps --target /tmp/hypnettorch-bench hypnettorch
-	KERAS_BACKEND=jax $(BIN)/python scripts/bench_hyper_cl.py
-	KERAS_BACKEND=jax $(BIN)/python scripts/bench_unem.py
-	KERAS_BACKEND=jax $(BIN)/python scripts/select_terminator_statistics.py \
-		--statistics sample running batch
-	KERAS_BACKEND=jax $(BIN)/python scripts/bench_terminator.py --part accuracy
-	for b in jax tensorflow torch; do \
-		KERAS_BACKEND=$$b $(BIN)/python scripts/bench_terminator.py --part speed; \
-	done
-	$(BIN)/python scripts/bench_terminator.py --part plot
-	KERAS_BACKEND=jax $(BIN)/python scripts/bench_forecasting.py --part run --variants all
-	$(BIN)/python scripts/bench_forecasting.py --part plot
-	KERAS_BACKEND=jax $(BIN)/python scripts/bench_token_exit.py --part accuracy
-	for b in jax tensorflow torch; do \
-		KERAS_BACKEND=$$b $(BIN)/python scripts/bench_token_exit.py --part latency; \
-	done
+	$(BIN)/python scripts/family_targets.py bench
 	KERAS_BACKEND=jax $(BIN)/python scripts/bench_hub_load.py --duration 20 \
 		--queue 64:2 --queue 16:2
 
 presets: $(STAMP)
-	KERAS_BACKEND=jax $(BIN)/python scripts/train_hyper_mlp_digits.py
-	KERAS_BACKEND=jax $(BIN)/python scripts/train_hyper_cl.py
-	KERAS_BACKEND=jax $(BIN)/python scripts/train_unem.py
-	KERAS_BACKEND=jax $(BIN)/python scripts/train_terminator.py
-	KERAS_BACKEND=jax $(BIN)/python scripts/train_forecasting.py
-	KERAS_BACKEND=jax $(BIN)/python scripts/train_token_exit.py
+	$(BIN)/python scripts/family_targets.py presets
 
 goldens: $(STAMP)
 	KERAS_BACKEND=jax $(BIN)/python tests/make_goldens.py $(NAMES)

@@ -3,12 +3,12 @@
 Launch with `python -m demos [--host 127.0.0.1] [--port 7860]`; see
 `demos/hub.py` for how a model family adds its tab.
 
-`build_hub`, `launch_hub` and `TABS` are imported lazily, so
+`build_hub`, `launch_hub` and `tabs` are imported lazily, so
 `python -m demos` can set `GRADIO_ANALYTICS_ENABLED` before Gradio is
 imported.
 """
 
-_LAZY = {"TABS", "build_hub", "launch_hub"}
+_LAZY = {"build_hub", "launch_hub", "tabs"}
 
 __all__ = sorted(_LAZY)
 

@@ -11,17 +11,21 @@ these functions instead of its own copy or another tab's private helper:
   server-side traceback, so that the tab's own function checks the
   value and names the argument.
 - Scores: `to_numpy`, `softmax`, `scores_to_probabilities`,
-  `top_classes`.
+  `top_classes`, `check_scores` and `classify_sample` (one sample
+  classified alone); `read_only_arrays` for data cached per process.
 - Layout: `digit_inputs` and `connect_digit_inputs` (the Upload/Draw
   column of the digit tabs, with its test-split examples from
-  `write_digit_examples`), `output_picture` (a read-only picture).
+  `write_digit_examples`), `index_slider` (pick a sample),
+  `run_controls` (an action's button, status line and summary),
+  `output_picture` (a read-only picture).
 - Pictures: `figure_to_picture` (a matplotlib figure to RGB) and
   `heatmap_tiles` (arrays as `RdBu_r` tiles on a gray grid).
 - Headers: `preset_metrics`, `preset_label_names`, `header_markdown`,
-  `accuracy_line`, and for both Terminator tabs
+  `mlp_widths`, `accuracy_line`, and for both Terminator tabs
   `check_terminator_model` and `terminator_header`.
-- Apps: `standalone_demo` and `set_queue` (the queue of the hub and of
-  every standalone demo), `wire` (an event with the hub's conventions:
+- Apps: `standalone_demo`, `standalone_builder` (a module's
+  `build_demo`) and `set_queue` (the queue of the hub and of every
+  standalone demo), `wire` (an event with the hub's conventions:
   progress in a status line, no empty Error badge in output panels).
 
 Element ids and endpoint names are built from the `api_prefix` a tab's
@@ -328,6 +332,91 @@ def top_classes(probs, label_names, k=3):
     """
     top = np.argsort(-np.asarray(probs), kind="stable")[:k]
     return {str(label_names[i]): float(probs[i]) for i in top}
+
+
+def check_scores(scores, label_names):
+    """Returns a model's scores for one sample if there is one per label.
+
+    Args:
+        scores: array-like, the model's output for one sample.
+        label_names: sequence of str. Class names, in score order.
+
+    Returns:
+        `scores`.
+
+    Raises:
+        ValueError: `scores` is not of shape `(len(label_names),)`; the
+            message gives the shape and the labels.
+
+    Example:
+
+    ```python
+    demos.components.check_scores(np.zeros(3), ("a", "b", "c"))
+    ```
+    """
+    if np.shape(scores) != (len(label_names),):
+        raise ValueError(
+            f"The model returned {np.shape(scores)} scores for "
+            f"{len(label_names)} labels: {tuple(label_names)}."
+        )
+    return scores
+
+
+def classify_sample(model, sample, label_names):
+    """Class probabilities of one sample, classified alone.
+
+    The model sees a batch of one (`sample[None]` in float32,
+    `training=False`): the prediction does not depend on any other
+    sample. Its scores are checked with `check_scores` and go through
+    `scores_to_probabilities`.
+
+    Args:
+        model: a classifier mapping `(N, *sample.shape)` to
+            `(N, len(label_names))` scores.
+        sample: array-like, one input without the batch axis.
+        label_names: sequence of str. Class names, in score order.
+
+    Returns:
+        A dict `{label: probability}` over all classes, in class order
+        (sums to 1).
+
+    Raises:
+        ValueError: the model returns a score count other than
+            `len(label_names)`.
+
+    Example:
+
+    ```python
+    probs = demos.components.classify_sample(
+        model, features, zoo.data.DIGITS_CLASS_NAMES)
+    ```
+    """
+    sample = np.asarray(sample, dtype="float32")
+    scores = to_numpy(model(sample[None], training=False))[0]
+    probs = scores_to_probabilities(model, check_scores(scores, label_names))
+    return {str(name): float(p) for name, p in zip(label_names, probs)}
+
+
+def read_only_arrays(*arrays):
+    """Read-only numpy copies of arrays (for data cached per process).
+
+    Args:
+        *arrays: array-likes.
+
+    Returns:
+        A tuple of numpy arrays, one per argument, with `writeable`
+        unset.
+
+    Example:
+
+    ```python
+    x, y = demos.components.read_only_arrays(*zoo.data.load_digits())
+    ```
+    """
+    arrays = tuple(np.array(a) for a in arrays)
+    for array in arrays:
+        array.setflags(write=False)
+    return arrays
 
 
 # ----------------------------------------------------------------------
@@ -967,6 +1056,64 @@ def connect_digit_inputs(fn, inputs, outputs, api_prefix, extra=(),
     return status
 
 
+def index_slider(size, label, elem_id):
+    """A slider that picks one of `size` samples by index (from 0).
+
+    Wrapped in `unchecked`, so an API value that is not a valid index
+    reaches the tab's function, which names the argument in its error.
+
+    Args:
+        size: int. Number of samples; the slider spans `[0, size - 1]`.
+        label: str. Label of the slider.
+        elem_id: str. Element id.
+
+    Returns:
+        A `gr.Slider` (step 1, value 0).
+
+    Example:
+
+    ```python
+    index = demos.components.index_slider(540, "Test image index",
+                                          "tev_index")
+    ```
+    """
+    return unchecked(gr.Slider(0, size - 1, value=0, step=1, label=label,
+                               elem_id=elem_id))
+
+
+def run_controls(label, api_prefix, button_id, part=""):
+    """The primary button of a tab's action, its status and summary.
+
+    Element ids: `f"{api_prefix}{button_id}"` for the button, then
+    `f"{api_prefix}{part}-status"` and `f"{api_prefix}{part}-summary"`
+    (`f"{api_prefix}status"` and `f"{api_prefix}summary"` when `part` is
+    empty), created in that order.
+
+    Args:
+        label: str. The button's text.
+        api_prefix: str. Prefix of the element ids.
+        button_id: str. The button's element id, after `api_prefix`.
+        part: str. Which action of the tab, for a tab with several.
+
+    Returns:
+        `(button, status, summary)`: a `gr.Button`, its `status_line`
+        and an empty `gr.Markdown`.
+
+    Example:
+
+    ```python
+    button, status, summary = demos.components.run_controls(
+        "Forecast", "fc_", "forecast-button")
+    ```
+    """
+    prefix = f"{api_prefix}{part}-" if part else api_prefix
+    button = gr.Button(label, variant="primary",
+                       elem_id=f"{api_prefix}{button_id}")
+    status = status_line(f"{prefix}status")
+    summary = gr.Markdown(elem_id=f"{prefix}summary")
+    return button, status, summary
+
+
 def output_picture(label, elem_id, **kwargs):
     """A read-only numpy picture output, sent to the browser as PNG.
 
@@ -1136,6 +1283,26 @@ def header_markdown(title, *paragraphs):
     ```
     """
     return "\n\n".join([f"### {title}", *paragraphs])
+
+
+def mlp_widths(backbone, num_classes):
+    """The layer widths of an MLP, as `"64-16-10"`.
+
+    Args:
+        backbone: a backbone with `input_dim` and `hidden_dims`.
+        num_classes: int. Width of the output layer.
+
+    Returns:
+        A str: input, hidden and output widths joined by `-`.
+
+    Example:
+
+    ```python
+    demos.components.mlp_widths(model.backbone, model.num_classes)
+    ```
+    """
+    widths = (backbone.input_dim, *backbone.hidden_dims, num_classes)
+    return "-".join(str(w) for w in widths)
 
 
 def accuracy_line(preset, accuracy, test_set):
@@ -1312,3 +1479,55 @@ def standalone_demo(render, model, preset, title):
     with gr.Blocks(title=f"hyperzoo: {title}") as demo:
         render(model, preset=preset)
     return set_queue(demo)
+
+
+_BUILD_DEMO_DOC = """Builds the standalone app of the tab "{title}".
+
+    `{module}.render` without an `api_prefix` (the endpoints are its
+    bare verbs, e.g. `/classify`), in a `gr.Blocks` queued as in the
+    hub: `demos.components.standalone_demo`.
+
+    Args:
+        model: the model (or models) that `{module}.render` takes.
+        preset: str or `None`. Preset the model came from (header).
+
+    Returns:
+        A `gr.Blocks`, not launched.
+
+    Example:
+
+    ```python
+    {module}.build_demo({module}.build_tiny_model()).launch()
+    ```
+    """
+
+
+def standalone_builder(render, title):
+    """The `build_demo(model, preset=None)` function of a demo module.
+
+    A demo module defines `build_demo = standalone_builder(render,
+    TITLE)`: the function is documented and named as the module's own
+    (`__module__` is `render`'s module).
+
+    Args:
+        render: the module's `render(model, api_prefix, preset)`.
+        title: str. The tab's title.
+
+    Returns:
+        A function `build_demo(model, preset=None)` that returns
+        `standalone_demo(render, model, preset, title)`.
+
+    Example:
+
+    ```python
+    build_demo = demos.components.standalone_builder(render, TITLE)
+    ```
+    """
+    def build_demo(model, preset=None):
+        return standalone_demo(render, model, preset, title)
+
+    build_demo.__module__ = render.__module__
+    build_demo.__qualname__ = "build_demo"
+    build_demo.__doc__ = _BUILD_DEMO_DOC.format(title=title,
+                                                module=render.__module__)
+    return build_demo

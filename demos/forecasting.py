@@ -15,9 +15,7 @@ Models: `render` takes one `zoo.forecasting.Forecaster` or a dict
 preset is `rhn_attention_lorenz96` and the other bundled presets of
 `PRESETS` are loaded next to it.
 
-As a demo module of the hub it provides `TITLE`, `render(model,
-api_prefix, preset)`, `build_demo(model, preset)` and
-`build_tiny_model()`; its preset name lives in `demos.hub.TABS`.
+A hub tab: the module contract is in `demos/hub.py`.
 """
 
 import gradio as gr
@@ -27,15 +25,16 @@ from matplotlib.figure import Figure
 from demos.components import check_whole_number
 from demos.components import figure_to_picture
 from demos.components import header_markdown
+from demos.components import index_slider
 from demos.components import model_lock
 from demos.components import output_picture
 from demos.components import preset_metrics
-from demos.components import standalone_demo
-from demos.components import status_line
+from demos.components import run_controls
+from demos.components import standalone_builder
 from demos.components import unchecked
 from demos.components import user_error
 from demos.components import wire
-from zoo.forecasting import forecasting_recipes as recipes
+from zoo.data import forecasting_systems as recipes
 from zoo.forecasting.forecasting_metrics import VPT_THRESHOLD
 from zoo.forecasting.forecasting_metrics import valid_prediction_time
 from zoo.preset_utils import list_presets
@@ -55,7 +54,7 @@ def system_of(model):
         model: a `zoo.forecasting.Forecaster`.
 
     Returns:
-        A key of `zoo.forecasting.forecasting_recipes.SYSTEMS`.
+        A key of `zoo.data.forecasting_systems.SYSTEMS`.
 
     Raises:
         ValueError: the model is not a forecaster of a known system.
@@ -263,19 +262,17 @@ def _header(models, preset):
 
 
 def render(model, api_prefix="", preset=None):
-    """Adds the forecasting components and events to the open Blocks.
+    """Adds the forecasting tab to the open Blocks (see `demos/hub.py`).
 
-    Call it inside a `gr.Blocks` (or a `gr.Tab` of one). The endpoint is
-    `f"{api_prefix}forecast"` (system, initial-condition index).
+    Endpoint `f"{api_prefix}forecast"` (system, initial-condition index).
 
     Args:
         model: a `zoo.forecasting.Forecaster` or a dict `{system:
             Forecaster}`.
-        api_prefix: str. Prefix of the endpoint names and element ids;
-            the hub passes `"<tab name>_"`.
-        preset: str or `None`. Preset the model was loaded from; when
-            given, the other bundled presets of `PRESETS` are loaded too
-            and the header shows the stored metrics.
+        api_prefix: str. Prefix of the endpoint names and element ids.
+        preset: str or `None`. When given, the other bundled presets of
+            `PRESETS` are loaded too and the header shows the stored
+            metrics.
 
     Returns:
         A dict of the created components: `system`, `index`, `button`,
@@ -305,14 +302,11 @@ def render(model, api_prefix="", preset=None):
                 value=next(iter(models)), label="System",
                 elem_id=f"{api_prefix}system",
             ))
-            index = unchecked(gr.Slider(
-                0, recipes.NUM_TEST_ICS - 1, value=0, step=1,
-                label="Test initial condition",
-                elem_id=f"{api_prefix}index"))
-            button = gr.Button("Forecast", variant="primary",
-                               elem_id=f"{api_prefix}forecast-button")
-            status = status_line(f"{api_prefix}status")
-            summary = gr.Markdown(elem_id=f"{api_prefix}summary")
+            index = index_slider(recipes.NUM_TEST_ICS,
+                                 "Test initial condition",
+                                 f"{api_prefix}index")
+            button, status, summary = run_controls(
+                "Forecast", api_prefix, "forecast-button")
         with gr.Column(scale=2):
             spacetime = output_picture("Truth, forecast and error",
                                        f"{api_prefix}spacetime")
@@ -326,28 +320,7 @@ def render(model, api_prefix="", preset=None):
             "status": status}
 
 
-def build_demo(model, preset=None):
-    """Builds the standalone forecasting demo.
-
-    The endpoint is `/forecast`. The queue is set as in the hub:
-    `demos.components.set_queue`.
-
-    Args:
-        model: a `zoo.forecasting.Forecaster` or a dict `{system:
-            Forecaster}` (e.g. `build_tiny_model()`).
-        preset: str or `None`. Preset the model came from.
-
-    Returns:
-        A `gr.Blocks`.
-
-    Example:
-
-    ```python
-    demos.forecasting.build_demo(zoo.load("rhn_attention_lorenz96"),
-                                 preset="rhn_attention_lorenz96").launch()
-    ```
-    """
-    return standalone_demo(render, model, preset, TITLE)
+build_demo = standalone_builder(render, TITLE)
 
 
 def build_tiny_model(seed=0):

@@ -1,15 +1,15 @@
 """The hyperzoo demo hub: one Gradio tab per model family.
 
-Adding a model family takes one module and one line:
-
-1. `demos/<family>.py` defines `TITLE` (tab label), `SUMMARY` (one
-   sentence for the hub's model list), `render(model,
-   api_prefix="", preset=None)` (adds the tab's components and events to
-   the open Blocks, with endpoint names starting with `api_prefix`),
-   `build_demo(model, preset=None)` (the standalone app) and
-   `build_tiny_model()` (a small model for tests and
-   `python -m demos --tiny-test-model`).
-2. A `DemoTab(name, module, preset, family)` line in `TABS`.
+The tabs are a view of `zoo.FAMILIES`: each family declares its tabs
+(`zoo.family.DemoTab(name, module, preset, heading)` in its `FAMILY`),
+and `tabs()` reads them. A demo module `demos/<tab>.py` defines `TITLE`
+(tab label), `SUMMARY` (one sentence for the hub's model list),
+`render(model, api_prefix="", preset=None)` (adds the tab's components
+and events to the open Blocks, with endpoint names starting with
+`api_prefix`), `build_demo(model, preset=None)` (the standalone app) and
+`build_tiny_model()` (a small model for tests and
+`python -m demos --tiny-test-model`). Adding a tab takes the module and
+one `DemoTab` in its family's declaration; nothing here changes.
 
 Navigation: the first tab, "All models", lists every model, grouped by
 `family`, each with a button that opens its tab (Gradio's tab bar puts
@@ -35,7 +35,6 @@ figure-to-picture rendering, preset metadata, headers, the standalone
 from there, never another tab's private helpers.
 """
 
-import dataclasses
 import functools
 import importlib
 import logging
@@ -44,57 +43,14 @@ import gradio as gr
 
 from demos.components import MAX_UPLOAD_SIZE
 from demos.components import set_queue
+from zoo.family import DemoTab  # noqa: F401  (re-exported)
 from zoo.preset_utils import list_presets
 from zoo.preset_utils import load
+from zoo.registry import demo_tabs as tabs  # every family's DemoTab
 
 logger = logging.getLogger(__name__)
 
 
-@dataclasses.dataclass(frozen=True)
-class DemoTab:
-    """One tab of the hub.
-
-    Args:
-        name: str. Tab id, `models` key and endpoint prefix (snake_case).
-        module: str. Import path of the demo module (see the module
-            docstring for what it defines).
-        preset: str. Bundled preset loaded when `build_hub` gets no
-            model for this tab.
-        family: str. Heading under which the "All models" page lists
-            the tab.
-
-    Example:
-
-    ```python
-    DemoTab("hyper_mlp_digits", "demos.hyper_mlp_digits",
-            "hyper_mlp_digits", "Hypernetworks")
-    ```
-    """
-
-    name: str
-    module: str
-    preset: str
-    family: str = "Other models"
-
-
-HYPERNETWORKS = "Hypernetworks"
-TERMINATOR = "Terminator (HyperZ·Z·W)"
-TABS = (
-    DemoTab("hyper_mlp_digits", "demos.hyper_mlp_digits", "hyper_mlp_digits",
-            HYPERNETWORKS),
-    DemoTab("hyper_cl_permuted_digits", "demos.hyper_cl_digits",
-            "hyper_cl_permuted_digits", HYPERNETWORKS),
-    DemoTab("unem_fewshot", "demos.unem_fewshot", "unem_gaussian_5shot",
-            "Few-shot and test-time adaptation"),
-    DemoTab("terminator_digits", "demos.terminator_digits",
-            "terminator_2d_digits", TERMINATOR),
-    DemoTab("terminator_mnist1d", "demos.terminator_mnist1d",
-            "terminator_1d_mnist1d", TERMINATOR),
-    DemoTab("forecasting", "demos.forecasting", "rhn_attention_lorenz96",
-            "Sequence models"),
-    DemoTab("token_exit", "demos.token_exit", "token_exit_vlm_digits",
-            "Vision-language models"),
-)
 MODELS_TAB = "models"
 
 
@@ -102,7 +58,7 @@ def get_tab(name):
     """Returns the `DemoTab` called `name`.
 
     Args:
-        name: str. A tab name from `TABS`.
+        name: str. A tab name from `tabs()`.
 
     Returns:
         The `DemoTab`.
@@ -116,12 +72,13 @@ def get_tab(name):
     demos.hub.get_tab("hyper_mlp_digits").preset
     ```
     """
-    for tab in TABS:
+    known = tabs()
+    for tab in known:
         if tab.name == name:
             return tab
     raise ValueError(
         f"Unknown demo tab {name!r}. Known tabs: "
-        f"{', '.join(t.name for t in TABS)}."
+        f"{', '.join(t.name for t in known)}."
     )
 
 
@@ -129,7 +86,7 @@ def tab_module(name):
     """Imports and returns the demo module of tab `name`.
 
     Args:
-        name: str. A tab name from `TABS`.
+        name: str. A tab name from `tabs()`.
 
     Returns:
         The module (with `TITLE`, `render`, `build_demo`,
@@ -152,7 +109,7 @@ def load_bundled_models():
     checksum raises.
 
     Returns:
-        A dict `{tab name: (model, preset)}`, in `TABS` order.
+        A dict `{tab name: (model, preset)}`, in `tabs()` order.
 
     Raises:
         RuntimeError: no tab has a bundled preset.
@@ -165,7 +122,8 @@ def load_bundled_models():
     """
     bundled = set(list_presets())
     loaded = {}
-    for tab in TABS:
+    known = tabs()
+    for tab in known:
         if tab.preset not in bundled:
             logger.warning(
                 "Demo tab %r left out: preset %r is not bundled in "
@@ -177,7 +135,7 @@ def load_bundled_models():
     if not loaded:
         raise RuntimeError(
             "No demo tab can be built: none of the presets "
-            f"{', '.join(t.preset for t in TABS)} is bundled in "
+            f"{', '.join(t.preset for t in known)} is bundled in "
             "zoo/presets. Train one, or pass models to build_hub() "
             "(`python -m demos --tiny-test-model` uses tiny models)."
         )
@@ -193,7 +151,7 @@ def build_hub(models=None):
     `"<tab name>_<verb>"` (e.g. `/hyper_mlp_digits_classify`).
 
     Args:
-        models: `None` to load the bundled preset of every tab in `TABS`
+        models: `None` to load the bundled preset of every tab in `tabs()`
             (tabs without a bundled preset are left out), or a dict
             `{tab name: model}` (tabs in the dict's order; no preset
             metadata is shown for these models).
@@ -224,7 +182,7 @@ def build_hub(models=None):
             "# hyperzoo demos\n"
             "Keras 3 hypernetwork models; one tab per model."
         )
-        with gr.Tabs(elem_id="hub-tabs") as tabs:
+        with gr.Tabs(elem_id="hub-tabs") as tab_bar:
             with gr.Tab("All models", id=MODELS_TAB, elem_id="hub-models"):
                 buttons = model_list(entries)
             for name, (model, preset) in entries.items():
@@ -235,7 +193,7 @@ def build_hub(models=None):
                     )
         for name, button in buttons.items():
             button.click(functools.partial(gr.Tabs, selected=name),
-                         outputs=tabs, queue=False,
+                         outputs=tab_bar, queue=False,
                          api_visibility="private",
                          api_name=f"open_{name}")
     return set_queue(hub)
@@ -246,7 +204,7 @@ def model_list(entries):
 
     Call it inside the open "All models" tab. Each model gets a card
     with its title, its module's `SUMMARY` and an "Open" button
-    (element id `f"open-{name}"`); families come in `TABS` order.
+    (element id `f"open-{name}"`); families come in `tabs()` order.
 
     Args:
         entries: dict `{tab name: ...}` of the tabs in the hub.
@@ -265,15 +223,15 @@ def model_list(entries):
         f"{len(entries)} models. Open one here, or with the tabs above "
         "(those that do not fit are behind the \"...\" at their end)."
     )
-    families = {}
-    for tab in TABS:
+    headings = {}
+    for tab in tabs():
         if tab.name in entries:
-            families.setdefault(tab.family, []).append(tab)
+            headings.setdefault(tab.heading, []).append(tab)
     buttons = {}
-    for family, tabs in families.items():
-        gr.Markdown(f"### {family}")
+    for heading, group in headings.items():
+        gr.Markdown(f"### {heading}")
         with gr.Row(equal_height=True):
-            for tab in tabs:
+            for tab in group:
                 module = tab_module(tab.name)
                 with gr.Column(variant="panel", min_width=240):
                     gr.Markdown(f"**{module.TITLE}**\n\n"
@@ -297,7 +255,8 @@ def build_tiny_models():
     hub = demos.build_hub(demos.hub.build_tiny_models())
     ```
     """
-    return {tab.name: tab_module(tab.name).build_tiny_model() for tab in TABS}
+    return {tab.name: tab_module(tab.name).build_tiny_model()
+            for tab in tabs()}
 
 
 def launch_hub(host="127.0.0.1", port=7860, models=None, **kwargs):

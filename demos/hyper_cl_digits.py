@@ -21,9 +21,7 @@ Endpoints: `f"{api_prefix}classify"` (picture, task id) and
 `f"{api_prefix}classify_drawing"` (Sketchpad value, task id); inside the
 hub `api_prefix` is `"hyper_cl_permuted_digits_"`.
 
-As a demo module of the hub it provides `TITLE`, `render(model,
-api_prefix, preset)`, `build_demo(model, preset)` and
-`build_tiny_model()`; its preset name lives in `demos.hub.TABS`.
+A hub tab: the module contract is in `demos/hub.py`.
 """
 
 import numbers
@@ -32,23 +30,25 @@ import gradio as gr
 import numpy as np
 from matplotlib.figure import Figure
 
+from demos.components import check_scores
 from demos.components import connect_digit_inputs
 from demos.components import digit_features
 from demos.components import digit_inputs
 from demos.components import figure_to_picture
 from demos.components import header_markdown
+from demos.components import mlp_widths
 from demos.components import output_picture
 from demos.components import preset_label_names
 from demos.components import preset_metrics
 from demos.components import softmax
-from demos.components import standalone_demo
+from demos.components import standalone_builder
 from demos.components import status_line
 from demos.components import top_classes
 from demos.components import unchecked
 from demos.components import user_error
 from zoo.data import DIGITS_CLASS_NAMES
-from zoo.hyper_cl.continual import make_tasks
-from zoo.hyper_cl.continual import permute_features
+from zoo.data.continual_digits import make_tasks
+from zoo.data.continual_digits import permute_features
 from zoo.hyper_mlp import features_to_image
 
 TITLE = "HyperCL: continual learning"
@@ -134,12 +134,8 @@ def predict(image, task_id, model, label_names=DIGITS_CLASS_NAMES):
     task = _check_task_id(task_id, num_tasks)
     features = digit_features(image, "image")
     permuted = permute_features(features[None], task)
-    logits = model.predict_task(permuted, task)[0]
-    if logits.shape != (len(label_names),):
-        raise ValueError(
-            f"The model returned {logits.shape[0]} scores for "
-            f"{len(label_names)} labels: {tuple(label_names)}."
-        )
+    logits = check_scores(model.predict_task(permuted, task)[0],
+                          label_names)
     top3 = top_classes(softmax(logits), label_names)
     task_ids, labels = model.infer_task(permuted)
     inferred_task = int(task_ids[0])
@@ -273,15 +269,12 @@ def _check_model(model):
 
 
 def _header(model, preset):
-    backbone = model.backbone
-    widths = "-".join(
-        str(w) for w in (backbone.input_dim, *backbone.hidden_dims)
-    )
+    widths = mlp_widths(model.backbone, model.backbone.num_classes)
     num_tasks = _num_tasks(model)
     intro = (
-        f"One hypernetwork generates every weight of an MLP {widths}-"
-        f"{backbone.num_classes} for each of {num_tasks} tasks learned "
-        "one after the other (von Oswald et al., 2020). Task 0 is the "
+        f"One hypernetwork generates every weight of an MLP {widths} "
+        f"for each of {num_tasks} tasks learned one after the other "
+        "(von Oswald et al., 2020). Task 0 is the "
         "plain 8x8 digits; task t shuffles the 64 pixels with a fixed "
         "permutation. Pick a task, upload or draw a plain digit: it is "
         "permuted for that task and classified with that task's "
@@ -309,26 +302,24 @@ def _header(model, preset):
 
 
 def render(model, api_prefix="", preset=None):
-    """Adds the continual-learning demo's components to the open Blocks.
+    """Adds the continual-learning tab to the open Blocks (`demos/hub.py`).
 
-    Call it inside a `gr.Blocks` (or a `gr.Tab` of one). The endpoints
-    are `f"{api_prefix}classify"` (uploaded picture, task id) and
-    `f"{api_prefix}classify_drawing"` (Sketchpad, task id), plus
-    Gradio's undocumented `f"{api_prefix}load_example"`. The accuracy
-    chart is computed once here (test split, all tasks) and shown as a
-    static picture.
+    Endpoints of `demos.components.connect_digit_inputs`, each with the
+    task id as second input: `f"{api_prefix}classify"` (picture) and
+    `f"{api_prefix}classify_drawing"` (Sketchpad). The accuracy chart is
+    computed once here (test split, all tasks) and shown as a static
+    picture.
 
     Args:
         model: a `zoo.HyperCLClassifier` trained on permuted digits.
-        api_prefix: str. Prefix of the endpoint names and element ids;
-            the hub passes `"<tab name>_"`.
-        preset: str or `None`. Preset the model was loaded from; its
-            metadata gives the header's metrics and the label names.
+        api_prefix: str. Prefix of the endpoint names and element ids.
+        preset: str or `None`. Its metadata gives the header's metrics
+            and the label names.
 
     Returns:
-        A dict of the created components: `task`, `image`, `sketch`,
-        `label`, `permuted`, `inferred`, `accuracy`, `button`,
-        `draw_button`, `status`.
+        A dict of the created components: `task`, those of
+        `demos.components.digit_inputs`, `label`, `permuted`,
+        `inferred`, `accuracy`, `status`.
 
     Example:
 
@@ -391,34 +382,7 @@ def render(model, api_prefix="", preset=None):
             "inferred": inferred, "accuracy": accuracy, "status": status}
 
 
-def build_demo(model, preset=None):
-    """Builds the standalone continual-learning demo.
-
-    The endpoints are `/classify` and `/classify_drawing`, each taking
-    a picture and a task id. The queue is set as in the hub:
-    `demos.components.set_queue`.
-
-    Args:
-        model: a `zoo.HyperCLClassifier` trained on permuted digits,
-            e.g. `zoo.load("hyper_cl_permuted_digits")` or
-            `build_tiny_model()`.
-        preset: str or `None`. Preset the model came from (for the
-            header's metrics).
-
-    Returns:
-        A `gr.Blocks`.
-
-    Example:
-
-    ```python
-    demo = demos.hyper_cl_digits.build_demo(
-        zoo.load("hyper_cl_permuted_digits"),
-        preset="hyper_cl_permuted_digits",
-    )
-    demo.launch()
-    ```
-    """
-    return standalone_demo(render, model, preset, TITLE)
+build_demo = standalone_builder(render, TITLE)
 
 
 def build_tiny_model(train=True, num_tasks=3, epochs=3, seed=0):
@@ -447,7 +411,7 @@ def build_tiny_model(train=True, num_tasks=3, epochs=3, seed=0):
     ```
     """
     from zoo.hyper_cl import continual
-    from zoo.hyper_cl.hyper_cl_recipes import build_cl_classifier
+    from zoo.hyper_cl.hyper_cl_presets import build_cl_classifier
 
     model = build_cl_classifier(
         "permuted", "chunked", seed=seed, hidden_dims=(16,),

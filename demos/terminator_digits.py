@@ -12,16 +12,15 @@ examples) with endpoint
 picture becomes 64 features in `[0, 1]` with
 `zoo.hyper_mlp.digit_image_to_features`, reshaped to `(8, 8, 1)`.
 
-A picture is classified alone, as a batch of one (`classify_sample`).
+A picture is classified alone, as a batch of one
+(`demos.components.classify_sample`).
 
 This module also holds the helpers shared with the
-`terminator_mnist1d` tab (`classify_sample`, `global_kernels`,
-`kernel_picture`, `tiny_terminator`); the model check and the header of
+`terminator_mnist1d` tab (`global_kernels`, `kernel_picture`,
+`tiny_terminator`); the model check and the header of
 both tabs are `demos.components.check_terminator_model` and
-`demos.components.terminator_header`. As a demo module of the hub it
-provides `TITLE`, `render(model, api_prefix, preset)`,
-`build_demo(model, preset)` and `build_tiny_model()`; its preset name
-lives in `demos.hub.TABS`.
+`demos.components.terminator_header`. A hub tab: the module contract
+is in `demos/hub.py`.
 """
 
 import gradio as gr
@@ -29,14 +28,14 @@ import keras
 import numpy as np
 
 from demos.components import check_terminator_model
+from demos.components import classify_sample
 from demos.components import connect_digit_inputs
 from demos.components import digit_features
 from demos.components import digit_inputs
 from demos.components import heatmap_tiles
 from demos.components import output_picture
 from demos.components import preset_label_names
-from demos.components import scores_to_probabilities
-from demos.components import standalone_demo
+from demos.components import standalone_builder
 from demos.components import status_line
 from demos.components import terminator_header
 from demos.components import to_numpy
@@ -47,44 +46,6 @@ SUMMARY = ("A residual-free network of hyper-kernels; upload or draw a "
            "digit.")
 SPATIAL_SHAPE = (8, 8)
 KERNEL_CELL = (24, 24)
-
-
-def classify_sample(model, sample, label_names):
-    """Class probabilities of one sample, classified alone.
-
-    The model sees a batch of one (`sample[None]`, `training=False`):
-    the prediction does not depend on any other sample. Logits go
-    through a softmax unless the model's `activation` is `"softmax"`.
-
-    Args:
-        model: a classifier mapping `(N, *sample.shape)` to
-            `(N, len(label_names))` scores.
-        sample: float array, one input without the batch axis.
-        label_names: sequence of str. Class names, in score order.
-
-    Returns:
-        A dict `{label: probability}` over all classes (sums to 1).
-
-    Raises:
-        ValueError: the model returns a score count other than
-            `len(label_names)`.
-
-    Example:
-
-    ```python
-    probs = demos.terminator_digits.classify_sample(
-        model, x[0], zoo.data.DIGITS_CLASS_NAMES)
-    ```
-    """
-    sample = np.asarray(sample, dtype="float32")
-    outputs = to_numpy(model(sample[None], training=False))[0]
-    if outputs.shape != (len(label_names),):
-        raise ValueError(
-            f"The model returned {outputs.shape} scores for "
-            f"{len(label_names)} labels: {tuple(label_names)}."
-        )
-    probs = scores_to_probabilities(model, outputs)
-    return {str(name): float(p) for name, p in zip(label_names, probs)}
 
 
 def global_kernels(model):
@@ -152,7 +113,7 @@ def predict(image, model, label_names=DIGITS_CLASS_NAMES):
 
     The picture becomes 64 features with
     `zoo.hyper_mlp.digit_image_to_features`, reshaped to `(8, 8, 1)`,
-    and is classified alone (see `classify_sample`).
+    and is classified alone (`demos.components.classify_sample`).
 
     Args:
         image: the picture: a numpy array `(H, W)`, `(H, W, 1)`,
@@ -188,27 +149,24 @@ def predict(image, model, label_names=DIGITS_CLASS_NAMES):
 
 
 def render(model, api_prefix="", preset=None):
-    """Adds the Terminator digits components and events to the Blocks.
+    """Adds the Terminator digits tab to the open Blocks (`demos/hub.py`).
 
-    Call it inside a `gr.Blocks` (or a `gr.Tab` of one). The endpoints
-    are `f"{api_prefix}classify"` (uploaded picture) and
-    `f"{api_prefix}classify_drawing"` (Sketchpad), plus Gradio's
-    undocumented `f"{api_prefix}load_example"` of the examples.
+    Endpoints of `demos.components.connect_digit_inputs`:
+    `f"{api_prefix}classify"` (picture) and
+    `f"{api_prefix}classify_drawing"` (Sketchpad).
 
     Args:
         model: a `zoo.TerminatorClassifier` on `(N, 8, 8, 1)` digits.
-        api_prefix: str. Prefix of the endpoint names and element ids;
-            the hub passes `"<tab name>_"`.
-        preset: str or `None`. Preset the model was loaded from; its
-            metadata gives the test accuracy and the label names.
+        api_prefix: str. Prefix of the endpoint names and element ids.
+        preset: str or `None`. Its metadata gives the test accuracy and
+            the label names.
 
     Returns:
-        A dict of the created components: `image`, `sketch`, `label`,
-        `kernels`, `button`, `draw_button`, `status`.
+        A dict of the created components: those of
+        `demos.components.digit_inputs`, `label`, `kernels`, `status`.
 
     Raises:
-        ValueError: the model is not a Terminator on 8x8x1 inputs with
-            10 classes.
+        ValueError: see `demos.components.check_terminator_model`.
 
     Example:
 
@@ -247,30 +205,7 @@ def render(model, api_prefix="", preset=None):
     return {**inputs, "label": label, "kernels": kernels, "status": status}
 
 
-def build_demo(model, preset=None):
-    """Builds the standalone Terminator digits demo.
-
-    The endpoints are `/classify` and `/classify_drawing`. The queue is
-    set as in the hub: `demos.components.set_queue`.
-
-    Args:
-        model: a `zoo.TerminatorClassifier` on `(N, 8, 8, 1)` digits,
-            e.g. `zoo.load("terminator_2d_digits")` or
-            `build_tiny_model()`.
-        preset: str or `None`. Preset the model came from (header).
-
-    Returns:
-        A `gr.Blocks`.
-
-    Example:
-
-    ```python
-    demos.terminator_digits.build_demo(
-        zoo.load("terminator_2d_digits"), preset="terminator_2d_digits"
-    ).launch()
-    ```
-    """
-    return standalone_demo(render, model, preset, TITLE)
+build_demo = standalone_builder(render, TITLE)
 
 
 def tiny_terminator(spatial_shape, seed=0):

@@ -8,12 +8,9 @@ a slow network) as a blocks x 40 heatmap. Endpoint `"classify"`
 (`"<tab>_classify"` inside the hub).
 
 The sample is classified alone, as a batch of one
-(`demos.terminator_digits.classify_sample`, shared with that tab like
-`global_kernels` and `kernel_picture`).
-
-As a demo module of the hub it provides `TITLE`, `render(model,
-api_prefix, preset)`, `build_demo(model, preset)` and
-`build_tiny_model()`; its preset name lives in `demos.hub.TABS`.
+(`demos.components.classify_sample`); the kernels are drawn with
+`global_kernels` and `kernel_picture` of the `terminator_digits` tab. A
+hub tab: the module contract is in `demos/hub.py`.
 """
 
 import functools
@@ -24,15 +21,16 @@ from matplotlib.figure import Figure
 
 from demos.components import check_terminator_model
 from demos.components import check_whole_number
+from demos.components import classify_sample
 from demos.components import figure_to_picture
+from demos.components import index_slider
 from demos.components import output_picture
 from demos.components import preset_label_names
-from demos.components import standalone_demo
-from demos.components import status_line
+from demos.components import read_only_arrays
+from demos.components import run_controls
+from demos.components import standalone_builder
 from demos.components import terminator_header
-from demos.components import unchecked
 from demos.components import wire
-from demos.terminator_digits import classify_sample
 from demos.terminator_digits import global_kernels
 from demos.terminator_digits import kernel_picture
 from demos.terminator_digits import tiny_terminator
@@ -62,10 +60,7 @@ def mnist1d_test():
     x, y = demos.terminator_mnist1d.mnist1d_test()
     ```
     """
-    arrays = tuple(np.array(a) for a in load_mnist1d("test"))
-    for array in arrays:
-        array.setflags(write=False)
-    return arrays
+    return read_only_arrays(*load_mnist1d("test"))
 
 
 def signal_picture(signal, title="", width=6.4, height=2.4, dpi=100):
@@ -106,7 +101,7 @@ def predict(index, model, label_names=LABEL_NAMES):
     """Classifies one MNIST-1D test sequence and pictures the kernels.
 
     Sample `index` of `zoo.data.load_mnist1d("test")` is classified
-    alone (see `demos.terminator_digits.classify_sample`).
+    alone (see `demos.components.classify_sample`).
 
     Args:
         index: int in `[0, 1000)` (an integral float or a string of
@@ -151,25 +146,22 @@ def predict(index, model, label_names=LABEL_NAMES):
 
 
 def render(model, api_prefix="", preset=None):
-    """Adds the Terminator MNIST-1D components and events to the Blocks.
+    """Adds the Terminator MNIST-1D tab to the open Blocks (`demos/hub.py`).
 
-    Call it inside a `gr.Blocks` (or a `gr.Tab` of one). The endpoint is
-    `f"{api_prefix}classify"` (sample index).
+    Endpoint `f"{api_prefix}classify"` (sample index).
 
     Args:
         model: a `zoo.TerminatorClassifier` on `(N, 40, 1)` sequences.
-        api_prefix: str. Prefix of the endpoint names and element ids;
-            the hub passes `"<tab name>_"`.
-        preset: str or `None`. Preset the model was loaded from; its
-            metadata gives the test accuracy and the label names.
+        api_prefix: str. Prefix of the endpoint names and element ids.
+        preset: str or `None`. Its metadata gives the test accuracy and
+            the label names.
 
     Returns:
         A dict of the created components: `index`, `button`, `summary`,
         `label`, `signal`, `kernels`, `status`.
 
     Raises:
-        ValueError: the model is not a Terminator on 40x1 sequences with
-            10 classes.
+        ValueError: see `demos.components.check_terminator_model`.
 
     Example:
 
@@ -194,13 +186,10 @@ def render(model, api_prefix="", preset=None):
     ))
     with gr.Row():
         with gr.Column():
-            index = unchecked(gr.Slider(0, size - 1, value=0, step=1,
-                              label="Test sample index",
-                              elem_id=f"{api_prefix}index"))
-            button = gr.Button("Classify sample", variant="primary",
-                               elem_id=f"{api_prefix}classify-button")
-            status = status_line(f"{api_prefix}status")
-            summary = gr.Markdown(elem_id=f"{api_prefix}summary")
+            index = index_slider(size, "Test sample index",
+                                 f"{api_prefix}index")
+            button, status, summary = run_controls(
+                "Classify sample", api_prefix, "classify-button")
             label = gr.Label(num_top_classes=3, label="Top-3 classes",
                              elem_id=f"{api_prefix}label")
         with gr.Column():
@@ -217,30 +206,7 @@ def render(model, api_prefix="", preset=None):
             "status": status}
 
 
-def build_demo(model, preset=None):
-    """Builds the standalone Terminator MNIST-1D demo.
-
-    The endpoint is `/classify`. The queue is set as in the hub:
-    `demos.components.set_queue`.
-
-    Args:
-        model: a `zoo.TerminatorClassifier` on `(N, 40, 1)` sequences,
-            e.g. `zoo.load("terminator_1d_mnist1d")` or
-            `build_tiny_model()`.
-        preset: str or `None`. Preset the model came from (header).
-
-    Returns:
-        A `gr.Blocks`.
-
-    Example:
-
-    ```python
-    demos.terminator_mnist1d.build_demo(
-        zoo.load("terminator_1d_mnist1d"), preset="terminator_1d_mnist1d"
-    ).launch()
-    ```
-    """
-    return standalone_demo(render, model, preset, TITLE)
+build_demo = standalone_builder(render, TITLE)
 
 
 def build_tiny_model(seed=0):

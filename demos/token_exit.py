@@ -12,9 +12,7 @@ shown as a cost) and the router's exit probability at every layer (on
 the full model's states, the threshold dashed). Endpoint `"answer"`
 (`"<tab>_answer"` inside the hub).
 
-As a demo module of the hub it provides `TITLE`, `render(model,
-api_prefix, preset)`, `build_demo(model, preset)` and
-`build_tiny_model()`; its preset name lives in `demos.hub.TABS`.
+A hub tab: the module contract is in `demos/hub.py`.
 """
 
 import functools
@@ -27,15 +25,19 @@ from matplotlib.figure import Figure
 from demos.components import check_whole_number
 from demos.components import figure_to_picture
 from demos.components import header_markdown
+from demos.components import index_slider
 from demos.components import output_picture
 from demos.components import preset_metrics
-from demos.components import standalone_demo
-from demos.components import status_line
+from demos.components import read_only_arrays
+from demos.components import run_controls
+from demos.components import standalone_builder
 from demos.components import unchecked
 from demos.components import user_error
 from demos.components import wire
+from zoo.data import digits_vqa as recipes
 from zoo.data import load_digits
-from zoo.token_exit import token_exit_recipes as recipes
+from zoo.token_exit.token_exit_eval import flops_saved
+from zoo.token_exit.token_exit_presets import build_model
 
 TITLE = "Visual-token exit VLM (DyVTE)"
 SUMMARY = ("A tiny VLM that drops its image tokens once a router says "
@@ -64,10 +66,7 @@ def digits_test():
     ```
     """
     x, y = load_digits("test", layout="image")
-    arrays = (np.ascontiguousarray(x[..., 0]), np.array(y))
-    for array in arrays:
-        array.setflags(write=False)
-    return arrays
+    return read_only_arrays(x[..., 0], y)
 
 
 def _check_model(model):
@@ -161,7 +160,7 @@ def exit_plot(probs, threshold, exit_layer, width=6.4, height=2.8,
 def flops_change_text(saved):
     """The decoder-FLOPs sentence of a question, as a saving or a cost.
 
-    `saved` is `zoo.token_exit.token_exit_recipes.flops_saved` for one
+    `saved` is `zoo.token_exit.token_exit_eval.flops_saved` for one
     question: the share of the full decoder's FLOPs (no routers) that
     the exit saved, routers charged. Without an early enough exit the
     routers are pure overhead and `saved` is negative: that is written
@@ -237,7 +236,7 @@ def predict(index, question, row, model):
     layer_probs = 1.0 / (1.0 + np.exp(gates[:, 0] - gates[:, 1]))
     k = out["exit_layer"]
     last = backbone.num_layers - 1
-    saved = recipes.flops_saved(backbone, [k])
+    saved = flops_saved(backbone, [k])
     change = flops_change_text(saved)
     truth = recipes.ANSWERS[recipes.answer(image8, int(labels[index]),
                                            qtype, row)]
@@ -284,13 +283,13 @@ def _header(model, preset):
 
 
 def render(model, api_prefix="", preset=None):
-    """Adds the DyVTE components and events to the open Blocks.
+    """Adds the DyVTE tab to the open Blocks (see `demos/hub.py`).
 
-    The endpoint is `f"{api_prefix}answer"` (index, question, row).
+    Endpoint `f"{api_prefix}answer"` (index, question, row).
 
     Args:
         model: a `zoo.TokenExitVLM` shaped like the preset.
-        api_prefix: str. Prefix of endpoint names and element ids.
+        api_prefix: str. Prefix of the endpoint names and element ids.
         preset: str or `None`. Preset the model came from (header).
 
     Returns:
@@ -316,18 +315,15 @@ def render(model, api_prefix="", preset=None):
     gr.Markdown(_header(model, preset))
     with gr.Row():
         with gr.Column():
-            index = unchecked(gr.Slider(0, size - 1, value=0, step=1,
-                              label="Test image index",
-                              elem_id=f"{api_prefix}index"))
+            index = index_slider(size, "Test image index",
+                                 f"{api_prefix}index")
             question = unchecked(gr.Dropdown(
                 list(QUESTIONS), value=list(QUESTIONS)[0], label="Question",
                 elem_id=f"{api_prefix}question"))
             row = unchecked(gr.Slider(0, 7, value=0, step=1, label="Row k (row "
                             "question only)", elem_id=f"{api_prefix}row"))
-            button = gr.Button("Answer", variant="primary",
-                               elem_id=f"{api_prefix}answer-button")
-            status = status_line(f"{api_prefix}status")
-            summary = gr.Markdown(elem_id=f"{api_prefix}summary")
+            button, status, summary = run_controls(
+                "Answer", api_prefix, "answer-button")
             answers = gr.Label(num_top_classes=3, label="Top-3 answers",
                                elem_id=f"{api_prefix}answers")
         with gr.Column():
@@ -341,25 +337,7 @@ def render(model, api_prefix="", preset=None):
             "image": image, "plot": plot, "status": status}
 
 
-def build_demo(model, preset=None):
-    """Builds the standalone DyVTE demo (endpoint `/answer`).
-
-    Args:
-        model: a `zoo.TokenExitVLM`, e.g.
-            `zoo.load("token_exit_vlm_digits")` or `build_tiny_model()`.
-        preset: str or `None`. Preset the model came from (header).
-
-    Returns:
-        A `gr.Blocks`.
-
-    Example:
-
-    ```python
-    demos.token_exit.build_demo(zoo.load("token_exit_vlm_digits"),
-                                preset="token_exit_vlm_digits").launch()
-    ```
-    """
-    return standalone_demo(render, model, preset, TITLE)
+build_demo = standalone_builder(render, TITLE)
 
 
 def build_tiny_model(seed=0):
@@ -377,6 +355,6 @@ def build_tiny_model(seed=0):
     model = demos.token_exit.build_tiny_model()
     ```
     """
-    return recipes.build_model(seed, num_layers=2, num_heads=2,
+    return build_model(seed, num_layers=2, num_heads=2,
                                hidden_dim=8, intermediate_dim=16,
                                router_hidden_dim=4)

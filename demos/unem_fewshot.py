@@ -14,11 +14,9 @@ Two parts in one tab:
   adaptation, with test-batch BatchNorm statistics, with entropy
   minimisation (TENT) and with CAFA. Endpoint `"cafa"`.
 
-As a demo module of the hub it provides `TITLE`, `render(model,
-api_prefix, preset)`, `build_demo(model, preset)` and
-`build_tiny_model()`. The CAFA encoder is the bundled
-`cafa_digits_encoder` preset when present, else a small CNN trained on
-first use (a few seconds).
+The CAFA encoder is the bundled `cafa_digits_encoder` preset when
+present, else a small CNN trained on first use (a few seconds). A hub
+tab: the module contract is in `demos/hub.py`.
 """
 
 import functools
@@ -32,8 +30,8 @@ from demos.components import header_markdown
 from demos.components import int_radio
 from demos.components import model_lock
 from demos.components import preset_metrics
-from demos.components import standalone_demo
-from demos.components import status_line
+from demos.components import run_controls
+from demos.components import standalone_builder
 from demos.components import unchecked
 from demos.components import user_error
 from demos.components import wire
@@ -41,7 +39,10 @@ from zoo.preset_utils import list_presets
 from zoo.preset_utils import load
 from zoo.unem import baselines
 from zoo.unem import cafa
-from zoo.unem import unem_recipes
+from zoo.unem.unem_eval import predict_labels
+from zoo.unem.unem_presets import build_unem_gaussian
+from zoo.unem.unem_presets import gaussian_world
+from zoo.unem.unem_training import train_unem_gaussian
 
 TITLE = "UNEM few-shot + CAFA"
 SUMMARY = ("Unrolled EM for transductive few-shot tasks, and test-time "
@@ -139,10 +140,10 @@ def compare_episode(model, shots=5, seed=0, lam=baselines.DEFAULT_LAMBDA):
     shots = _check_shots(shots)
     seed = _check_seed(seed)
     lam = check_number(lam, "lam", 0.0, 150.0)
-    world = unem_recipes.gaussian_world()
+    world = gaussian_world()
     batch, yq = world.episodes("test", 1, shots, seed=seed)
     k = world.split_classes("test")
-    unem_acc = baselines.accuracy(unem_recipes._predict(model, batch), yq)
+    unem_acc = baselines.accuracy(predict_labels(model, batch), yq)
     curve = dict(baselines.lambda_curve(batch, yq, k))
     mine = baselines.accuracy(baselines.fixed_lambda_em(batch, k, lam), yq)
     best_lam = max(curve, key=curve.get)
@@ -181,9 +182,9 @@ def default_cafa_encoder():
     """
     if CAFA_PRESET in list_presets():
         return load(CAFA_PRESET)
+    from zoo.baselines.digits_cnn import DigitsCNNBackbone
+    from zoo.baselines.digits_cnn import DigitsCNNClassifier
     from zoo.data import load_digits
-    from zoo.unem.digits_cnn import DigitsCNNBackbone
-    from zoo.unem.digits_cnn import DigitsCNNClassifier
 
     keras.utils.set_random_seed(0)
     model = DigitsCNNClassifier(DigitsCNNBackbone(filters=(8, 16), seed=0),
@@ -289,7 +290,7 @@ def _check_model(model):
 
 
 def render(model, api_prefix="", preset=None):
-    """Adds the UNEM/CAFA components and events to the open Blocks.
+    """Adds the UNEM/CAFA tab to the open Blocks (see `demos/hub.py`).
 
     Endpoints: `f"{api_prefix}sample_episode"` (shots, seed, lambda) and
     `f"{api_prefix}cafa"` (shift).
@@ -297,7 +298,7 @@ def render(model, api_prefix="", preset=None):
     Args:
         model: a Gaussian-head `zoo.UNEMFewShotClassifier` (16 classes,
             32 features), e.g. `zoo.load("unem_gaussian_5shot")`.
-        api_prefix: str. Prefix of the endpoint names.
+        api_prefix: str. Prefix of the endpoint names and element ids.
         preset: str or `None`. Preset the model came from (header).
 
     Returns:
@@ -330,10 +331,8 @@ def render(model, api_prefix="", preset=None):
                 0, 150, value=baselines.DEFAULT_LAMBDA, step=0.5,
                 label="Fixed lambda to compare",
                 elem_id=f"{api_prefix}lambda"))
-            sample_button = gr.Button("Sample task", variant="primary",
-                                      elem_id=f"{api_prefix}sample-button")
-            episode_status = status_line(f"{api_prefix}episode-status")
-            summary = gr.Markdown(elem_id=f"{api_prefix}episode-summary")
+            sample_button, episode_status, summary = run_controls(
+                "Sample task", api_prefix, "sample-button", "episode")
             table = gr.Dataframe(
                 headers=["method", "lambda", "accuracy %"],
                 interactive=False, elem_id=f"{api_prefix}episode-table",
@@ -349,10 +348,8 @@ def render(model, api_prefix="", preset=None):
             shift = unchecked(gr.Radio(list(cafa.SHIFTS), value="rotation",
                              label="Shift of the test digits",
                              elem_id=f"{api_prefix}shift"))
-            cafa_button = gr.Button("Adapt", variant="primary",
-                                    elem_id=f"{api_prefix}cafa-button")
-            cafa_status = status_line(f"{api_prefix}cafa-status")
-            cafa_summary = gr.Markdown(elem_id=f"{api_prefix}cafa-summary")
+            cafa_button, cafa_status, cafa_summary = run_controls(
+                "Adapt", api_prefix, "cafa-button", "cafa")
             cafa_table = gr.Dataframe(
                 headers=["setting", "accuracy %"], interactive=False,
                 elem_id=f"{api_prefix}cafa-table",
@@ -369,26 +366,7 @@ def render(model, api_prefix="", preset=None):
             "cafa_summary": cafa_summary, "cafa_table": cafa_table}
 
 
-def build_demo(model, preset=None):
-    """Builds the standalone UNEM/CAFA demo.
-
-    Endpoints `/sample_episode` and `/cafa`; queue as in the hub.
-
-    Args:
-        model: see `render`.
-        preset: str or `None`.
-
-    Returns:
-        A `gr.Blocks`.
-
-    Example:
-
-    ```python
-    demos.unem_fewshot.build_demo(zoo.load("unem_gaussian_5shot"),
-                                  "unem_gaussian_5shot").launch()
-    ```
-    """
-    return standalone_demo(render, model, preset, TITLE)
+build_demo = standalone_builder(render, TITLE)
 
 
 def build_tiny_model(train=True, steps=20, seed=0):
@@ -414,6 +392,5 @@ def build_tiny_model(train=True, steps=20, seed=0):
     """
     keras.utils.set_random_seed(seed)
     if not train:
-        return unem_recipes.build_unem_gaussian()
-    return unem_recipes.train_unem_gaussian(steps=steps, num_tasks=100,
-                                            seed=seed)
+        return build_unem_gaussian()
+    return train_unem_gaussian(steps=steps, num_tasks=100, seed=seed)

@@ -10,6 +10,8 @@ shared by the batch or one set per sample.
 import keras
 from keras import ops
 
+from layers._checks import check_choice
+
 PADDINGS = ("valid", "same")
 
 
@@ -17,8 +19,58 @@ def _rank(shape):
     return len(tuple(shape))
 
 
+def _dense_forward(inputs, kernel, bias, dtype):
+    """`inputs @ kernel + bias` in `dtype`; a 3-D kernel is per sample."""
+    x = ops.cast(inputs, dtype)
+    kernel = ops.cast(kernel, dtype)
+    if len(kernel.shape) == 2:
+        y = ops.matmul(x, kernel)
+        if bias is not None:
+            y = ops.add(y, ops.cast(bias, dtype))
+        return y
+    shape = ops.shape(x)
+    units = ops.shape(kernel)[-1]
+    x3 = ops.reshape(x, (shape[0], -1, shape[-1]))
+    y = ops.einsum("bni,bio->bno", x3, kernel)
+    if bias is not None:
+        b = ops.cast(bias, dtype)
+        y = ops.add(y, ops.expand_dims(b, 1))
+    return ops.reshape(y, tuple(shape[:-1]) + (units,))
+
+
+class _FunctionalLayer(keras.layers.Layer):
+    """Checks the call inputs, applies `_forward`, then the activation.
+
+    Subclasses define `_check(inputs_shape, kernel_shape, bias_shape)`
+    and `_forward(inputs, kernel, bias)`.
+    """
+
+    def __init__(self, activation=None, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = keras.activations.get(activation)
+
+    def build(self, inputs_shape, kernel_shape, bias_shape=None):
+        self._check(inputs_shape, kernel_shape, bias_shape)
+        self.built = True
+
+    def call(self, inputs, kernel, bias=None):
+        self._check(
+            ops.shape(inputs), ops.shape(kernel),
+            None if bias is None else ops.shape(bias),
+        )
+        y = self._forward(inputs, kernel, bias)
+        if self.activation is not None:
+            y = self.activation(y)
+        return y
+
+    def get_config(self):
+        config = super().get_config()
+        config["activation"] = keras.activations.serialize(self.activation)
+        return config
+
+
 @keras.saving.register_keras_serializable(package="hyperzoo")
-class FunctionalDense(keras.layers.Layer):
+class FunctionalDense(_FunctionalLayer):
     """Dense layer whose kernel and bias are call inputs.
 
     Batch policy (explicit, never squeezed): a kernel of shape
@@ -52,10 +104,6 @@ class FunctionalDense(keras.layers.Layer):
       "Continual learning with hypernetworks" (functional target nets).
     """
 
-    def __init__(self, activation=None, **kwargs):
-        super().__init__(**kwargs)
-        self.activation = keras.activations.get(activation)
-
     def _check(self, inputs_shape, kernel_shape, bias_shape):
         k_rank = _rank(kernel_shape)
         if k_rank not in (2, 3):
@@ -85,46 +133,16 @@ class FunctionalDense(keras.layers.Layer):
                     f"bias.shape={bias_shape}, kernel.shape={kernel_shape}"
                 )
 
-    def build(self, inputs_shape, kernel_shape, bias_shape=None):
-        self._check(inputs_shape, kernel_shape, bias_shape)
-        self.built = True
-
-    def call(self, inputs, kernel, bias=None):
-        self._check(
-            ops.shape(inputs), ops.shape(kernel),
-            None if bias is None else ops.shape(bias),
-        )
-        x = ops.cast(inputs, self.compute_dtype)
-        kernel = ops.cast(kernel, self.compute_dtype)
-        if len(kernel.shape) == 2:
-            y = ops.matmul(x, kernel)
-            if bias is not None:
-                y = ops.add(y, ops.cast(bias, self.compute_dtype))
-        else:
-            shape = ops.shape(x)
-            units = ops.shape(kernel)[-1]
-            x3 = ops.reshape(x, (shape[0], -1, shape[-1]))
-            y = ops.einsum("bni,bio->bno", x3, kernel)
-            if bias is not None:
-                b = ops.cast(bias, self.compute_dtype)
-                y = ops.add(y, ops.expand_dims(b, 1))
-            y = ops.reshape(y, tuple(shape[:-1]) + (units,))
-        if self.activation is not None:
-            y = self.activation(y)
-        return y
+    def _forward(self, x, kernel, bias):
+        return _dense_forward(x, kernel, bias, self.compute_dtype)
 
     def compute_output_shape(self, inputs_shape, kernel_shape,
                              bias_shape=None):
         return tuple(inputs_shape[:-1]) + (kernel_shape[-1],)
 
-    def get_config(self):
-        config = super().get_config()
-        config["activation"] = keras.activations.serialize(self.activation)
-        return config
-
 
 @keras.saving.register_keras_serializable(package="hyperzoo")
-class FunctionalConv2D(keras.layers.Layer):
+class FunctionalConv2D(_FunctionalLayer):
     """2D convolution whose kernel and bias are call inputs.
 
     A kernel of shape `(kh, kw, in, out)` (Keras layout) is shared by the
@@ -159,7 +177,7 @@ class FunctionalConv2D(keras.layers.Layer):
 
     def __init__(self, strides=1, padding="valid", activation=None,
                  **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(activation=activation, **kwargs)
         if isinstance(strides, int):
             strides = (strides, strides)
         strides = tuple(strides)
@@ -170,14 +188,8 @@ class FunctionalConv2D(keras.layers.Layer):
                 "`strides` must be a positive int or a tuple of 2 positive "
                 f"ints. Received: strides={strides!r}"
             )
-        if padding not in PADDINGS:
-            raise ValueError(
-                f"`padding` must be one of {PADDINGS}. "
-                f"Received: padding={padding!r}"
-            )
         self.strides = strides
-        self.padding = padding
-        self.activation = keras.activations.get(activation)
+        self.padding = check_choice("padding", padding, PADDINGS)
 
     def _check(self, inputs_shape, kernel_shape, bias_shape):
         if _rank(inputs_shape) != 4:
@@ -205,15 +217,7 @@ class FunctionalConv2D(keras.layers.Layer):
                 f"bias.shape={bias_shape}, kernel.shape={kernel_shape}"
             )
 
-    def build(self, inputs_shape, kernel_shape, bias_shape=None):
-        self._check(inputs_shape, kernel_shape, bias_shape)
-        self.built = True
-
-    def call(self, inputs, kernel, bias=None):
-        self._check(
-            ops.shape(inputs), ops.shape(kernel),
-            None if bias is None else ops.shape(bias),
-        )
+    def _forward(self, inputs, kernel, bias):
         x = ops.cast(inputs, self.compute_dtype)
         kernel = ops.cast(kernel, self.compute_dtype)
         if len(kernel.shape) == 4:
@@ -232,8 +236,6 @@ class FunctionalConv2D(keras.layers.Layer):
             if bias is not None:
                 b = ops.cast(bias, self.compute_dtype)
                 y = ops.add(y, b[:, None, None, :])
-        if self.activation is not None:
-            y = self.activation(y)
         return y
 
     def compute_output_shape(self, inputs_shape, kernel_shape,
@@ -252,11 +254,6 @@ class FunctionalConv2D(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {
-                "strides": list(self.strides),
-                "padding": self.padding,
-                "activation": keras.activations.serialize(self.activation),
-            }
-        )
+        config.update({"strides": list(self.strides),
+                       "padding": self.padding})
         return config

@@ -13,10 +13,12 @@ import keras
 import numpy as np
 from keras import ops
 
+from layers._checks import check_choice
+from layers._checks import check_positive
+from layers._checks import check_positive_int
+from layers._hyper_mlp import _HyperMLPMixin
 from layers.encodings import cos_sin_encoding
 from layers.hyper_dense import TARGET_INITS
-from layers.hyper_dense import _check_choice
-from layers.hyper_dense import _check_positive_int
 from layers.hyper_dense import target_variance
 
 ARCHITECTURES = ("mlp", "chunked", "recurrent")
@@ -161,10 +163,10 @@ def normalize_specs(specs):
                 f"`target_specs[{i}]['shape']` must be positive ints. "
                 f"Received: {row['shape']!r}"
             )
-        _check_choice(f"target_specs[{i}]['kind']", row["kind"], KINDS)
+        check_choice(f"target_specs[{i}]['kind']", row["kind"], KINDS)
         for key in ("fan_in", "fan_out"):
-            _check_positive_int(f"target_specs[{i}]['{key}']",
-                                int(row[key]))
+            check_positive_int(f"target_specs[{i}]['{key}']",
+                               int(row[key]))
         out.append(dict(name=name, shape=shape, kind=row["kind"],
                         fan_in=int(row["fan_in"]),
                         fan_out=int(row["fan_out"])))
@@ -251,8 +253,58 @@ def split_params(flat, specs):
     return out
 
 
+def _check_arguments(conditioning, architecture, input_encoding, target_init,
+                     output_format, num_tasks, embedding_dim, hidden_units,
+                     chunk_size, chunk_embedding_dim, recurrent_units,
+                     delta_scale):
+    """Validates `HyperNetwork`'s arguments; returns `hidden_units`."""
+    check_choice("conditioning", conditioning, CONDITIONINGS)
+    check_choice("architecture", architecture, ARCHITECTURES)
+    check_choice("input_encoding", input_encoding, (None, "cos_sin"))
+    check_choice("target_init", target_init, TARGET_INITS)
+    check_choice("output_format", output_format, OUTPUT_FORMATS)
+    if conditioning == "task":
+        check_positive_int("num_tasks", num_tasks)
+        if input_encoding is not None:
+            raise ValueError(
+                "`input_encoding` applies to conditioning='input' "
+                "(task embeddings are learned). Received: "
+                f"input_encoding={input_encoding!r}"
+            )
+    elif num_tasks is not None:
+        raise ValueError(
+            "`num_tasks` is only used with conditioning='task'. "
+            f"Received: num_tasks={num_tasks!r}"
+        )
+    check_positive_int("embedding_dim", embedding_dim)
+    hidden_units = tuple(int(u) for u in (hidden_units or ()))
+    for i, u in enumerate(hidden_units):
+        check_positive_int(f"hidden_units[{i}]", u)
+    if architecture == "mlp":
+        if chunk_size is not None:
+            raise ValueError(
+                "`chunk_size` is not used by architecture='mlp'. "
+                f"Received: chunk_size={chunk_size!r}"
+            )
+    else:
+        check_positive_int("chunk_size", chunk_size)
+    if architecture == "chunked":
+        check_positive_int("chunk_embedding_dim", chunk_embedding_dim)
+        if not hidden_units:
+            raise ValueError(
+                "architecture='chunked' needs at least one hidden "
+                "layer in `hidden_units`. Received: hidden_units=()"
+            )
+    if architecture == "recurrent":
+        check_positive_int("recurrent_units", recurrent_units)
+        if chunk_embedding_dim != 0:
+            check_positive_int("chunk_embedding_dim", chunk_embedding_dim)
+    check_positive("delta_scale", delta_scale)
+    return hidden_units
+
+
 @keras.saving.register_keras_serializable(package="hyperzoo")
-class HyperNetwork(keras.layers.Layer):
+class HyperNetwork(_HyperMLPMixin, keras.layers.Layer):
     """Generates the full parameter set of a target network.
 
     The target is given as a spec table (see `mlp_specs`, `dense_specs`,
@@ -387,52 +439,11 @@ class HyperNetwork(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         self.target_specs = normalize_specs(target_specs)
-        _check_choice("conditioning", conditioning, CONDITIONINGS)
-        _check_choice("architecture", architecture, ARCHITECTURES)
-        _check_choice("input_encoding", input_encoding, (None, "cos_sin"))
-        _check_choice("target_init", target_init, TARGET_INITS)
-        _check_choice("output_format", output_format, OUTPUT_FORMATS)
-        if conditioning == "task":
-            _check_positive_int("num_tasks", num_tasks)
-            if input_encoding is not None:
-                raise ValueError(
-                    "`input_encoding` applies to conditioning='input' "
-                    "(task embeddings are learned). Received: "
-                    f"input_encoding={input_encoding!r}"
-                )
-        elif num_tasks is not None:
-            raise ValueError(
-                "`num_tasks` is only used with conditioning='task'. "
-                f"Received: num_tasks={num_tasks!r}"
-            )
-        _check_positive_int("embedding_dim", embedding_dim)
-        hidden_units = tuple(int(u) for u in (hidden_units or ()))
-        for i, u in enumerate(hidden_units):
-            _check_positive_int(f"hidden_units[{i}]", u)
-        if architecture == "mlp":
-            if chunk_size is not None:
-                raise ValueError(
-                    "`chunk_size` is not used by architecture='mlp'. "
-                    f"Received: chunk_size={chunk_size!r}"
-                )
-        else:
-            _check_positive_int("chunk_size", chunk_size)
-        if architecture == "chunked":
-            _check_positive_int("chunk_embedding_dim", chunk_embedding_dim)
-            if not hidden_units:
-                raise ValueError(
-                    "architecture='chunked' needs at least one hidden "
-                    "layer in `hidden_units`. Received: hidden_units=()"
-                )
-        if architecture == "recurrent":
-            _check_positive_int("recurrent_units", recurrent_units)
-            if chunk_embedding_dim != 0:
-                _check_positive_int("chunk_embedding_dim",
-                                    chunk_embedding_dim)
-        if not delta_scale > 0:
-            raise ValueError(
-                f"`delta_scale` must be > 0. Received: {delta_scale!r}"
-            )
+        hidden_units = _check_arguments(
+            conditioning, architecture, input_encoding, target_init,
+            output_format, num_tasks, embedding_dim, hidden_units,
+            chunk_size, chunk_embedding_dim, recurrent_units, delta_scale,
+        )
         self.conditioning = conditioning
         self.num_tasks = num_tasks
         self.embedding_dim = embedding_dim
@@ -469,56 +480,29 @@ class HyperNetwork(keras.layers.Layer):
             )
 
     # ------------------------------------------------------------------
-    def _init(self, name, offset, stddev=1.0):
-        seed = None if self.seed is None else self.seed + offset
-        if name == "normal":
-            return keras.initializers.RandomNormal(0.0, stddev, seed=seed)
-        return keras.initializers.HeNormal(seed=seed)
-
-    def _weight(self, name, shape, initializer):
-        return self.add_weight(name=name, shape=shape,
-                               initializer=initializer, autocast=False)
-
     def build(self, condition_shape):
         if self.conditioning == "task":
             self.task_embeddings = self._weight(
                 "task_embeddings", (self.num_tasks, self.embedding_dim),
-                self._init("normal", 0),
+                self._initializer("normal", 0),
             )
-            z_dim, z_sq = self.embedding_dim, 1.0
+        elif not condition_shape or condition_shape[-1] is None:
+            raise ValueError(
+                "conditioning='input' needs a condition with a known "
+                f"last axis. Received: condition_shape={condition_shape}"
+            )
         else:
-            if not condition_shape or condition_shape[-1] is None:
-                raise ValueError(
-                    "conditioning='input' needs a condition with a known "
-                    f"last axis. Received: condition_shape={condition_shape}"
-                )
             self.condition_dim = int(condition_shape[-1])
-            if self.input_encoding == "cos_sin":
-                z_dim, z_sq = 2 * self.condition_dim, 0.5
-            else:
-                z_dim, z_sq = self.condition_dim, 1.0
+        z_dim, z_sq = self._condition_features()
         h_dim, h_sq = z_dim, z_sq
         if self.architecture != "mlp" and self.chunk_embedding_dim:
-            self.chunk_embeddings = self._weight(
-                "chunk_embeddings",
-                (self.num_chunks, self.chunk_embedding_dim),
-                self._init("normal", 1),
-            )
-            h_dim = z_dim + self.chunk_embedding_dim
-            h_sq = (z_dim * z_sq + self.chunk_embedding_dim) / h_dim
+            h_dim, h_sq = self._build_chunk_embeddings(z_dim, z_sq)
         if self.architecture == "recurrent":
             self.lstm.build((None, self.num_chunks, h_dim))
             h_dim = self.recurrent_units
-        self.hidden_kernels = []
-        self.hidden_biases = []
-        for i, width in enumerate(self.hidden_units):
-            self.hidden_kernels.append(self._weight(
-                f"hidden_kernel_{i}", (h_dim, width), self._init("he", 10 + i)
-            ))
-            self.hidden_biases.append(
-                self._weight(f"hidden_bias_{i}", (width,), "zeros")
-            )
-            h_dim = width
+        self.hidden_kernels, self.hidden_biases, h_dim = self._build_mlp(
+            "hidden", h_dim, self.hidden_units
+        )
         if self.architecture != "mlp":
             h_sq = 1.0  # normalised chunk features (see the docstring)
         out = (self.num_target_params if self.architecture == "mlp"
@@ -526,23 +510,28 @@ class HyperNetwork(keras.layers.Layer):
         raw_var = self.delta_scale**2 if self.residual else 1.0
         self.head_kernel = self._weight(
             "head_kernel", (h_dim, out),
-            self._init("normal", 2, math.sqrt(raw_var / (h_dim * h_sq))),
+            self._initializer("normal", 2,
+                              math.sqrt(raw_var / (h_dim * h_sq))),
         )
         self.head_bias = self._weight("head_bias", (out,), "zeros")
         if self.residual:
-            theta0 = self._stddevs * np.array(
-                [row["kind"] == "kernel" for row in self.target_specs
-                 for _ in range(int(np.prod(row["shape"])))], "float32")
-            seed = None if self.seed is None else self.seed + 3
-
-            def theta0_init(shape, dtype=None):
-                noise = keras.random.normal(shape, seed=seed)
-                return ops.multiply(noise, theta0)
-
-            self.theta0 = self._weight(
-                "theta0", (self.num_target_params,), theta0_init
-            )
+            self._build_theta0()
         self.built = True
+
+    def _build_theta0(self):
+        """MIP's `theta0`: N(0, std²) kernels, zero biases (seeded)."""
+        theta0 = self._stddevs * np.array(
+            [row["kind"] == "kernel" for row in self.target_specs
+             for _ in range(int(np.prod(row["shape"])))], "float32")
+        seed = None if self.seed is None else self.seed + 3
+
+        def theta0_init(shape, dtype=None):
+            noise = keras.random.normal(shape, seed=seed)
+            return ops.multiply(noise, theta0)
+
+        self.theta0 = self._weight(
+            "theta0", (self.num_target_params,), theta0_init
+        )
 
     # ------------------------------------------------------------------
     def _embed(self, condition):
@@ -572,9 +561,7 @@ class HyperNetwork(keras.layers.Layer):
         return z, batched
 
     def _hidden(self, h):
-        for kernel, bias in zip(self.hidden_kernels, self.hidden_biases):
-            h = self.hyper_activation(ops.add(ops.matmul(h, kernel), bias))
-        return h
+        return self._run_mlp(h, self.hidden_kernels, self.hidden_biases)
 
     def generate_from_features(self, z):
         """Flat float32 weights `(n, N)` for condition features `(n, d)`.
@@ -586,18 +573,11 @@ class HyperNetwork(keras.layers.Layer):
         Returns:
             A float32 tensor `(n, num_target_params)`.
         """
-        n = ops.shape(z)[0]
         if self.architecture == "mlp":
             h = self._hidden(z)
             raw = ops.add(ops.matmul(h, self.head_kernel), self.head_bias)
         else:
-            h = ops.repeat(ops.expand_dims(z, 1), self.num_chunks, axis=1)
-            if self.chunk_embedding_dim:
-                chunks = ops.broadcast_to(
-                    ops.expand_dims(self.chunk_embeddings, 0),
-                    (n, self.num_chunks, self.chunk_embedding_dim),
-                )
-                h = ops.concatenate([h, chunks], axis=-1)
+            h = self._chunk_inputs(z)
             if self.architecture == "recurrent":
                 h = self.lstm(h)
             h = self._hidden(h)
@@ -607,9 +587,8 @@ class HyperNetwork(keras.layers.Layer):
                 _EPSILON,
             ))
             h = ops.divide(h, rms)
-            raw = ops.add(ops.matmul(h, self.head_kernel), self.head_bias)
-            raw = ops.reshape(raw, (n, self.num_chunks * self.chunk_size))
-            raw = raw[:, : self.num_target_params]
+            raw = self._chunks_to_flat(h, self.head_kernel, self.head_bias,
+                                       self.num_target_params)
         flat = ops.multiply(raw, ops.convert_to_tensor(self._stddevs))
         if self.residual:
             flat = ops.add(flat, self.theta0)
@@ -756,8 +735,8 @@ class HyperOutputRegularizer(keras.layers.Layer):
 
     def __init__(self, num_tasks, num_params, beta=0.01, **kwargs):
         super().__init__(**kwargs)
-        _check_positive_int("num_tasks", num_tasks)
-        _check_positive_int("num_params", num_params)
+        check_positive_int("num_tasks", num_tasks)
+        check_positive_int("num_params", num_params)
         if not beta >= 0:
             raise ValueError(f"`beta` must be >= 0. Received: beta={beta!r}")
         self.num_tasks = num_tasks

@@ -24,16 +24,12 @@ import keras
 import numpy as np
 from keras import ops
 
+from layers._checks import check_bool
+from layers._checks import check_choice
+from layers._checks import check_positive_int
+from layers._checks import check_rate
+
 GATINGS = ("additive", "rate", "highway")
-
-
-def _check_positive_int(name, value):
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) \
-            or value <= 0:
-        raise ValueError(
-            f"`{name}` must be a positive integer. Received: {name}={value!r}"
-        )
-    return int(value)
 
 
 def _seeded(initializer, seed, offset):
@@ -104,14 +100,9 @@ class RHNCell(keras.layers.Layer):
                  transform_bias=-2.0, kernel_initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.units = _check_positive_int("units", units)
-        self.depth = _check_positive_int("depth", depth)
-        if not isinstance(coupled_carry, (bool, np.bool_)):
-            raise ValueError(
-                "`coupled_carry` must be a bool. "
-                f"Received: coupled_carry={coupled_carry!r}"
-            )
-        self.coupled_carry = bool(coupled_carry)
+        self.units = check_positive_int("units", units)
+        self.depth = check_positive_int("depth", depth)
+        self.coupled_carry = check_bool("coupled_carry", coupled_carry)
         self.transform_bias = float(transform_bias)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.recurrent_initializer = keras.initializers.get(
@@ -303,12 +294,7 @@ class GatedResidual(keras.layers.Layer):
     def __init__(self, gating="highway", rate_per_feature=True,
                  rate_init=0.0, gate_bias=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if gating not in GATINGS:
-            raise ValueError(
-                f"`gating` must be one of {GATINGS}. "
-                f"Received: gating={gating!r}"
-            )
-        self.gating = gating
+        self.gating = check_choice("gating", gating, GATINGS)
         self.rate_per_feature = bool(rate_per_feature)
         self.rate_init = float(rate_init)
         self.gate_bias = float(gate_bias)
@@ -384,8 +370,8 @@ def relative_causal_mask(length, window):
     # [[1 0 0 0], [1 1 0 0], [0 1 1 0], [0 0 1 1]]
     ```
     """
-    length = _check_positive_int("length", length)
-    window = _check_positive_int("window", window)
+    length = check_positive_int("length", length)
+    window = check_positive_int("window", window)
     lag = np.arange(length)[:, None] - np.arange(length)[None, :]
     return (lag >= 0) & (lag < window)
 
@@ -439,16 +425,12 @@ class RelativeCausalAttention(keras.layers.Layer):
     def __init__(self, num_heads, key_dim, window=16, output_dim=None,
                  dropout=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.num_heads = _check_positive_int("num_heads", num_heads)
-        self.key_dim = _check_positive_int("key_dim", key_dim)
-        self.window = _check_positive_int("window", window)
+        self.num_heads = check_positive_int("num_heads", num_heads)
+        self.key_dim = check_positive_int("key_dim", key_dim)
+        self.window = check_positive_int("window", window)
         self.output_dim = (None if output_dim is None
-                           else _check_positive_int("output_dim", output_dim))
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(
-                f"`dropout` must be in [0, 1). Received: dropout={dropout!r}"
-            )
-        self.dropout = float(dropout)
+                           else check_positive_int("output_dim", output_dim))
+        self.dropout = float(check_rate("dropout", dropout))
         self.seed = seed
         self.attention_dropout = keras.layers.Dropout(
             self.dropout, seed=seed, dtype=self.dtype_policy

@@ -37,6 +37,20 @@ def _positive(x):
     return valid, safe
 
 
+def _horner(t, coefficients):
+    """`c0 + t (c1 + t (c2 + ...))` for Python-float coefficients."""
+    out = ops.multiply(t, coefficients[-1])
+    for c in reversed(coefficients[1:-1]):
+        out = ops.multiply(t, ops.add(c, out))
+    return ops.add(coefficients[0], out)
+
+
+def _finish(out, valid, dtype):
+    # NaN outside the domain, then back to the input's dtype.
+    out = ops.where(valid, out, ops.full_like(out, float("nan")))
+    return ops.cast(out, dtype)
+
+
 def lgamma(x):
     """Natural log of the Gamma function for positive arguments.
 
@@ -75,28 +89,14 @@ def lgamma(x):
     inv = ops.divide(1.0, z)
     inv2 = ops.square(inv)
     series = ops.multiply(
-        inv,
-        ops.add(
-            1.0 / 12.0,
-            ops.multiply(
-                inv2,
-                ops.add(
-                    -1.0 / 360.0,
-                    ops.multiply(
-                        inv2, ops.add(1.0 / 1260.0,
-                                      ops.multiply(inv2, -1.0 / 1680.0))
-                    ),
-                ),
-            ),
-        ),
+        inv, _horner(inv2, (1.0 / 12.0, -1.0 / 360.0, 1.0 / 1260.0,
+                            -1.0 / 1680.0))
     )
     out = ops.add(
         ops.subtract(ops.multiply(ops.subtract(z, 0.5), ops.log(z)), z),
         _HALF_LOG_2PI,
     )
-    out = ops.subtract(ops.add(out, series), shift)
-    out = ops.where(valid, out, ops.full_like(out, float("nan")))
-    return ops.cast(out, dtype)
+    return _finish(ops.subtract(ops.add(out, series), shift), valid, dtype)
 
 
 def digamma(x):
@@ -129,22 +129,8 @@ def digamma(x):
     inv = ops.divide(1.0, z)
     inv2 = ops.square(inv)
     series = ops.multiply(
-        inv2,
-        ops.add(
-            -1.0 / 12.0,
-            ops.multiply(
-                inv2,
-                ops.add(
-                    1.0 / 120.0,
-                    ops.multiply(
-                        inv2, ops.add(-1.0 / 252.0,
-                                      ops.multiply(inv2, 1.0 / 240.0))
-                    ),
-                ),
-            ),
-        ),
+        inv2, _horner(inv2, (-1.0 / 12.0, 1.0 / 120.0, -1.0 / 252.0,
+                             1.0 / 240.0))
     )
     out = ops.subtract(ops.log(z), ops.multiply(0.5, inv))
-    out = ops.subtract(ops.add(out, series), shift)
-    out = ops.where(valid, out, ops.full_like(out, float("nan")))
-    return ops.cast(out, dtype)
+    return _finish(ops.subtract(ops.add(out, series), shift), valid, dtype)

@@ -11,6 +11,9 @@ import math
 import keras
 from keras import ops
 
+from layers._checks import check_choice
+from layers._checks import check_number_above
+from layers._checks import check_positive_int
 from layers.special import digamma
 from layers.special import lgamma
 
@@ -42,30 +45,6 @@ def inverse_softplus(y):
     return math.log(math.expm1(y))
 
 
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(
-            f"`{name}` must be a positive integer. Received: {name}={value!r}"
-        )
-
-
-def _check_positive(name, value, minimum=0.0):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
-            not value > minimum:
-        raise ValueError(
-            f"`{name}` must be a number > {minimum}. "
-            f"Received: {name}={value!r}"
-        )
-
-
-def _check_output_mode(output_mode):
-    if output_mode not in OUTPUT_MODES:
-        raise ValueError(
-            f"`output_mode` must be one of {OUTPUT_MODES}. "
-            f"Received: output_mode={output_mode!r}"
-        )
-
-
 def _one_hot(labels, num_classes):
     return ops.one_hot(ops.cast(labels, "int32"), num_classes,
                        dtype="float32")
@@ -86,6 +65,22 @@ def _as_schedule(value, num_layers):
         return [ops.cast(v, "float32") for v in value]
     value = ops.cast(ops.convert_to_tensor(value), "float32")
     return [value[i] for i in range(num_layers)]
+
+
+def _num_iterations(lambdas, temperatures, num_iterations):
+    """`num_iterations`, or the length of the first per-layer schedule."""
+    if num_iterations is None:
+        for value in (lambdas, temperatures):
+            if not isinstance(value, (int, float)):
+                num_iterations = int(ops.shape(value)[0]) if hasattr(
+                    value, "shape") else len(value)
+                break
+    if num_iterations is None:
+        raise ValueError(
+            "`num_iterations` is needed when `lambdas` and `temperatures` "
+            "are scalars. Received: num_iterations=None"
+        )
+    return num_iterations
 
 
 def gaussian_em(
@@ -145,19 +140,9 @@ def gaussian_em(
     u.shape  # (B, Nq, 16)
     ```
     """
-    _check_positive_int("num_classes", num_classes)
-    if num_iterations is None:
-        for value in (lambdas, temperatures):
-            if not isinstance(value, (int, float)):
-                num_iterations = int(ops.shape(value)[0]) if hasattr(
-                    value, "shape") else len(value)
-                break
-    if num_iterations is None:
-        raise ValueError(
-            "`num_iterations` is needed when `lambdas` and `temperatures` "
-            "are scalars. Received: num_iterations=None"
-        )
-    _check_positive_int("num_iterations", num_iterations)
+    check_positive_int("num_classes", num_classes)
+    num_iterations = _num_iterations(lambdas, temperatures, num_iterations)
+    check_positive_int("num_iterations", num_iterations)
     lambdas = _as_schedule(lambdas, num_iterations)
     temperatures = _as_schedule(temperatures, num_iterations)
     scale = ops.cast(scale, "float32")
@@ -187,12 +172,103 @@ def gaussian_em(
     return log_u if return_log else ops.exp(log_u)
 
 
-def _float32_output(layer, x):
-    return ops.cast(x, layer.compute_dtype)
+class _UNEMHead(keras.layers.Layer):
+    """Shared weights, checks, call and config of the unrolled-EM heads.
+
+    Both heads learn, in float32 and without autocast, the per-layer
+    class-balance weights `lambda_l = softplus(gamma_l)`, the per-layer
+    temperatures `T_l = 1 + softplus(t_l)` and one more positive scalar
+    `softplus(r)`, named by the subclass's `_EXTRA` (weight `<name>_raw`,
+    initial value `initial_<name>`). Subclasses set `_EXTRA`, `_SUPPORT`
+    (what `support` holds, for the error message), `_CONFIG` (the config
+    keys in order) and `_unrolled_em`.
+    """
+
+    _EXTRA = None
+    _SUPPORT = None
+    _CONFIG = ()
+
+    def __init__(self, num_classes, num_layers, initial_lambda,
+                 initial_temperature, initial_extra, output_mode, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = check_positive_int("num_classes", num_classes)
+        self.num_layers = check_positive_int("num_layers", num_layers)
+        extra = f"initial_{self._EXTRA}"
+        self.initial_lambda = check_number_above("initial_lambda",
+                                                 initial_lambda)
+        self.initial_temperature = check_number_above(
+            "initial_temperature", initial_temperature, 1.0
+        )
+        setattr(self, extra, check_number_above(extra, initial_extra))
+        self.output_mode = check_choice("output_mode", output_mode,
+                                        OUTPUT_MODES)
+
+    def _raw_weight(self, name, shape, value):
+        return self.add_weight(
+            name=name, shape=shape,
+            initializer=keras.initializers.Constant(inverse_softplus(value)),
+            autocast=False,
+        )
+
+    def build(self, query_shape, support_shape=None,
+              support_labels_shape=None):
+        per_layer = (self.num_layers,)
+        self.gamma = self._raw_weight("gamma", per_layer,
+                                      self.initial_lambda)
+        self.temperature_raw = self._raw_weight(
+            "temperature_raw", per_layer, self.initial_temperature - 1.0
+        )
+        name = f"{self._EXTRA}_raw"
+        setattr(self, name, self._raw_weight(
+            name, (), getattr(self, f"initial_{self._EXTRA}")
+        ))
+
+    def layer_parameters(self):
+        """The current per-layer parameters as float32 tensors.
+
+        Returns:
+            A dict with `lambdas` `(L,)`, `temperatures` `(L,)` and the
+            head's scalar (`scale` or `feature_temperature`).
+
+        Example:
+
+        ```python
+        head.layer_parameters()["lambdas"].shape  # (num_layers,)
+        ```
+        """
+        def positive(raw):
+            return ops.softplus(ops.cast(raw, "float32"))
+
+        return {
+            "lambdas": positive(self.gamma),
+            "temperatures": 1.0 + positive(self.temperature_raw),
+            self._EXTRA: positive(getattr(self, f"{self._EXTRA}_raw")),
+        }
+
+    def call(self, query, support=None, support_labels=None):
+        if support is None or support_labels is None:
+            raise ValueError(
+                f"{type(self).__name__} needs {self._SUPPORT} and "
+                "`support_labels` (B, Ns) call arguments."
+            )
+        out = self._unrolled_em(
+            query, support, support_labels, self.layer_parameters(),
+            return_log=self.output_mode == "log_probs",
+        )
+        return ops.cast(out, self.compute_dtype)
+
+    def compute_output_shape(self, query_shape, support_shape=None,
+                             support_labels_shape=None):
+        return tuple(query_shape[:-1]) + (self.num_classes,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({key: getattr(self, key) for key in self._CONFIG})
+        return config
 
 
 @keras.saving.register_keras_serializable(package="hyperzoo")
-class UNEMGaussianHead(keras.layers.Layer):
+class UNEMGaussianHead(_UNEMHead):
     """UNEM-Gaussian: unrolled EM with learned per-layer parameters.
 
     Unrolls `num_layers` iterations of `gaussian_em` and learns, instead
@@ -260,6 +336,12 @@ class UNEMGaussianHead(keras.layers.Layer):
       Length Inference" (PADDLE, the fixed-parameter iteration).
     """
 
+
+    _EXTRA = "scale"
+    _SUPPORT = "`support` (B, Ns, d)"
+    _CONFIG = ("num_classes", "num_layers", "initial_lambda",
+               "initial_temperature", "initial_scale", "output_mode")
+
     def __init__(
         self,
         num_classes,
@@ -270,75 +352,21 @@ class UNEMGaussianHead(keras.layers.Layer):
         output_mode="log_probs",
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        _check_positive_int("num_classes", num_classes)
-        _check_positive_int("num_layers", num_layers)
         default = math.log1p(math.e)  # softplus(1)
-        initial_lambda = default if initial_lambda is None else initial_lambda
-        initial_temperature = (
-            1.0 + default
-            if initial_temperature is None
-            else initial_temperature
-        )
-        initial_scale = default if initial_scale is None else initial_scale
-        _check_positive("initial_lambda", initial_lambda)
-        _check_positive("initial_temperature", initial_temperature, 1.0)
-        _check_positive("initial_scale", initial_scale)
-        _check_output_mode(output_mode)
-        self.num_classes = num_classes
-        self.num_layers = num_layers
-        self.initial_lambda = float(initial_lambda)
-        self.initial_temperature = float(initial_temperature)
-        self.initial_scale = float(initial_scale)
-        self.output_mode = output_mode
-
-    def build(self, query_shape, support_shape=None,
-              support_labels_shape=None):
-        constant = keras.initializers.Constant
-        self.gamma = self.add_weight(
-            name="gamma",
-            shape=(self.num_layers,),
-            initializer=constant(inverse_softplus(self.initial_lambda)),
-            autocast=False,
-        )
-        self.temperature_raw = self.add_weight(
-            name="temperature_raw",
-            shape=(self.num_layers,),
-            initializer=constant(
-                inverse_softplus(self.initial_temperature - 1.0)
-            ),
-            autocast=False,
-        )
-        self.scale_raw = self.add_weight(
-            name="scale_raw",
-            shape=(),
-            initializer=constant(inverse_softplus(self.initial_scale)),
-            autocast=False,
+        super().__init__(
+            num_classes,
+            num_layers,
+            default if initial_lambda is None else initial_lambda,
+            1.0 + default if initial_temperature is None
+            else initial_temperature,
+            default if initial_scale is None else initial_scale,
+            output_mode,
+            **kwargs,
         )
 
-    def layer_parameters(self):
-        """The current per-layer parameters as float32 tensors.
-
-        Returns:
-            A dict with `lambdas` `(L,)`, `temperatures` `(L,)` and
-            `scale` (scalar).
-        """
-        return {
-            "lambdas": ops.softplus(ops.cast(self.gamma, "float32")),
-            "temperatures": 1.0 + ops.softplus(
-                ops.cast(self.temperature_raw, "float32")
-            ),
-            "scale": ops.softplus(ops.cast(self.scale_raw, "float32")),
-        }
-
-    def call(self, query, support=None, support_labels=None):
-        if support is None or support_labels is None:
-            raise ValueError(
-                "UNEMGaussianHead needs `support` (B, Ns, d) and "
-                "`support_labels` (B, Ns) call arguments."
-            )
-        params = self.layer_parameters()
-        out = gaussian_em(
+    def _unrolled_em(self, query, support, support_labels, params,
+                     return_log):
+        return gaussian_em(
             query,
             support,
             support_labels,
@@ -347,25 +375,8 @@ class UNEMGaussianHead(keras.layers.Layer):
             params["temperatures"],
             params["scale"],
             num_iterations=self.num_layers,
-            return_log=self.output_mode == "log_probs",
+            return_log=return_log,
         )
-        return _float32_output(self, out)
-
-    def compute_output_shape(self, query_shape, support_shape=None,
-                             support_labels_shape=None):
-        return tuple(query_shape[:-1]) + (self.num_classes,)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({
-            "num_classes": self.num_classes,
-            "num_layers": self.num_layers,
-            "initial_lambda": self.initial_lambda,
-            "initial_temperature": self.initial_temperature,
-            "initial_scale": self.initial_scale,
-            "output_mode": self.output_mode,
-        })
-        return config
 
 
 def dirichlet_mm_step(alpha, mean_log):
@@ -453,19 +464,9 @@ def dirichlet_em(
                                  lambdas=20.0, num_iterations=5)
     ```
     """
-    _check_positive_int("num_classes", num_classes)
-    _check_positive_int("mm_steps", mm_steps)
-    if num_iterations is None:
-        for value in (lambdas, temperatures):
-            if not isinstance(value, (int, float)):
-                num_iterations = int(ops.shape(value)[0]) if hasattr(
-                    value, "shape") else len(value)
-                break
-    if num_iterations is None:
-        raise ValueError(
-            "`num_iterations` is needed when `lambdas` and `temperatures` "
-            "are scalars. Received: num_iterations=None"
-        )
+    check_positive_int("num_classes", num_classes)
+    check_positive_int("mm_steps", mm_steps)
+    num_iterations = _num_iterations(lambdas, temperatures, num_iterations)
     lambdas = _as_schedule(lambdas, num_iterations)
     temperatures = _as_schedule(temperatures, num_iterations)
     lq = ops.cast(query_log_features, "float32")
@@ -498,7 +499,7 @@ def dirichlet_em(
 
 
 @keras.saving.register_keras_serializable(package="hyperzoo")
-class UNEMDirichletHead(keras.layers.Layer):
+class UNEMDirichletHead(_UNEMHead):
     """UNEM-Dirichlet: unrolled EM-Dirichlet on probability features.
 
     For probability features such as the softmax of zero-shot logits.
@@ -547,6 +548,13 @@ class UNEMDirichletHead(keras.layers.Layer):
       "Transductive Zero-Shot and Few-Shot CLIP" (EM-Dirichlet).
     """
 
+
+    _EXTRA = "feature_temperature"
+    _SUPPORT = "`support` (B, Ns, K) logits"
+    _CONFIG = ("num_classes", "num_layers", "mm_steps", "initial_lambda",
+               "initial_temperature", "initial_feature_temperature",
+               "output_mode")
+
     def __init__(
         self,
         num_classes,
@@ -558,30 +566,19 @@ class UNEMDirichletHead(keras.layers.Layer):
         output_mode="log_probs",
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        _check_positive_int("num_classes", num_classes)
-        _check_positive_int("num_layers", num_layers)
-        _check_positive_int("mm_steps", mm_steps)
-        initial_lambda = (
-            math.log1p(math.exp(20.0))
-            if initial_lambda is None else initial_lambda
+        mm_steps = check_positive_int("mm_steps", mm_steps)
+        super().__init__(
+            num_classes,
+            num_layers,
+            math.log1p(math.exp(20.0)) if initial_lambda is None
+            else initial_lambda,
+            1.0 + math.log1p(math.e) if initial_temperature is None
+            else initial_temperature,
+            initial_feature_temperature,
+            output_mode,
+            **kwargs,
         )
-        initial_temperature = (
-            1.0 + math.log1p(math.e)
-            if initial_temperature is None else initial_temperature
-        )
-        _check_positive("initial_lambda", initial_lambda)
-        _check_positive("initial_temperature", initial_temperature, 1.0)
-        _check_positive("initial_feature_temperature",
-                        initial_feature_temperature)
-        _check_output_mode(output_mode)
-        self.num_classes = num_classes
-        self.num_layers = num_layers
         self.mm_steps = mm_steps
-        self.initial_lambda = float(initial_lambda)
-        self.initial_temperature = float(initial_temperature)
-        self.initial_feature_temperature = float(initial_feature_temperature)
-        self.output_mode = output_mode
 
     def build(self, query_shape, support_shape=None,
               support_labels_shape=None):
@@ -592,58 +589,17 @@ class UNEMDirichletHead(keras.layers.Layer):
                 f"classes: the last query dimension must be "
                 f"{self.num_classes}. Received: query_shape={query_shape}"
             )
-        constant = keras.initializers.Constant
-        self.gamma = self.add_weight(
-            name="gamma", shape=(self.num_layers,),
-            initializer=constant(inverse_softplus(self.initial_lambda)),
-            autocast=False,
-        )
-        self.temperature_raw = self.add_weight(
-            name="temperature_raw", shape=(self.num_layers,),
-            initializer=constant(
-                inverse_softplus(self.initial_temperature - 1.0)
-            ),
-            autocast=False,
-        )
-        self.feature_temperature_raw = self.add_weight(
-            name="feature_temperature_raw", shape=(),
-            initializer=constant(
-                inverse_softplus(self.initial_feature_temperature)
-            ),
-            autocast=False,
-        )
+        super().build(query_shape, support_shape, support_labels_shape)
 
-    def layer_parameters(self):
-        """The current per-layer parameters as float32 tensors.
-
-        Returns:
-            A dict with `lambdas` `(L,)`, `temperatures` `(L,)` and
-            `feature_temperature` (scalar).
-        """
-        return {
-            "lambdas": ops.softplus(ops.cast(self.gamma, "float32")),
-            "temperatures": 1.0 + ops.softplus(
-                ops.cast(self.temperature_raw, "float32")
-            ),
-            "feature_temperature": ops.softplus(
-                ops.cast(self.feature_temperature_raw, "float32")
-            ),
-        }
-
-    def call(self, query, support=None, support_labels=None):
-        if support is None or support_labels is None:
-            raise ValueError(
-                "UNEMDirichletHead needs `support` (B, Ns, K) logits and "
-                "`support_labels` (B, Ns) call arguments."
-            )
-        params = self.layer_parameters()
+    def _unrolled_em(self, query, support, support_labels, params,
+                     return_log):
         tau = params["feature_temperature"]
 
         def log_features(logits):
             x = ops.softmax(ops.multiply(ops.cast(logits, "float32"), tau))
             return ops.log(x + _DIRICHLET_EPS)
 
-        out = dirichlet_em(
+        return dirichlet_em(
             log_features(query),
             log_features(support),
             support_labels,
@@ -652,23 +608,5 @@ class UNEMDirichletHead(keras.layers.Layer):
             params["temperatures"],
             num_iterations=self.num_layers,
             mm_steps=self.mm_steps,
-            return_log=self.output_mode == "log_probs",
+            return_log=return_log,
         )
-        return _float32_output(self, out)
-
-    def compute_output_shape(self, query_shape, support_shape=None,
-                             support_labels_shape=None):
-        return tuple(query_shape[:-1]) + (self.num_classes,)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({
-            "num_classes": self.num_classes,
-            "num_layers": self.num_layers,
-            "mm_steps": self.mm_steps,
-            "initial_lambda": self.initial_lambda,
-            "initial_temperature": self.initial_temperature,
-            "initial_feature_temperature": self.initial_feature_temperature,
-            "output_mode": self.output_mode,
-        })
-        return config

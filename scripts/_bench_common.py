@@ -1,18 +1,24 @@
-"""Small helpers shared by the benchmark scripts in `scripts/`.
+"""Small helpers shared by the training and benchmark scripts in `scripts/`.
 
-Nothing here imports Keras or a backend, so the helpers can be used by a
-parent process before it chooses a backend for its children.
+Nothing here imports Keras or a backend at import time (only
+`train_preset`, when called, imports `zoo.training`), so the helpers can
+be used by a parent process before it chooses a backend for its
+children.
 """
 
 import csv
 import datetime
 import os
 import platform
+import shutil
 import statistics
 import tempfile
+import time
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
 
 def cpu_model() -> str:
@@ -45,14 +51,10 @@ def median(values: Iterable[float]) -> float:
     return float(statistics.median(list(values)))
 
 
-def write_csv_atomic(
-    path: str,
-    fieldnames: Sequence[str],
-    rows: Iterable[Mapping[str, object]],
-) -> None:
-    """Writes `rows` as CSV to `path` atomically.
+def replace_atomic(path: str, write, suffix: str = "") -> None:
+    """Writes the file `path` atomically with `write(tmp)`.
 
-    The rows go to a temporary file in the same directory, which is then
+    `write` fills a temporary file in the same directory, which is then
     renamed over `path` with `os.replace`: a reader (or an interrupted
     run) never sees a half-written file. The directory is created if
     needed, and the file gets the usual `0o666 & ~umask` permissions
@@ -60,21 +62,16 @@ def write_csv_atomic(
 
     Args:
         path: destination file.
-        fieldnames: column names, in order; extra keys in a row are an
-            error.
-        rows: mappings from column name to value.
+        write: callable taking the temporary file's path.
+        suffix: suffix of the temporary file's name (e.g. `".png"`, for
+            writers that pick the format from the name).
     """
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".csv")
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=suffix)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=list(fieldnames))
-            writer.writeheader()
-            for row in rows:
-                writer.writerow(row)
-            f.flush()
-            os.fsync(f.fileno())
+        write(tmp)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
@@ -85,6 +82,144 @@ def write_csv_atomic(
         except OSError:
             pass
         raise
+
+
+def write_csv_atomic(
+    path: str,
+    fieldnames: Sequence[str],
+    rows: Iterable[Mapping[str, object]],
+) -> None:
+    """Writes `rows` as CSV to `path` atomically (see `replace_atomic`).
+
+    Args:
+        path: destination file.
+        fieldnames: column names, in order; extra keys in a row are an
+            error.
+        rows: mappings from column name to value.
+    """
+
+    def write(tmp):
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=list(fieldnames))
+            writer.writeheader()
+            for row in rows:
+                writer.writerow(row)
+            f.flush()
+            os.fsync(f.fileno())
+
+    replace_atomic(path, write, ".csv")
+
+
+def read_csv_rows(path: str) -> list[dict]:
+    """Returns the rows of the CSV file `path`, or `[]` if there is none.
+
+    Args:
+        path: a CSV file with a header line (as `write_csv_atomic`
+            writes).
+
+    Returns:
+        A list of dicts from column name to str, in file order.
+    """
+    if not os.path.isfile(path):
+        return []
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def merge_csv_rows(path: str, fieldnames: Sequence[str],
+                   new_rows: Iterable[Mapping[str, object]], key,
+                   sort_key) -> None:
+    """Merges `new_rows` into the CSV file `path`, atomically.
+
+    A row of the file whose `key(row)` equals a new row's is replaced by
+    it; the other rows stay. The rows are written sorted by `sort_key`.
+
+    Args:
+        path: the CSV file (it need not exist yet).
+        fieldnames: column names, in order.
+        new_rows: mappings from column name to value.
+        key: callable, a row's identity (e.g. its model and dataset).
+        sort_key: callable, the order of the rows in the file.
+    """
+    rows = {key(r): r for r in read_csv_rows(path)}
+    for r in new_rows:
+        rows[key(r)] = r
+    write_csv_atomic(path, fieldnames, sorted(rows.values(), key=sort_key))
+
+
+def save_figure_atomic(fig, path: str, dpi=None) -> None:
+    """Saves a matplotlib figure to `path` atomically (`replace_atomic`).
+
+    Args:
+        fig: a matplotlib `Figure`.
+        path: destination file; its extension gives the format.
+        dpi: dots per inch, or `None` for matplotlib's `savefig.dpi`.
+    """
+    replace_atomic(path, lambda tmp: fig.savefig(tmp, dpi=dpi),
+                   os.path.splitext(path)[1])
+
+
+def run_command(backend: str, script: str, *options) -> str:
+    """The command line that reproduces a run (a CSV's `command` column).
+
+    Args:
+        backend: the Keras backend the run used.
+        script: the script's file name in `scripts/`.
+        *options: the command-line options, in order; empty ones (`""`,
+            `None`) are left out.
+
+    Returns:
+        `"KERAS_BACKEND=<backend> python scripts/<script> <options>"`.
+    """
+    return " ".join([f"KERAS_BACKEND={backend}", "python",
+                     f"scripts/{script}", *(o for o in options if o)])
+
+
+def copy_train_log(run_dir: str, name: str) -> None:
+    """Copies a run's `log.csv` to `RESULTS/<name>-train-log.csv`, atomically.
+
+    Args:
+        run_dir: the run directory of `zoo.training.train` (or of a
+            baseline's training), holding `log.csv`.
+        name: the name the log gets in `scripts/results/`.
+    """
+    replace_atomic(
+        os.path.join(RESULTS, f"{name}-train-log.csv"),
+        lambda tmp: shutil.copyfile(os.path.join(run_dir, "log.csv"), tmp),
+        ".csv",
+    )
+
+
+def train_preset(name: str, run_dir: str, preset_dir: str, command: str,
+                 **kwargs):
+    """Trains a preset with `zoo.training.train`, timed; copies its log.
+
+    The preset is written to `preset_dir` (replacing it), with `command`
+    as its training command; the run's `log.csv` is copied with
+    `copy_train_log(run_dir, name)`.
+
+    Args:
+        name: the preset (a name of `zoo.training.list_recipes()`).
+        run_dir: the run directory (CSV log, checkpoints).
+        preset_dir: where the preset goes.
+        command: the command line recorded in the preset's metadata.
+        **kwargs: further `zoo.training.train` arguments (`epochs`,
+            `seed`, `verbose`).
+
+    Returns:
+        `(preset_dir, metrics, seconds)`: those of `zoo.training.train`
+        and the wall time of the training, in seconds.
+    """
+    from zoo.training import train
+
+    start = time.perf_counter()
+    preset_dir, metrics = train(
+        name, run_dir, overwrite=True, training_command=command,
+        preset_dir=preset_dir, **kwargs,
+    )
+    seconds = time.perf_counter() - start
+    copy_train_log(run_dir, name)
+    return preset_dir, metrics, seconds
 
 
 def format_table(

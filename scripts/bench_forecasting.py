@@ -14,7 +14,7 @@ variants (`+attention` alone, `+gating` alone) of the three cells.
 
 Systems: Lorenz 96 (J=40, F=8), the slow variables of two-scale Lorenz 96
 and Kuramoto-Sivashinsky (L=22, N=64), as in
-`zoo.forecasting.forecasting_recipes` (z-scored, sub-sampled).
+`zoo.data.forecasting_systems` (z-scored, sub-sampled).
 
 Matched budgets: every variant on every system takes the same number of
 Adam steps (`--steps`, cosine decay, clipnorm 1) on the same batches
@@ -39,19 +39,20 @@ keyed by (model, dataset); `--part plot` draws
 """
 
 import argparse
-import csv
 import os
 import sys
-import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from scripts._bench_common import cpu_model  # noqa: E402
+from scripts._bench_common import merge_csv_rows  # noqa: E402
+from scripts._bench_common import read_csv_rows  # noqa: E402
+from scripts._bench_common import run_command  # noqa: E402
+from scripts._bench_common import save_figure_atomic  # noqa: E402
 from scripts._bench_common import today  # noqa: E402
 from scripts._bench_common import usable_cpus  # noqa: E402
-from scripts._bench_common import write_csv_atomic  # noqa: E402
 
 RESULTS = os.path.join(ROOT, "scripts", "results")
 CSV = os.path.join(RESULTS, "benchmark-forecasting-ablation.csv")
@@ -85,62 +86,56 @@ ALL = dict(VARIANTS, **EXTRA)
 ORDER = list(VARIANTS) + list(EXTRA)
 
 
-def _read():
-    if not os.path.isfile(CSV):
-        return []
-    with open(CSV, newline="") as f:
-        return list(csv.DictReader(f))
-
-
 def _write(new_rows):
-    rows = {(r["model"], r["dataset"]): r for r in _read()}
-    for r in new_rows:
-        rows[(r["model"], r["dataset"])] = r
-    write_csv_atomic(CSV, FIELDS, sorted(
-        rows.values(),
-        key=lambda r: (SYSTEMS.index(r["dataset"]),
-                       ORDER.index(r["model"]) if r["model"] in ORDER
-                       else 99),
-    ))
+    merge_csv_rows(
+        CSV, FIELDS, new_rows, key=lambda r: (r["model"], r["dataset"]),
+        sort_key=lambda r: (SYSTEMS.index(r["dataset"]),
+                            ORDER.index(r["model"]) if r["model"] in ORDER
+                            else 99),
+    )
 
 
-def _count(recipes, system, units, spec, args):
-    model = recipes.build_forecaster(
+def _count(system, units, spec, args):
+    from zoo.forecasting.forecasting_presets import build_forecaster
+
+    model = build_forecaster(
         system, context_length=args.context_length, units=units,
         num_heads=4, window=args.context_length, depth=2, **spec,
     )
     return model.count_params()
 
 
-def matched_units(recipes, system, spec, args):
+def matched_units(system, spec, args):
     """Width whose parameter count is closest to the target."""
     import numpy as np
 
     probe = (8, 16, 24)
-    counts = [_count(recipes, system, u, spec, args) for u in probe]
+    counts = [_count(system, u, spec, args) for u in probe]
     a, b, c = np.polyfit(probe, counts, 2)
     grid = np.arange(8, 513, 4)
     best = int(grid[np.argmin(np.abs(a * grid ** 2 + b * grid + c
                                      - args.target_params))])
-    return best, _count(recipes, system, best, spec, args)
+    return best, _count(system, best, spec, args)
 
 
 def _run(args):
     import keras
     import numpy as np
 
-    from zoo.forecasting import forecasting_recipes as recipes
+    from zoo.data.forecasting_systems import training_windows
+    from zoo.forecasting.forecasting_eval import evaluate_system
+    from zoo.forecasting.forecasting_presets import build_forecaster
 
     backend = keras.backend.backend()
-    command = (f"KERAS_BACKEND={backend} python scripts/bench_forecasting.py"
-               f" --part run --steps {args.steps} --batch-size "
-               f"{args.batch_size} --target-params {args.target_params}"
-               f" --context-length {args.context_length} --learning-rate "
-               f"{args.learning_rate}")
-    done = {(r["model"], r["dataset"]) for r in _read()}
+    command = run_command(
+        backend, "bench_forecasting.py", "--part run",
+        f"--steps {args.steps}", f"--batch-size {args.batch_size}",
+        f"--target-params {args.target_params}",
+        f"--context-length {args.context_length}",
+        f"--learning-rate {args.learning_rate}")
+    done = {(r["model"], r["dataset"]) for r in read_csv_rows(CSV)}
     for system in args.systems:
-        x, y = recipes.training_windows(system, args.context_length,
-                                        stride=1)
+        x, y = training_windows(system, args.context_length, stride=1)
         rng = np.random.default_rng(args.seed)
         idx = rng.integers(0, len(x), args.steps * args.batch_size)
         xb, yb = x[idx], y[idx]
@@ -148,9 +143,9 @@ def _run(args):
             if args.skip_done and (name, system) in done:
                 continue
             spec = ALL[name]
-            units, params = matched_units(recipes, system, spec, args)
+            units, params = matched_units(system, spec, args)
             keras.utils.set_random_seed(args.seed)
-            model = recipes.build_forecaster(
+            model = build_forecaster(
                 system, context_length=args.context_length,
                 seed=args.seed, total_steps=args.steps,
                 learning_rate=args.learning_rate, units=units,
@@ -160,8 +155,7 @@ def _run(args):
             model.fit(xb, yb, batch_size=args.batch_size, epochs=1,
                       shuffle=False, verbose=0)
             seconds = time.perf_counter() - start
-            metrics = recipes.evaluate_system(model, system,
-                                              split=args.split)
+            metrics = evaluate_system(model, system, split=args.split)
             row = {
                 "model": name, "dataset": system,
                 "vpt_lyapunov": round(metrics["vpt_lyapunov"], 3),
@@ -196,7 +190,7 @@ def _plot():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = _read()
+    rows = read_csv_rows(CSV)
     systems = [s for s in SYSTEMS if any(r["dataset"] == s for r in rows)]
     fig, axes = plt.subplots(1, len(systems), figsize=(5 * len(systems), 4.2),
                              squeeze=False)
@@ -224,10 +218,7 @@ def _plot():
                      fontsize=9)
         ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(dir=RESULTS, suffix=".png")
-    os.close(fd)
-    fig.savefig(tmp, dpi=110)
-    os.replace(tmp, PNG)
+    save_figure_atomic(fig, PNG, dpi=110)
     print("wrote", PNG)
     for system in systems:
         print(system, [(r["model"], r["vpt_lyapunov"])

@@ -234,7 +234,7 @@ class Hub:
             + "\nfrom demos import hub\n"
             + ("models = hub.build_tiny_models()\n" if tiny else
                "models = {}\n"
-               "for tab in hub.TABS:\n"
+               "for tab in hub.tabs():\n"
                "    try:\n"
                "        models[tab.name] = hub.load(tab.preset)\n"
                "    except Exception as exc:\n"

@@ -3,7 +3,7 @@
 Two parts (both by default):
 
 `--part accuracy` (one backend, the one of this process): every method
-learns the task streams of `zoo.hyper_cl.continual` in turn and the test
+learns the task streams of `zoo.data.continual_digits` in turn and the test
 accuracy on every task is recorded after every task.
 
 - `hnet_chunked`: `HyperCLClassifier` with the preset's chunked
@@ -67,6 +67,8 @@ sys.path.insert(0, ROOT)
 from scripts._bench_common import cpu_model  # noqa: E402
 from scripts._bench_common import format_table  # noqa: E402
 from scripts._bench_common import median  # noqa: E402
+from scripts._bench_common import run_command  # noqa: E402
+from scripts._bench_common import save_figure_atomic  # noqa: E402
 from scripts._bench_common import today  # noqa: E402
 from scripts._bench_common import usable_cpus  # noqa: E402
 from scripts._bench_common import write_csv_atomic  # noqa: E402
@@ -94,7 +96,7 @@ def _matched_recurrent_units(target_params):
     """LSTM width whose recurrent hypernet is closest to `target_params`."""
     import keras
 
-    from zoo.hyper_cl.hyper_cl_recipes import build_cl_classifier
+    from zoo.hyper_cl.hyper_cl_presets import build_cl_classifier
 
     best = None
     for units in range(40, 129, 2):
@@ -111,20 +113,22 @@ def run_accuracy(args):
     """Runs every method on every scenario; writes CSVs and the PNG."""
     import keras
 
+    from zoo.data.continual_digits import SPLIT_TASK_LABELS
+    from zoo.data.continual_digits import make_tasks
     from zoo.hyper_cl import continual
     from zoo.hyper_cl.baselines import train_baseline_continual
-    from zoo.hyper_cl.hyper_cl_recipes import build_cl_classifier
+    from zoo.hyper_cl.hyper_cl_presets import build_cl_classifier
 
-    command = (f"KERAS_BACKEND={keras.backend.backend()} python "
-               "scripts/bench_hyper_cl.py --part accuracy --epochs "
-               f"{args.epochs} --seed {args.seed}")
+    command = run_command(keras.backend.backend(), "bench_hyper_cl.py",
+                          "--part accuracy", f"--epochs {args.epochs}",
+                          f"--seed {args.seed}")
     chunked_params = None
     long_rows, summary = [], []
     for scenario in args.scenarios:
-        train = continual.make_tasks(scenario, "train")
-        test = continual.make_tasks(scenario, "test")
+        train = make_tasks(scenario, "train")
+        test = make_tasks(scenario, "test")
         labels = ([list(range(10))] * len(train) if scenario == "permuted"
-                  else continual.SPLIT_TASK_LABELS)
+                  else SPLIT_TASK_LABELS)
         methods = ["hnet_chunked", "hnet_chunked_small", "hnet_recurrent",
                    "finetune",
                    "independent"] + [f"ewc_{lam:g}" for lam in
@@ -238,10 +242,8 @@ def plot_accuracy(long_rows, path):
         axes[1, col].set_ylim(0, 1.02)
         axes[0, col].legend(fontsize=8)
     fig.tight_layout()
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp, dpi=90)
+    save_figure_atomic(fig, path, dpi=90)
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 # ----------------------------------------------------------------------

@@ -34,7 +34,6 @@ backend, precision and the command.
 """
 
 import argparse
-import csv
 import os
 import sys
 import tempfile
@@ -44,6 +43,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from scripts._bench_common import cpu_model  # noqa: E402
+from scripts._bench_common import merge_csv_rows  # noqa: E402
+from scripts._bench_common import read_csv_rows  # noqa: E402
+from scripts._bench_common import run_command  # noqa: E402
+from scripts._bench_common import save_figure_atomic  # noqa: E402
 from scripts._bench_common import today  # noqa: E402
 from scripts._bench_common import usable_cpus  # noqa: E402
 from scripts._bench_common import write_csv_atomic  # noqa: E402
@@ -68,52 +71,48 @@ VARIANTS = {
 }
 
 
-def _read():
-    if not os.path.isfile(CSV):
-        return []
-    with open(CSV, newline="") as f:
-        return list(csv.DictReader(f))
-
-
 def _write(new_rows):
-    rows = {(r["model"], r["part"], r["backend"]): r for r in _read()}
-    for r in new_rows:
-        rows[(r["model"], r["part"], r["backend"])] = r
     order = list(VARIANTS)
-    write_csv_atomic(CSV, FIELDS, sorted(
-        rows.values(),
-        key=lambda r: (r["part"], r["backend"], order.index(r["model"])
-                       if r["model"] in order else 99),
-    ))
+    merge_csv_rows(
+        CSV, FIELDS, new_rows,
+        key=lambda r: (r["model"], r["part"], r["backend"]),
+        sort_key=lambda r: (r["part"], r["backend"], order.index(r["model"])
+                            if r["model"] in order else 99),
+    )
 
 
 def _setup(args, options):
     """Preset config, dataset label, backend and the command line."""
     import keras
 
-    from zoo.terminator import terminator_recipes as recipes
+    from zoo.terminator import terminator_presets
 
-    cfg = recipes.PRESETS[args.preset]
-    dataset = cfg["dataset"] + ("_shuffled" if cfg["shuffled"] else "")
+    cfg = terminator_presets.preset_config(args.preset)
+    dataset = terminator_presets.dataset_label(cfg)
     backend = keras.backend.backend()
-    command = (f"KERAS_BACKEND={backend} python scripts/bench_terminator.py "
-               f"--part {args.part} --preset {args.preset} {options}")
-    return recipes, cfg, dataset, backend, command
+    command = run_command(backend, "bench_terminator.py",
+                          f"--part {args.part}", f"--preset {args.preset}",
+                          options)
+    return cfg, dataset, backend, command
 
 
 def _run(args, part):
     import keras
 
-    recipes, cfg, dataset, backend, command = _setup(
+    from zoo.terminator.terminator_presets import build_terminator
+    from zoo.terminator.terminator_presets import load_data
+    from zoo.terminator.terminator_training import fit_model
+
+    cfg, dataset, backend, command = _setup(
         args, f"--epochs {args.epochs}"
     )
-    x, y = recipes.load_data(cfg["dataset"], "trainval", cfg["shuffled"])
+    x, y = load_data(cfg["dataset"], "trainval", cfg["shuffled"])
     rows = []
     for name in args.variants:
         keras.utils.set_random_seed(args.seed)
         overrides = dict(VARIANTS[name], epochs=args.epochs)
-        model = recipes.build_terminator(args.preset, seed=args.seed,
-                                         num_train=len(x), **overrides)
+        model = build_terminator(args.preset, seed=args.seed,
+                                 num_train=len(x), **overrides)
         row = {
             "model": name, "part": part, "dataset": dataset,
             "param_count": model.count_params(), "epochs": args.epochs,
@@ -127,10 +126,10 @@ def _run(args, part):
         if part == "accuracy":
             # No timing here: `--part speed` times epochs on an idle
             # machine; this part may share the CPU with other runs.
-            metrics = recipes.fit_model(
+            metrics = fit_model(
                 model, cfg["dataset"], cfg["shuffled"], args.epochs,
                 cfg["batch_size"], tempfile.mkdtemp(prefix="abl-"),
-                verbose=0,
+                verbose=0, data=(x, y),
             )
             row["top1"] = round(100 * metrics["accuracy"], 2)
         else:
@@ -151,21 +150,20 @@ def _run(args, part):
 def _seeds(args):
     import keras
 
+    from zoo.terminator.terminator_training import train_preset
+
     seeds = range(args.first_seed, args.first_seed + args.num_seeds)
-    recipes, cfg, dataset, backend, command = _setup(
+    cfg, dataset, backend, command = _setup(
         args, f"--num-seeds {args.num_seeds}" + (
             f" --first-seed {args.first_seed}" if args.first_seed != 1
             else "")
     )
-    rows = []
-    if os.path.isfile(SEEDS_CSV):
-        with open(SEEDS_CSV, newline="") as f:
-            rows = [r for r in csv.DictReader(f)
-                    if (r["model"], r["backend"]) != (args.preset, backend)
-                    or int(r["seed"]) not in seeds]
+    rows = [r for r in read_csv_rows(SEEDS_CSV)
+            if (r["model"], r["backend"]) != (args.preset, backend)
+            or int(r["seed"]) not in seeds]
     for seed in seeds:
         keras.utils.set_random_seed(seed)
-        model, metrics, _ = recipes.train_preset(
+        model, metrics, _ = train_preset(
             args.preset, out_dir=tempfile.mkdtemp(prefix="seed-"),
             seed=seed, verbose=0,
         )
@@ -188,7 +186,7 @@ def _plot():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = _read()
+    rows = read_csv_rows(CSV)
     acc = [r for r in rows if r["part"] == "accuracy"]
     speed = [r for r in rows if r["part"] == "speed"]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
@@ -220,10 +218,7 @@ def _plot():
                           f"{speed[0]['num_threads']} CPU threads")
         axes[1].legend()
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(dir=RESULTS, suffix=".png")
-    os.close(fd)
-    fig.savefig(tmp, dpi=110)
-    os.replace(tmp, PNG)
+    save_figure_atomic(fig, PNG, dpi=110)
     print("wrote", PNG)
 
 

@@ -36,7 +36,6 @@ Compare ratios, not absolute times. FLOPs are analytic
 """
 
 import argparse
-import csv
 import os
 import sys
 import time
@@ -51,17 +50,24 @@ from keras import ops  # noqa: E402
 import zoo  # noqa: E402
 from scripts._bench_common import cpu_model  # noqa: E402
 from scripts._bench_common import median  # noqa: E402
+from scripts._bench_common import read_csv_rows  # noqa: E402
+from scripts._bench_common import run_command  # noqa: E402
+from scripts._bench_common import save_figure_atomic  # noqa: E402
 from scripts._bench_common import today  # noqa: E402
 from scripts._bench_common import usable_cpus  # noqa: E402
 from scripts._bench_common import write_csv_atomic  # noqa: E402
-from zoo.token_exit import token_exit_recipes as recipes  # noqa: E402
+from zoo.data.digits_vqa import QUESTION_TYPES  # noqa: E402
+from zoo.data.digits_vqa import make_vqa  # noqa: E402
+from zoo.token_exit.token_exit_eval import exit_logits  # noqa: E402
+from zoo.token_exit.token_exit_eval import flops_saved  # noqa: E402
+from zoo.token_exit.token_exit_presets import PRESET_NAME  # noqa: E402
 
 RESULTS = os.path.join(ROOT, "scripts", "results")
 PER_TYPE_CSV = os.path.join(RESULTS, "benchmark-token-exit.csv")
 BASELINE_CSV = os.path.join(RESULTS, "benchmark-token-exit-baselines.csv")
 LATENCY_CSV = os.path.join(RESULTS, "benchmark-token-exit-latency.csv")
 PNG = os.path.join(RESULTS, "token-exit.png")
-PRESET = recipes.PRESET_NAME
+PRESET = PRESET_NAME
 PER_TYPE_FIELDS = ("model", "question_type", "num_examples", "top1_full",
                    "top1_exit", "top1_drop", "mean_exit_layer",
                    "flops_saved", "exit_histogram", "threshold", "backend",
@@ -85,7 +91,7 @@ def per_type(model, x, y, info, command):
     last = model.backbone.num_layers
     rows = []
     groups = [(t, info["qtype"] == i)
-              for i, t in enumerate(recipes.QUESTION_TYPES)]
+              for i, t in enumerate(QUESTION_TYPES)]
     groups.append(("all", np.ones(len(y), bool)))
     for name, sel in groups:
         full = np.mean(out["full_logits"][sel].argmax(-1) == y[sel])
@@ -98,7 +104,7 @@ def per_type(model, x, y, info, command):
             "top1_full": _pct(full), "top1_exit": _pct(ex),
             "top1_drop": _pct(full - ex),
             "mean_exit_layer": round(float(k.mean()), 3),
-            "flops_saved": round(recipes.flops_saved(model.backbone, k), 4),
+            "flops_saved": round(flops_saved(model.backbone, k), 4),
             "exit_histogram": " ".join(str(int(c)) for c in hist),
             "threshold": model.exit_threshold,
             "backend": keras.backend.backend(), "precision": "float32",
@@ -155,10 +161,10 @@ def baselines(model, x, y, full_acc, command, dynamic):
     common = {"model": PRESET, "backend": keras.backend.backend(),
               "precision": "float32", "command": command}
     for k in range(-1, b.num_layers):
-        acc = np.mean(recipes._logits(model, x, k).argmax(-1) == y)
+        acc = np.mean(exit_logits(model, x, k).argmax(-1) == y)
         rows.append(dict(common, method="static_exit", exit_layer=k,
                          top1=_pct(acc), top1_drop=_pct(full_acc - acc),
-                         flops_saved=round(recipes.flops_saved(
+                         flops_saved=round(flops_saved(
                              b, np.full(len(y), k), router_calls=False), 4)))
     acc = np.mean(fastv_logits(model, x).argmax(-1) == y)
     rows.append(dict(common, method="fastv_half_at_layer2", exit_layer="",
@@ -207,9 +213,7 @@ def plot(per_type_rows, baseline_rows, num_layers):
     ax.set_ylabel("share of test questions")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    tmp = PNG + ".tmp.png"
-    fig.savefig(tmp)
-    os.replace(tmp, PNG)
+    save_figure_atomic(fig, PNG)
 
 
 def _compiler():
@@ -326,7 +330,7 @@ def latency(model, x, num, repeats, command, execution="eager"):
         "repeats": repeats, "full_ms": round(full_ms, 3),
         "exit_ms": round(exit_ms, 3), "speedup": round(full_ms / exit_ms, 3),
         "mean_exit_layer": round(float(np.mean(exits)), 3),
-        "flops_saved": round(recipes.flops_saved(b, exits), 4),
+        "flops_saved": round(flops_saved(b, exits), 4),
         "cpu": cpu_model(), "threads": usable_cpus(),
         "keras": keras.__version__, "date": today(), "command": command,
     }
@@ -341,10 +345,10 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     backend = keras.backend.backend()
-    command = (f"KERAS_BACKEND={backend} python scripts/bench_token_exit.py "
-               f"--part {args.part}")
+    command = run_command(backend, "bench_token_exit.py",
+                          f"--part {args.part}")
     model = zoo.load(PRESET)
-    x, y, info = recipes.make_vqa("test", seed=0)
+    x, y, info = make_vqa("test", seed=0)
     if args.part == "accuracy":
         rows, _ = per_type(model, x, y, info, command)
         write_csv_atomic(PER_TYPE_CSV, PER_TYPE_FIELDS, rows)
@@ -363,11 +367,8 @@ def main():
     new = [latency(model, sub, args.num_questions, args.repeats, command,
                    execution) for execution in ("eager", "compiled")]
     new = [r for r in new if r is not None]
-    kept = []
-    if os.path.isfile(LATENCY_CSV):
-        with open(LATENCY_CSV, newline="") as f:
-            kept = [r for r in csv.DictReader(f) if r["backend"] != backend
-                    and r.get("execution")]
+    kept = [r for r in read_csv_rows(LATENCY_CSV)
+            if r["backend"] != backend and r.get("execution")]
     order = {"tensorflow": 0, "jax": 1, "torch": 2}
     rows = sorted(kept + new, key=lambda r: (order.get(r["backend"], 9),
                                               r["execution"] != "eager"))

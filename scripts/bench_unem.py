@@ -43,19 +43,23 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from _bench_common import cpu_model  # noqa: E402
+from _bench_common import run_command  # noqa: E402
+from _bench_common import save_figure_atomic  # noqa: E402
 from _bench_common import today  # noqa: E402
 from _bench_common import write_csv_atomic  # noqa: E402
 
 import zoo  # noqa: E402
 from zoo.data import load_digits  # noqa: E402
+from zoo.data.few_shot_episodes import FeatureBankWorld  # noqa: E402
+from zoo.data.few_shot_episodes import ZeroShotLogitsWorld  # noqa: E402
+from zoo.data.few_shot_episodes import sample_episodes  # noqa: E402
 from zoo.unem import baselines  # noqa: E402
 from zoo.unem import cafa  # noqa: E402
-from zoo.unem import unem_recipes  # noqa: E402
+from zoo.unem import unem_presets  # noqa: E402
 from zoo.unem.unem_backbone import UNEMBackbone  # noqa: E402
 from zoo.unem.unem_classifier import UNEMFewShotClassifier  # noqa: E402
-from zoo.unem.unem_data import FeatureBankWorld  # noqa: E402
-from zoo.unem.unem_data import ZeroShotLogitsWorld  # noqa: E402
-from zoo.unem.unem_data import sample_episodes  # noqa: E402
+from zoo.unem.unem_eval import predict_labels  # noqa: E402
+from zoo.unem.unem_training import train_unem_gaussian  # noqa: E402
 
 RESULTS = os.path.join(ROOT, "scripts", "results")
 CURVE_GRID = (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.5, 10.0, 12.5, 15.0,
@@ -63,7 +67,6 @@ CURVE_GRID = (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.5, 10.0, 12.5, 15.0,
               150.0)
 DIRICHLET_LAYERS = 3
 DIRICHLET_MM_STEPS = 5
-COMMAND = "KERAS_BACKEND={backend} python scripts/bench_unem.py"
 
 
 def _common(args) -> dict:
@@ -73,9 +76,9 @@ def _common(args) -> dict:
         "cpu": cpu_model(),
         "keras_version": keras.version(),
         "date": today(),
-        "command": COMMAND.format(backend=keras.backend.backend())
-        + (f" --num-tasks {args.num_tasks}" if args.num_tasks != 1000
-           else ""),
+        "command": run_command(
+            keras.backend.backend(), "bench_unem.py",
+            args.num_tasks != 1000 and f"--num-tasks {args.num_tasks}"),
     }
 
 
@@ -84,9 +87,9 @@ def _pct(x: float) -> float:
 
 
 def lambda_curve(args, rows_out: list) -> None:
-    world = unem_recipes.gaussian_world()
+    world = unem_presets.gaussian_world()
     batch, yq = world.episodes("test", args.num_tasks, 5,
-                               seed=unem_recipes.TEST_TASK_SEED)
+                               seed=unem_presets.TEST_TASK_SEED)
     for iterations in (10, 100):
         for lam, acc in baselines.lambda_curve(batch, yq, 16, CURVE_GRID,
                                                iterations):
@@ -106,7 +109,7 @@ def _unem_rows(name, model, batch, yq, k, shots, dataset, args,
     curve = baselines.lambda_curve(batch, yq, k)
     best_lam, best_acc = max(curve, key=lambda p: p[1])
     results = [
-        (name, acc(unem_recipes._predict(model, batch), yq), ""),
+        (name, acc(predict_labels(model, batch), yq), ""),
         ("fixed_lambda_em_default", dict(curve)[baselines.DEFAULT_LAMBDA],
          f"lambda={baselines.DEFAULT_LAMBDA:g}"),
         ("fixed_lambda_em_oracle", best_acc, f"lambda={best_lam:g}"),
@@ -132,17 +135,17 @@ def _unem_rows(name, model, batch, yq, k, shots, dataset, args,
 
 
 def gaussian_fewshot(args, rows: list, params_rows: list) -> None:
-    world = unem_recipes.gaussian_world()
+    world = unem_presets.gaussian_world()
     for shots in (1, 5, 10):
         keras.utils.set_random_seed(0)
         if shots == 5:
             model = zoo.load("unem_gaussian_5shot")
         else:
-            model = unem_recipes.train_unem_gaussian(shots=shots, seed=0)
+            model = train_unem_gaussian(shots=shots, seed=0)
         batch, yq = world.episodes("test", args.num_tasks, shots,
-                                   seed=unem_recipes.TEST_TASK_SEED)
+                                   seed=unem_presets.TEST_TASK_SEED)
         val = world.episodes("val", args.num_tasks, shots,
-                             seed=unem_recipes.VAL_TASK_SEED)
+                             seed=unem_presets.VAL_TASK_SEED)
         rows += _unem_rows("unem_gaussian", model, batch, yq, 16, shots,
                            "gaussian_world", args, val)
         p = model.layer_parameters()
@@ -156,9 +159,9 @@ def gaussian_fewshot(args, rows: list, params_rows: list) -> None:
             })
         if shots == 5:
             keras.utils.set_random_seed(0)
-            ref = unem_recipes.train_unem_gaussian(shots=5, seed=0,
-                                                   loss_mode="reference")
-            a = baselines.accuracy(unem_recipes._predict(ref, batch), yq)
+            ref = train_unem_gaussian(shots=5, seed=0,
+                                      loss_mode="reference")
+            a = baselines.accuracy(predict_labels(ref, batch), yq)
             rows.append({
                 "model": "unem_gaussian_reference_loss",
                 "dataset": "gaussian_world", "split": "meta-test",
@@ -199,11 +202,11 @@ def digits_fewshot(args, rows: list) -> None:
     # validation split); tasks are evaluated on digits 5-9.
     keras.utils.set_random_seed(0)
     train, ytrain = sample_episodes(world, "train", 300, 5, k_eff=3,
-                                    seed=unem_recipes.TRAIN_TASK_SEED)
-    model = unem_recipes.build_unem_gaussian(num_classes=5)
+                                    seed=unem_presets.TRAIN_TASK_SEED)
+    model = unem_presets.build_unem_gaussian(num_classes=5)
     model.fit(train, ytrain, batch_size=300, epochs=100, verbose=0)
     batch, yq = sample_episodes(world, "test", args.num_tasks, 5, k_eff=3,
-                                seed=unem_recipes.TEST_TASK_SEED)
+                                seed=unem_presets.TEST_TASK_SEED)
     rows += _unem_rows("unem_gaussian", model, batch, yq, 5, 5,
                        "digits_5-9_features", args)
     print("digits done", flush=True)
@@ -213,9 +216,9 @@ def dirichlet_fewshot(args, rows: list) -> None:
     world = ZeroShotLogitsWorld(seed=0)
     k = world.split_classes("test")
     train, ytrain = sample_episodes(world, "train", 100, 4,
-                                    seed=unem_recipes.TRAIN_TASK_SEED)
+                                    seed=unem_presets.TRAIN_TASK_SEED)
     batch, yq = sample_episodes(world, "test", args.num_tasks, 4,
-                                seed=unem_recipes.TEST_TASK_SEED)
+                                seed=unem_presets.TEST_TASK_SEED)
     acc = baselines.accuracy
     results = []
     # The reference initialisation (lambda = softplus(20), feature
@@ -235,13 +238,13 @@ def dirichlet_fewshot(args, rows: list) -> None:
         init = "reference init" if not tag else "init lambda 1, tau 1"
         untrained = build()
         results.append((f"em_dirichlet_fixed{tag}",
-                        acc(unem_recipes._predict(untrained, batch), yq),
+                        acc(predict_labels(untrained, batch), yq),
                         f"untrained, {init}"))
         model = build()
         model.compile(optimizer=keras.optimizers.Adam(0.1))
         model.fit(train, ytrain, batch_size=100, epochs=30, verbose=0)
         results.append((f"unem_dirichlet{tag}",
-                        acc(unem_recipes._predict(model, batch), yq),
+                        acc(predict_labels(model, batch), yq),
                         f"meta-trained, {init}"))
     results += [
         ("zero_shot_argmax", acc(batch["query"].argmax(-1), yq),
@@ -326,9 +329,7 @@ def plot(curve, params, fewshot, cafa_rows, path) -> None:
     ax.set(ylabel="top-1 %", title="CAFA on shifted test digits")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp, dpi=90)
-    os.replace(tmp, path)
+    save_figure_atomic(fig, path, dpi=90)
 
 
 def main() -> int:

@@ -23,7 +23,6 @@ rerun are kept).
 """
 
 import argparse
-import csv
 import os
 import sys
 import time
@@ -34,8 +33,12 @@ sys.path.insert(0, ROOT)
 import keras  # noqa: E402
 
 from scripts._bench_common import cpu_model  # noqa: E402
+from scripts._bench_common import read_csv_rows  # noqa: E402
 from scripts._bench_common import write_csv_atomic  # noqa: E402
-from zoo.terminator import terminator_recipes as recipes  # noqa: E402
+from zoo.terminator.terminator_eval import evaluate_split  # noqa: E402
+from zoo.terminator.terminator_presets import build_terminator  # noqa: E402
+from zoo.terminator.terminator_presets import load_data  # noqa: E402
+from zoo.terminator.terminator_presets import preset_config  # noqa: E402
 
 CSV = os.path.join(ROOT, "scripts", "results",
                    "terminator-statistics-selection.csv")
@@ -56,11 +59,11 @@ def run(preset, statistics, seed, epochs):
     Returns:
         A CSV row (dict).
     """
-    cfg = recipes.PRESETS[preset]
+    cfg = preset_config(preset)
     epochs = epochs or cfg["epochs"]
-    x, y = recipes.load_data(cfg["dataset"], "train", cfg["shuffled"])
+    x, y = load_data(cfg["dataset"], "train", cfg["shuffled"])
     keras.utils.set_random_seed(seed)
-    model = recipes.build_terminator(
+    model = build_terminator(
         preset, seed=seed, num_train=len(y), statistics=statistics,
         epochs=epochs,
     )
@@ -68,13 +71,12 @@ def run(preset, statistics, seed, epochs):
     model.fit(x, y, batch_size=cfg["batch_size"], epochs=epochs,
               shuffle=True, verbose=0)
     seconds = time.time() - start
-    xv, yv = recipes.load_data(cfg["dataset"], "val", cfg["shuffled"])
-    acc1, _ = recipes._scores(model, xv, yv, 1)
-    acc100, _ = recipes._scores(model, xv, yv, 100)
+    val = evaluate_split(model, cfg["dataset"], cfg["shuffled"], "val")
     return {
         "preset": preset, "statistics": statistics, "seed": seed,
-        "epochs": epochs, "val_top1_batch1": round(100 * acc1, 2),
-        "val_top1_batch100": round(100 * acc100, 2),
+        "epochs": epochs,
+        "val_top1_batch1": round(100 * val["accuracy"], 2),
+        "val_top1_batch100": round(100 * val["accuracy_batch100"], 2),
         "param_count": model.count_params(),
         "sec_per_epoch": round(seconds / epochs, 2),
         "backend": keras.backend.backend(), "precision": "float32",
@@ -98,12 +100,8 @@ def main():
     for statistics in args.statistics:
         row = run(args.preset, statistics, args.seed, args.epochs)
         print(row, flush=True)
-        rows = []
-        if os.path.isfile(CSV):
-            with open(CSV, newline="", encoding="utf-8") as f:
-                rows = list(csv.DictReader(f))
-        rows = [r for r in rows if (r["preset"], r["statistics"],
-                                    str(r["seed"])) != (
+        rows = [r for r in read_csv_rows(CSV) if (
+            r["preset"], r["statistics"], str(r["seed"])) != (
             args.preset, statistics, str(args.seed))]
         rows.append(row)
         write_csv_atomic(CSV, FIELDS, rows)

@@ -8,7 +8,8 @@ Each preset (`rhn_attention_lorenz96`, `rhn_attention_ks`) is trained with
 teacher forcing on its system's z-scored training trajectory (seeded,
 `--seed`), then rolled out autoregressively from the 24 test initial
 conditions of a separate trajectory (see
-`zoo.forecasting.forecasting_recipes`).
+`zoo.forecasting.forecasting_training` and
+`zoo.data.forecasting_systems`).
 
 Writes:
 - `zoo/presets/<preset>/` (atomically; metrics in the metadata);
@@ -20,21 +21,21 @@ Writes:
 """
 
 import argparse
-import csv
 import os
-import shutil
 import sys
 import tempfile
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import keras  # noqa: E402
 
+import zoo  # noqa: E402
+from scripts._bench_common import read_csv_rows  # noqa: E402
+from scripts._bench_common import run_command  # noqa: E402
+from scripts._bench_common import train_preset  # noqa: E402
 from scripts._bench_common import write_csv_atomic  # noqa: E402
-from zoo.forecasting import forecasting_recipes as recipes  # noqa: E402
-from zoo.training import train  # noqa: E402
+from zoo.forecasting.forecasting_presets import PRESETS  # noqa: E402
 
 RESULTS = os.path.join(ROOT, "scripts", "results")
 CSV = os.path.join(RESULTS, "results-forecasting.csv")
@@ -44,18 +45,11 @@ FIELDS = ("model", "dataset", "split", "vpt_lyapunov", "vpt_lyapunov_std",
           "backend", "precision", "command")
 
 
-def _read_rows():
-    if not os.path.isfile(CSV):
-        return []
-    with open(CSV, newline="") as f:
-        return list(csv.DictReader(f))
-
-
 def main():
     """Trains the presets and writes the CSVs."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presets", nargs="*",
-                        default=sorted(recipes.PRESETS))
+                        default=sorted(PRESETS))
     parser.add_argument("--epochs", type=int, default=None,
                         help="override every preset's epochs")
     parser.add_argument("--seed", type=int, default=0)
@@ -65,35 +59,28 @@ def main():
     args = parser.parse_args()
     work = args.work_dir or tempfile.mkdtemp(prefix="forecasting-")
     backend = keras.backend.backend()
-    rows = {r["model"]: r for r in _read_rows()}
+    rows = {r["model"]: r for r in read_csv_rows(CSV)}
     for name in args.presets:
-        cfg = recipes.PRESETS[name]
-        epochs = args.epochs or cfg["epochs"]
-        command = (f"KERAS_BACKEND={backend} python scripts/"
-                   f"train_forecasting.py --presets {name} --seed "
-                   f"{args.seed}" + (f" --epochs {args.epochs}"
-                                     if args.epochs else ""))
-        start = time.perf_counter()
-        _, metrics = train(
-            name, os.path.join(work, name), epochs=epochs, seed=args.seed,
-            verbose=2, overwrite=True, training_command=command,
-            preset_dir=os.path.join(args.out_root, name),
+        command = run_command(
+            backend, "train_forecasting.py", f"--presets {name}",
+            f"--seed {args.seed}", args.epochs and f"--epochs {args.epochs}")
+        preset_dir, metrics, seconds = train_preset(
+            name, os.path.join(work, name), os.path.join(args.out_root, name),
+            command, epochs=args.epochs, seed=args.seed, verbose=2,
         )
-        seconds = time.perf_counter() - start
-        shutil.copyfile(os.path.join(work, name, "log.csv"),
-                        os.path.join(RESULTS, f"{name}-train-log.csv"))
+        # The budget the recipe used, as its metadata records it.
+        meta = zoo.read_metadata(preset_dir)
         rows[name] = {
-            "model": name, "dataset": cfg["system"], "split": "test",
+            "model": name, "dataset": meta["dataset"], "split": "test",
             "vpt_lyapunov": round(metrics["vpt_lyapunov"], 3),
             "vpt_lyapunov_std": round(metrics["vpt_lyapunov_std"], 3),
             "nrmse_1_lyapunov": round(metrics["nrmse_1_lyapunov"], 4),
             "power_spectrum_error_db": round(
                 metrics["power_spectrum_error_db"], 3),
             "num_ics": metrics["num_ics"],
-            "param_count": metrics["parameters"], "epochs": epochs,
-            "steps": epochs * recipes.steps_per_epoch(
-                cfg["system"], cfg["context_length"], cfg["batch_size"]),
-            "batch_size": cfg["batch_size"], "seconds": round(seconds, 1),
+            "param_count": metrics["parameters"], "epochs": meta["epochs"],
+            "steps": meta["steps"], "batch_size": meta["batch_size"],
+            "seconds": round(seconds, 1),
             "seed": args.seed, "backend": backend, "precision": "float32",
             "command": command,
         }

@@ -25,8 +25,11 @@ sys.path.insert(0, ROOT)
 import keras  # noqa: E402
 
 import zoo  # noqa: E402
+from scripts._bench_common import run_command  # noqa: E402
 from scripts._bench_common import write_csv_atomic  # noqa: E402
-from zoo.hyper_cl import hyper_cl_recipes  # noqa: E402
+from zoo.hyper_cl.hyper_cl_eval import evaluate_permuted_digits  # noqa: E402
+from zoo.hyper_cl.hyper_cl_presets import CL_BATCH_SIZE  # noqa: E402
+from zoo.hyper_cl.hyper_cl_presets import CL_EPOCHS_PER_TASK  # noqa: E402
 from zoo.training import train  # noqa: E402
 
 RESULTS = os.path.join(ROOT, "scripts", "results")
@@ -41,7 +44,7 @@ def main():
     """Trains the preset, evaluates the saved copy, writes the CSVs."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int,
-                        default=hyper_cl_recipes.CL_EPOCHS_PER_TASK,
+                        default=CL_EPOCHS_PER_TASK,
                         help="epochs per task")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=os.path.join(
@@ -49,11 +52,8 @@ def main():
     parser.add_argument("--work-dir", default=None)
     args = parser.parse_args()
     work = args.work_dir or tempfile.mkdtemp(prefix="hyper_cl-")
-    command = (
-        f"KERAS_BACKEND={keras.backend.backend()} python "
-        f"scripts/train_hyper_cl.py --epochs {args.epochs} "
-        f"--seed {args.seed}"
-    )
+    command = run_command(keras.backend.backend(), "train_hyper_cl.py",
+                          f"--epochs {args.epochs}", f"--seed {args.seed}")
     train("hyper_cl_permuted_digits", work, epochs=args.epochs,
           seed=args.seed, verbose=1, overwrite=True,
           training_command=command, preset_dir=args.out)
@@ -62,7 +62,7 @@ def main():
         os.path.join(RESULTS, "hyper_cl_permuted_digits-accuracy-matrix.csv"),
     )
     model = zoo.load(args.out)
-    metrics = hyper_cl_recipes.evaluate_permuted_digits(model, "test")
+    metrics = evaluate_permuted_digits(model, "test")
     row = dict(
         model="hyper_cl_permuted_digits", dataset="permuted_digits",
         split="test",
@@ -75,7 +75,7 @@ def main():
                             for w in model.trainable_weights)),
         target_param_count=model.backbone.num_target_params,
         num_tasks=metrics["num_tasks"], epochs_per_task=args.epochs,
-        batch_size=hyper_cl_recipes.CL_BATCH_SIZE, seed=args.seed,
+        batch_size=CL_BATCH_SIZE, seed=args.seed,
         backend=keras.backend.backend(), precision="float32",
         command=command,
     )

@@ -13,9 +13,7 @@ Writes:
 """
 
 import argparse
-import csv
 import os
-import shutil
 import sys
 import tempfile
 
@@ -25,26 +23,21 @@ sys.path.insert(0, ROOT)
 import keras  # noqa: E402
 
 import zoo  # noqa: E402
-from zoo.hyper_mlp import hyper_mlp_recipes  # noqa: E402
-from zoo.training import train  # noqa: E402
+from scripts._bench_common import copy_train_log  # noqa: E402
+from scripts._bench_common import run_command  # noqa: E402
+from scripts._bench_common import train_preset  # noqa: E402
+from scripts._bench_common import write_csv_atomic  # noqa: E402
+from zoo.hyper_mlp.hyper_mlp_presets import DIGITS_BATCH_SIZE  # noqa: E402
+from zoo.hyper_mlp.hyper_mlp_presets import DIGITS_EPOCHS  # noqa: E402
+from zoo.hyper_mlp.hyper_mlp_training import train_digits  # noqa: E402
 
 RESULTS = os.path.join(ROOT, "scripts", "results")
-
-
-def _write_csv_atomic(path: str, rows: list[dict]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
-    with os.fdopen(fd, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, path)
 
 
 def main() -> int:
     """Trains the preset and the baseline, writes the CSVs."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int,
-                        default=hyper_mlp_recipes.DIGITS_EPOCHS)
+    parser.add_argument("--epochs", type=int, default=DIGITS_EPOCHS)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=os.path.join(
         ROOT, "zoo", "presets", "hyper_mlp_digits"))
@@ -52,38 +45,23 @@ def main() -> int:
                         help="run directory (default: a temp dir)")
     args = parser.parse_args()
     work = args.work_dir or tempfile.mkdtemp(prefix="hyper_mlp_digits-")
-    command = (
-        f"KERAS_BACKEND={keras.backend.backend()} python "
-        f"scripts/train_hyper_mlp_digits.py --epochs {args.epochs} "
-        f"--seed {args.seed}"
-    )
-    _, metrics = train(
-        "hyper_mlp_digits",
-        os.path.join(work, "hyper"),
-        epochs=args.epochs,
-        seed=args.seed,
-        verbose=2,
-        overwrite=True,
-        training_command=command,
-        preset_dir=args.out,
-    )
-    shutil.copyfile(
-        os.path.join(work, "hyper", "log.csv"),
-        os.path.join(RESULTS, "hyper_mlp_digits-train-log.csv"),
+    command = run_command(
+        keras.backend.backend(), "train_hyper_mlp_digits.py",
+        f"--epochs {args.epochs}", f"--seed {args.seed}")
+    _, metrics, _ = train_preset(
+        "hyper_mlp_digits", os.path.join(work, "hyper"), args.out, command,
+        epochs=args.epochs, seed=args.seed, verbose=2,
     )
 
     keras.utils.set_random_seed(args.seed)
-    base_model, base_metrics, _ = hyper_mlp_recipes.train_digits(
+    base_model, base_metrics, _ = train_digits(
         epochs=args.epochs,
         out_dir=os.path.join(work, "baseline"),
         seed=args.seed,
         verbose=2,
         baseline=True,
     )
-    shutil.copyfile(
-        os.path.join(work, "baseline", "log.csv"),
-        os.path.join(RESULTS, "dense_mlp_digits-train-log.csv"),
-    )
+    copy_train_log(os.path.join(work, "baseline"), "dense_mlp_digits")
     rows = []
     for name, model, m in [
         ("hyper_mlp_digits", zoo.load(args.out), metrics),
@@ -101,14 +79,14 @@ def main() -> int:
             "loss": round(m["loss"], 4),
             "param_count": params,
             "epochs": args.epochs,
-            "batch_size": hyper_mlp_recipes.DIGITS_BATCH_SIZE,
+            "batch_size": DIGITS_BATCH_SIZE,
             "seed": args.seed,
             "backend": keras.backend.backend(),
             "precision": "float32",
             "command": command,
         })
-    os.makedirs(RESULTS, exist_ok=True)
-    _write_csv_atomic(os.path.join(RESULTS, "results-digits.csv"), rows)
+    write_csv_atomic(os.path.join(RESULTS, "results-digits.csv"),
+                     list(rows[0]), rows)
     for row in rows:
         print(f"{row['model']}: top1 {row['top1']}% "
               f"({row['param_count']} params)")

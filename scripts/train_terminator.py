@@ -12,7 +12,7 @@ trained with the same epochs, batch size and warm-up + cosine schedule
 (Adam): on MNIST-1D (plain and shuffled) the MNIST-1D paper's CNN and GRU
 and a strong plain CNN (~198k parameters), on digits a plain CNN. On
 MNIST-1D the paper's CNN and GRU are trained a second time with the
-paper's own loop (`recipes.PAPER_RECIPE`: Adam 1e-2 constant, batch 100,
+paper's own loop (`PAPER_RECIPE`: Adam 1e-2 constant, batch 100,
 6000 steps), as rows `mnist1d_cnn_paper_recipe` and
 `mnist1d_gru_paper_recipe`.
 
@@ -26,7 +26,6 @@ Writes:
 
 import argparse
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -36,9 +35,14 @@ sys.path.insert(0, ROOT)
 
 import keras  # noqa: E402
 
+from scripts._bench_common import read_csv_rows  # noqa: E402
+from scripts._bench_common import run_command  # noqa: E402
+from scripts._bench_common import train_preset  # noqa: E402
 from scripts._bench_common import write_csv_atomic  # noqa: E402
-from zoo.terminator import terminator_recipes as recipes  # noqa: E402
-from zoo.training import train  # noqa: E402
+from zoo.terminator.terminator_baselines import PAPER_RECIPE  # noqa: E402
+from zoo.terminator.terminator_presets import PRESETS  # noqa: E402
+from zoo.terminator.terminator_presets import dataset_label  # noqa: E402
+from zoo.terminator.terminator_training import train_baseline  # noqa: E402
 
 RESULTS = os.path.join(ROOT, "scripts", "results")
 CSV = os.path.join(RESULTS, "results-terminator.csv")
@@ -50,18 +54,9 @@ BASELINES = {
     "mnist1d": ("mnist1d_cnn", "mnist1d_gru", "strong_cnn"),
     "digits": ("digits_cnn",),
 }
-# Also trained with the MNIST-1D paper's own loop (recipes.PAPER_RECIPE);
+# Also trained with the MNIST-1D paper's own loop (PAPER_RECIPE);
 # their rows are named `<kind>_paper_recipe`.
 PAPER_BASELINES = {"mnist1d": ("mnist1d_cnn", "mnist1d_gru")}
-
-
-def _read_rows():
-    import csv
-
-    if not os.path.isfile(CSV):
-        return []
-    with open(CSV, newline="") as f:
-        return list(csv.DictReader(f))
 
 
 def _row(model, dataset, metrics, epochs, batch_size, seconds, seed,
@@ -89,7 +84,7 @@ def main():
     """Trains the presets and baselines, writes the CSVs."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presets", nargs="*",
-                        default=sorted(recipes.PRESETS))
+                        default=sorted(PRESETS))
     parser.add_argument("--epochs", type=int, default=None,
                         help="override every preset's epochs")
     parser.add_argument("--seed", type=int, default=0)
@@ -103,52 +98,41 @@ def main():
     args = parser.parse_args()
     work = args.work_dir or tempfile.mkdtemp(prefix="terminator-")
     backend = keras.backend.backend()
-    rows = {(r["model"], r["dataset"]): r for r in _read_rows()}
+    rows = {(r["model"], r["dataset"]): r for r in read_csv_rows(CSV)}
     for name in args.presets:
-        cfg = recipes.PRESETS[name]
+        cfg = PRESETS[name]
         epochs = args.epochs or cfg["epochs"]
-        dataset = cfg["dataset"] + ("_shuffled" if cfg["shuffled"] else "")
-        command = (f"KERAS_BACKEND={backend} python scripts/"
-                   f"train_terminator.py --presets {name} --seed "
-                   f"{args.seed}" + (f" --epochs {args.epochs}"
-                                     if args.epochs else ""))
-        if args.baselines_only:
-            command += " --baselines-only"
-        else:
-            start = time.perf_counter()
-            _, metrics = train(
-                name, os.path.join(work, name), epochs=epochs,
-                seed=args.seed, verbose=2, overwrite=True,
-                training_command=command,
-                preset_dir=os.path.join(args.out_root, name),
+        dataset = dataset_label(cfg)
+        command = run_command(
+            backend, "train_terminator.py", f"--presets {name}",
+            f"--seed {args.seed}", args.epochs and f"--epochs {args.epochs}",
+            args.baselines_only and "--baselines-only")
+        if not args.baselines_only:
+            _, metrics, seconds = train_preset(
+                name, os.path.join(work, name),
+                os.path.join(args.out_root, name), command, epochs=epochs,
+                seed=args.seed, verbose=2,
             )
-            seconds = time.perf_counter() - start
-            shutil.copyfile(os.path.join(work, name, "log.csv"),
-                            os.path.join(RESULTS, f"{name}-train-log.csv"))
             rows[(name, dataset)] = _row(name, dataset, metrics, epochs,
                                          cfg["batch_size"], seconds,
                                          args.seed, command)
             print(name, metrics, flush=True)
         if args.no_baselines:
             continue
-        x, _ = recipes.load_data(cfg["dataset"], "trainval",
-                                 cfg["shuffled"])
         runs = [(kind, dict(epochs=epochs,
                             learning_rate=cfg["baseline_learning_rate"],
                             batch_size=cfg["batch_size"]))
                 for kind in BASELINES[cfg["dataset"]]]
-        runs += [(kind, dict(recipes.PAPER_RECIPE))
+        runs += [(kind, dict(PAPER_RECIPE))
                  for kind in PAPER_BASELINES.get(cfg["dataset"], ())]
         for i, (kind, recipe) in enumerate(runs):
             label = kind if i < len(BASELINES[cfg["dataset"]]) else (
                 f"{kind}_paper_recipe")
             keras.utils.set_random_seed(args.seed)
-            model = recipes.build_baseline(kind, seed=args.seed,
-                                           num_train=len(x), **recipe)
             start = time.perf_counter()
-            m = recipes.fit_model(model, cfg["dataset"], cfg["shuffled"],
-                                  recipe["epochs"], recipe["batch_size"],
-                                  os.path.join(work, f"{name}-{label}"))
+            _, m = train_baseline(kind, cfg["dataset"], cfg["shuffled"],
+                                  os.path.join(work, f"{name}-{label}"),
+                                  seed=args.seed, **recipe)
             seconds = time.perf_counter() - start
             rows[(label, dataset)] = _row(label, dataset, m,
                                           recipe["epochs"],

@@ -7,7 +7,8 @@ Usage (what `make presets` runs):
 Stage 1 trains the tiny VLM from scratch on the digit questions of the
 train split; stage 2 freezes it and trains the per-layer exit routers as
 DyVTE does; the exit threshold is chosen on the validation split; metrics
-are computed on the test split (`token_exit_recipes.train_preset`).
+are computed on the test split
+(`zoo.token_exit.token_exit_training.train_preset`).
 
 Writes:
 - `zoo/presets/token_exit_vlm_digits/` (atomically);
@@ -27,8 +28,10 @@ sys.path.insert(0, ROOT)
 
 import keras  # noqa: E402
 
+import zoo  # noqa: E402
+from scripts._bench_common import run_command  # noqa: E402
 from scripts._bench_common import write_csv_atomic  # noqa: E402
-from zoo.token_exit import token_exit_recipes as recipes  # noqa: E402
+from zoo.token_exit.token_exit_presets import PRESET_NAME  # noqa: E402
 from zoo.training import train  # noqa: E402
 
 RESULTS = os.path.join(ROOT, "scripts", "results")
@@ -51,21 +54,22 @@ def main():
     args = parser.parse_args()
     work = args.work_dir or tempfile.mkdtemp(prefix="token-exit-")
     backend = keras.backend.backend()
-    name = recipes.PRESET_NAME
-    command = (f"KERAS_BACKEND={backend} python scripts/train_token_exit.py "
-               f"--seed {args.seed}"
-               + (f" --epochs {args.epochs}" if args.epochs else ""))
+    name = PRESET_NAME
+    command = run_command(backend, "train_token_exit.py",
+                          f"--seed {args.seed}",
+                          args.epochs and f"--epochs {args.epochs}")
     start = time.perf_counter()
-    _, metrics = train(
+    preset_dir, metrics = train(
         name, os.path.join(work, name), epochs=args.epochs, seed=args.seed,
         verbose=2, overwrite=True, training_command=command,
         preset_dir=os.path.join(args.out_root, name),
     )
     seconds = time.perf_counter() - start
-    meta = recipes.PRESET
+    # The budget the recipe used, as its metadata records it.
+    meta = zoo.read_metadata(preset_dir)
     row = {
         "model": name,
-        "dataset": "digits_vqa",
+        "dataset": meta["dataset"],
         "split": "test",
         "top1": round(100 * metrics["accuracy_full"], 2),
         "top1_err": round(100 * (1 - metrics["accuracy_full"]), 2),
@@ -75,7 +79,7 @@ def main():
         "threshold": metrics["threshold"],
         "param_count": metrics["parameters"],
         "router_param_count": metrics["router_parameters"],
-        "vlm_epochs": args.epochs or meta["vlm_epochs"],
+        "vlm_epochs": meta["vlm_epochs"],
         "router_epochs": meta["router_epochs"],
         "seconds": round(seconds, 1),
         "seed": args.seed,

@@ -18,7 +18,6 @@ The test metrics land in each preset's metadata; recompute them with
 
 import argparse
 import os
-import shutil
 import sys
 import tempfile
 
@@ -27,10 +26,12 @@ sys.path.insert(0, ROOT)
 
 import keras  # noqa: E402
 
-from zoo.training import train  # noqa: E402
+from scripts._bench_common import run_command  # noqa: E402
+from scripts._bench_common import train_preset  # noqa: E402
+from zoo.unem.unem_presets import CAFA_PRESET  # noqa: E402
+from zoo.unem.unem_presets import UNEM_PRESET  # noqa: E402
 
-RESULTS = os.path.join(ROOT, "scripts", "results")
-PRESETS = ("unem_gaussian_5shot", "cafa_digits_encoder")
+PRESETS = (UNEM_PRESET, CAFA_PRESET)
 
 
 def main() -> int:
@@ -45,25 +46,13 @@ def main() -> int:
     for name in PRESETS:
         if args.only and name != args.only:
             continue
-        command = (
-            f"KERAS_BACKEND={keras.backend.backend()} python "
-            f"scripts/train_unem.py --only {name} --seed {args.seed}"
+        command = run_command(keras.backend.backend(), "train_unem.py",
+                              f"--only {name}", f"--seed {args.seed}")
+        _, metrics, _ = train_preset(
+            name, os.path.join(work, name),
+            os.path.join(ROOT, "zoo", "presets", name), command,
+            seed=args.seed, verbose=0,
         )
-        run_dir = os.path.join(work, name)
-        _, metrics = train(
-            name,
-            run_dir,
-            seed=args.seed,
-            verbose=0,
-            overwrite=True,
-            training_command=command,
-            preset_dir=os.path.join(ROOT, "zoo", "presets", name),
-        )
-        os.makedirs(RESULTS, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=RESULTS, suffix=".tmp")
-        os.close(fd)
-        shutil.copyfile(os.path.join(run_dir, "log.csv"), tmp)
-        os.replace(tmp, os.path.join(RESULTS, f"{name}-train-log.csv"))
         print(name, {k: round(v, 4) if isinstance(v, float) else v
                      for k, v in sorted(metrics.items())}, flush=True)
     return 0

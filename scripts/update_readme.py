@@ -8,153 +8,189 @@ training or benchmark script; nothing in them is typed by hand.
 """
 
 import argparse
-import csv
 import os
 import sys
-import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RESULTS = os.path.join(ROOT, "scripts", "results")
+sys.path.insert(0, ROOT)
+
+from scripts._bench_common import RESULTS  # noqa: E402
+from scripts._bench_common import read_csv_rows  # noqa: E402
+from scripts._bench_common import replace_atomic  # noqa: E402
+
 README = os.path.join(ROOT, "README.md")
 BEGIN = "<!-- BEGIN GENERATED: {name} (scripts/update_readme.py) -->"
 END = "<!-- END GENERATED: {name} -->"
 
 
 def _rows(name: str) -> list[dict]:
-    path = os.path.join(RESULTS, name)
-    if not os.path.isfile(path):
-        return []
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
+    """The rows of `scripts/results/<name>` (none if it is missing)."""
+    return read_csv_rows(os.path.join(RESULTS, name))
+
+
+def _line(cells) -> str:
+    """One Markdown table line: `| a | b |`."""
+    return "| " + " | ".join(cells) + " |"
+
+
+def _table(headers, items, cells) -> str:
+    """A Markdown table: the header, its rule and a line per item.
+
+    `cells(item)` gives the item's cells, one per header.
+    """
+    lines = [_line(headers), "|" + "---|" * len(headers)]
+    lines += [_line(cells(item)) for item in items]
+    return "\n".join(lines)
+
+
+def _join(*parts) -> str:
+    """The parts (tables, paragraphs), a blank line apart.
+
+    Falsy parts are left out: "", None, or `rows and note` with no rows.
+    """
+    return "\n\n".join(part for part in parts if part)
+
+
+def _unique(values) -> list:
+    """The values in the order they first come, without repeats."""
+    return list(dict.fromkeys(values))
+
+
+def _first(rows: list[dict], **columns) -> dict | None:
+    """The first row holding all the given column values, or None."""
+    return next((r for r in rows
+                 if all(r[k] == v for k, v in columns.items())), None)
+
+
+def _lookup(rows: list[dict], cell, **columns) -> str:
+    """`cell(row)` of the first row holding the column values, else —."""
+    r = _first(rows, **columns)
+    return cell(r) if r else "—"
+
+
+def _num(value, spec: str = ".2f", scale: float = 1) -> str:
+    """A CSV number, times `scale`, in the format `spec`."""
+    return format(scale * float(value), spec)
+
+
+def _pct(value, spec: str = ".2f") -> str:
+    """A CSV fraction as a percentage (without the % sign)."""
+    return _num(value, spec, scale=100)
+
+
+def _count(value) -> str:
+    """A CSV integer with thousands separators: 12,345."""
+    return f"{int(value):,}"
+
+
+def _vpt(r: dict) -> str:
+    """Valid prediction time, mean ± std, in Lyapunov times."""
+    return f"{_num(r['vpt_lyapunov'])} ± {_num(r['vpt_lyapunov_std'])}"
+
+
+def _backend(r: dict) -> str:
+    """`backend / precision` of a row."""
+    return f"{r['backend']} / {r['precision']}"
+
+
+def _commands(rows: list[dict]) -> str:
+    """The rows' distinct commands, sorted, as `code`, `;`-separated."""
+    return "; ".join(f"`{c}`" for c in sorted({r["command"] for r in rows}))
+
+
+def _run(r: dict, where: str, command: str, label: str = "Command") -> str:
+    """A benchmark footer: where it ran, keras, date and the command."""
+    return (f"{where}, keras {r.get('keras_version', '?')}, "
+            f"{r.get('date', '?')}. {label}: `{command}`.")
+
+
+def _host(r: dict) -> str:
+    """`backend (cpu, N threads)` of a row."""
+    return f"{r['backend']} ({r['cpu']}, {r['num_threads']} threads)"
 
 
 def models_table() -> str:
     """The model table: test accuracy from results-digits.csv."""
-    lines = [
-        "| model | preset | dataset (split) | top-1 % | params | "
-        "backend / precision | command |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for r in _rows("results-digits.csv"):
-        preset = r["model"] if r["model"] != "dense_mlp_baseline" else "—"
-        lines.append(
-            f"| {r['model']} | {preset} | {r['dataset']} ({r['split']}) | "
-            f"{float(r['top1']):.2f} | {int(r['param_count']):,} | "
-            f"{r['backend']} / {r['precision']} | `{r['command']}` |"
-        )
-    return "\n".join(lines)
+    return _table(
+        ("model", "preset", "dataset (split)", "top-1 %", "params",
+         "backend / precision", "command"),
+        _rows("results-digits.csv"),
+        lambda r: [
+            r["model"],
+            r["model"] if r["model"] != "dense_mlp_baseline" else "—",
+            f"{r['dataset']} ({r['split']})", _num(r["top1"]),
+            _count(r["param_count"]), _backend(r), f"`{r['command']}`"])
 
 
 def bench_table() -> str:
     """Training-step times from benchmark-train-hyperdense-cpu.csv."""
     rows = _rows("benchmark-train-hyperdense-cpu.csv")
-    lines = [
-        "| model | backend | precision | jit | step ms (batch 32) | "
-        "x Dense | params |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['model']} | {r['backend']} | {r['precision']} | "
-            f"{r['jit_compile']} | {float(r['train_step_time']):.3f} | "
-            f"{float(r['ratio_vs_dense']):.2f} | "
-            f"{int(r['param_count']):,} |"
-        )
-    if rows:
-        lines.append("")
-        lines.append(
-            f"Machine: {rows[0].get('cpu', '?')}, "
-            f"{rows[0].get('num_threads', '?')} threads, "
-            f"keras {rows[0].get('keras_version', '?')}, "
-            f"{rows[0].get('date', '?')}. Command: "
-            "`python scripts/bench_hyperdense.py`."
-        )
-    return "\n".join(lines)
+    table = _table(
+        ("model", "backend", "precision", "jit", "step ms (batch 32)",
+         "x Dense", "params"),
+        rows,
+        lambda r: [
+            r["model"], r["backend"], r["precision"], r["jit_compile"],
+            _num(r["train_step_time"], ".3f"), _num(r["ratio_vs_dense"]),
+            _count(r["param_count"])])
+    return _join(table, rows and _run(
+        rows[0],
+        f"Machine: {rows[0].get('cpu', '?')}, "
+        f"{rows[0].get('num_threads', '?')} threads",
+        "python scripts/bench_hyperdense.py"))
 
 
 def gpu_bench_table() -> str:
     """GPU training-step times, all precisions (benchmark-*-h200.csv)."""
     rows = _rows("benchmark-train-hyperdense-h200.csv")
-    lines = [
-        "| model | backend | precision | step ms (batch 1024) | x Dense "
-        "| samples/s |",
-        "|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['model']} | {r['backend']} | {r['precision']} | "
-            f"{float(r['train_step_time']):.3f} | "
-            f"{float(r['ratio_vs_dense']):.2f} | "
-            f"{float(r['train_samples_per_sec']):,.0f} |"
-        )
-    if rows:
-        lines.append("")
-        lines.append(
-            f"Device: NVIDIA H200 ({rows[0].get('device', '?')}), keras "
-            f"{rows[0].get('keras_version', '?')}, {rows[0].get('date')}. "
-            "Command, once per precision: `python "
-            "scripts/bench_hyperdense.py --backends jax torch --precision P "
-            "--batch-size 1024`."
-        )
-    return "\n".join(lines)
+    table = _table(
+        ("model", "backend", "precision", "step ms (batch 1024)",
+         "x Dense", "samples/s"),
+        rows,
+        lambda r: [
+            r["model"], r["backend"], r["precision"],
+            _num(r["train_step_time"], ".3f"), _num(r["ratio_vs_dense"]),
+            _num(r["train_samples_per_sec"], ",.0f")])
+    return _join(table, rows and _run(
+        rows[0], f"Device: NVIDIA H200 ({rows[0].get('device', '?')})",
+        "python scripts/bench_hyperdense.py --backends jax torch "
+        "--precision P --batch-size 1024", "Command, once per precision"))
 
 
 def hyper_cl_table() -> str:
     """Continual learning: the preset and the method comparison."""
-    lines = [
-        "| model / method | scenario | avg accuracy % | forgetting (pts) "
-        "| class-incr. % | params | hypernet / target | backend | command |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in _rows("results-hyper-cl-preset.csv"):
-        lines.append(
-            f"| **{r['model']}** (preset) | permuted (10 tasks) | "
-            f"{100 * float(r['average_accuracy']):.2f} | "
-            f"{100 * float(r['forgetting']):.2f} | "
-            f"{100 * float(r['class_incremental_accuracy']):.2f} | "
-            f"{int(r['param_count']):,} | "
-            f"{float(r['compression_ratio']):.2f} | {r['backend']} | "
-            f"`{r['command']}` |"
-        )
-    for r in _rows("results-hyper-cl.csv"):
-        ci = r["class_incremental_accuracy"]
-        ratio = r["compression_ratio"]
-        lines.append(
-            f"| {r['method']} | {r['scenario']} | "
-            f"{100 * float(r['average_accuracy']):.2f} | "
-            f"{100 * float(r['forgetting']):.2f} | "
-            f"{'%.2f' % (100 * float(ci)) if ci else '—'} | "
-            f"{int(r['param_count']):,} | "
-            f"{'%.2f' % float(ratio) if ratio else '—'} | {r['backend']} | "
-            f"`{r['command']}` |"
-        )
-    return "\n".join(lines)
+    preset = [dict(r, method=f"**{r['model']}** (preset)",
+                   scenario="permuted (10 tasks)")
+              for r in _rows("results-hyper-cl-preset.csv")]
+    return _table(
+        ("model / method", "scenario", "avg accuracy %", "forgetting (pts)",
+         "class-incr. %", "params", "hypernet / target", "backend",
+         "command"),
+        preset + _rows("results-hyper-cl.csv"),
+        lambda r: [
+            r["method"], r["scenario"], _pct(r["average_accuracy"]),
+            _pct(r["forgetting"]),
+            _pct(r["class_incremental_accuracy"])
+            if r["class_incremental_accuracy"] else "—",
+            _count(r["param_count"]),
+            _num(r["compression_ratio"]) if r["compression_ratio"] else "—",
+            r["backend"], f"`{r['command']}`"])
 
 
 def hyper_cl_speed_table() -> str:
     """Training-step time of our HMLP against hypnettorch's."""
     rows = _rows("benchmark-train-hyper-cl-cpu.csv")
-    lines = [
-        "| backend | jit | ours ms | hypnettorch ms | ours / hypnettorch "
-        "| params |",
-        "|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['backend']} | {r['jit_compile']} | "
-            f"{float(r['train_step_time']):.2f} | "
-            f"{float(r['hypnettorch_step_time']):.2f} | "
-            f"{float(r['ratio_vs_hypnettorch']):.2f} | "
-            f"{int(r['param_count']):,} |"
-        )
-    if rows:
-        lines.append("")
-        lines.append(
-            f"Machine: {rows[0].get('cpu', '?')}, keras "
-            f"{rows[0].get('keras_version', '?')}, {rows[0].get('date')}. "
-            "Command: `python scripts/bench_hyper_cl.py --part speed`."
-        )
-    return "\n".join(lines)
+    table = _table(
+        ("backend", "jit", "ours ms", "hypnettorch ms",
+         "ours / hypnettorch", "params"),
+        rows,
+        lambda r: [
+            r["backend"], r["jit_compile"], _num(r["train_step_time"]),
+            _num(r["hypnettorch_step_time"]),
+            _num(r["ratio_vs_hypnettorch"]), _count(r["param_count"])])
+    return _join(table, rows and _run(
+        rows[0], f"Machine: {rows[0].get('cpu', '?')}",
+        "python scripts/bench_hyper_cl.py --part speed"))
 
 
 UNEM_COLUMNS = (
@@ -168,170 +204,103 @@ UNEM_COLUMNS = (
 )
 
 
+def _unem_cell(r: dict, title: str) -> str:
+    """A UNEM table cell: top-1, with the chosen lambda where selected."""
+    note = r["note"].replace("lambda=", "λ=")
+    value = _num(r["top1"])
+    if note.startswith("λ=") and ("oracle" in title or "val" in title):
+        value += f" ({note})"
+    return value
+
+
 def unem_table() -> str:
     """UNEM vs baselines per data set and shots (results-unem-fewshot)."""
     rows = _rows("results-unem-fewshot.csv")
-    headers = []
-    for _, title in UNEM_COLUMNS:
-        if title not in headers:
-            headers.append(title)
-    lines = [
-        "| data (meta-test) | shots | " + " | ".join(headers) + " |",
-        "|---|---|" + "---|" * len(headers),
-    ]
-    keys = []
+    titles = _unique(title for _, title in UNEM_COLUMNS)
+    title_of = dict(UNEM_COLUMNS)
+    cells = {}  # (dataset, shots) -> {title: cell}
     for r in rows:
-        key = (r["dataset"], r["shots"])
-        if key not in keys:
-            keys.append(key)
-    for dataset, shots in keys:
-        cells = {}
-        for r in rows:
-            if (r["dataset"], r["shots"]) != (dataset, shots):
-                continue
-            for model, title in UNEM_COLUMNS:
-                if r["model"] == model:
-                    note = r["note"].replace("lambda=", "λ=")
-                    value = f"{float(r['top1']):.2f}"
-                    if note.startswith("λ=") and "oracle" in title or \
-                            note.startswith("λ=") and "val" in title:
-                        value += f" ({note})"
-                    cells[title] = value
-        lines.append(
-            f"| {dataset} | {shots} | "
-            + " | ".join(cells.get(h, "—") for h in headers) + " |"
-        )
-    extra = [r for r in rows if r["model"] not in dict(UNEM_COLUMNS)]
-    if extra:
-        lines.append("")
-        for r in extra:
-            lines.append(
-                f"- {r['model']} ({r['dataset']}, {r['shots']}-shot): "
-                f"{float(r['top1']):.2f}%"
-                + (f" ({r['note']})" if r["note"] else "")
-            )
-    if rows:
-        lines.append("")
-        lines.append(
-            f"{rows[0]['num_tasks']} meta-test tasks per row; top-1 % of "
-            "the queries, averaged over tasks. Backend "
-            f"{rows[0]['backend']}, {rows[0]['precision']}, "
-            f"{rows[0]['cpu']}, keras {rows[0]['keras_version']}, "
-            f"{rows[0]['date']}. Command: `{rows[0]['command']}`."
-        )
-    return "\n".join(lines)
+        row_cells = cells.setdefault((r["dataset"], r["shots"]), {})
+        if r["model"] in title_of:
+            title = title_of[r["model"]]
+            row_cells[title] = _unem_cell(r, title)
+    table = _table(
+        ("data (meta-test)", "shots", *titles), cells.items(),
+        lambda item: [*item[0], *(item[1].get(t, "—") for t in titles)])
+    extra = "\n".join(
+        f"- {r['model']} ({r['dataset']}, {r['shots']}-shot): "
+        f"{_num(r['top1'])}%" + (f" ({r['note']})" if r["note"] else "")
+        for r in rows if r["model"] not in title_of)
+    return _join(table, extra, rows and (
+        f"{rows[0]['num_tasks']} meta-test tasks per row; top-1 % of "
+        "the queries, averaged over tasks. Backend "
+        f"{rows[0]['backend']}, {rows[0]['precision']}, "
+        f"{rows[0]['cpu']}, keras {rows[0]['keras_version']}, "
+        f"{rows[0]['date']}. Command: `{rows[0]['command']}`."))
 
 
 def unem_params_table() -> str:
     """Learned per-layer lambda and T (results-unem-learned-params)."""
     rows = _rows("results-unem-learned-params.csv")
-    shots = sorted({int(r["shots"]) for r in rows})
-    lines = [
-        "| layer | " + " | ".join(
-            f"λ ({s}-shot) | T ({s}-shot)" for s in shots) + " |",
-        "|---|" + "---|---|" * len(shots),
-    ]
-    layers = sorted({int(r["layer"]) for r in rows})
-    for layer in layers:
-        cells = []
-        for s in shots:
-            r = next(r for r in rows if int(r["shots"]) == s
-                     and int(r["layer"]) == layer)
-            cells += [f"{float(r['lambda']):.2f}",
-                      f"{float(r['temperature']):.2f}"]
-        lines.append(f"| {layer} | " + " | ".join(cells) + " |")
-    if rows:
-        scales = ", ".join(
-            f"{s}-shot {float(next(r['scale'] for r in rows if int(r['shots']) == s)):.3f}"  # noqa: E501
-            for s in shots)
-        lines.append("")
-        lines.append(f"Learned feature scale: {scales}.")
-    return "\n".join(lines)
+    by_key, scale = {}, {}  # the first row of each (shots, layer), shots
+    for r in rows:
+        by_key.setdefault((int(r["shots"]), int(r["layer"])), r)
+        scale.setdefault(int(r["shots"]), r["scale"])
+    shots = sorted(scale)
+    table = _table(
+        ("layer", *(h for s in shots
+                    for h in (f"λ ({s}-shot)", f"T ({s}-shot)"))),
+        sorted({layer for _, layer in by_key}),
+        lambda layer: [str(layer), *(
+            _num(by_key[s, layer][k]) for s in shots
+            for k in ("lambda", "temperature"))])
+    scales = ", ".join(f"{s}-shot {_num(scale[s], '.3f')}" for s in shots)
+    return _join(table, rows and f"Learned feature scale: {scales}.")
 
 
 def cafa_table() -> str:
     """CAFA before/after per shift (results-cafa-digits.csv)."""
     rows = _rows("results-cafa-digits.csv")
-    methods = ["source", "bn_adapt", "tent", "cafa"]
-    titles = ["no adaptation", "test-batch BN stats", "TENT (entropy)",
-              "CAFA"]
-    lines = [
-        "| shift (540 test digits) | " + " | ".join(titles) + " |",
-        "|---|" + "---|" * len(titles),
-    ]
-    for shift in [r["shift"] for r in rows if r["method"] == "source"]:
-        cells = []
-        for m in methods:
-            r = next((r for r in rows if r["shift"] == shift
-                      and r["method"] == m), None)
-            cells.append(f"{float(r['top1']):.2f}" if r else "—")
-        lines.append(f"| {shift} | " + " | ".join(cells) + " |")
-    if rows:
-        lines.append("")
-        lines.append(
-            f"Preset `cafa_digits_encoder`; TENT and CAFA adapt only the "
-            f"BatchNorm scales and shifts for {rows[-1]['adapt_epochs']} "
-            f"epochs (batch {rows[-1]['adapt_batch_size']}). Backend "
-            f"{rows[0]['backend']}, {rows[0]['date']}. Command: "
-            f"`{rows[0]['command']}`."
-        )
-    return "\n".join(lines)
+    methods = {"source": "no adaptation", "bn_adapt": "test-batch BN stats",
+               "tent": "TENT (entropy)", "cafa": "CAFA"}
+    table = _table(
+        ("shift (540 test digits)", *methods.values()),
+        [r["shift"] for r in rows if r["method"] == "source"],
+        lambda shift: [shift, *(
+            _lookup(rows, lambda r: _num(r["top1"]), shift=shift, method=m)
+            for m in methods)])
+    return _join(table, rows and (
+        f"Preset `cafa_digits_encoder`; TENT and CAFA adapt only the "
+        f"BatchNorm scales and shifts for {rows[-1]['adapt_epochs']} "
+        f"epochs (batch {rows[-1]['adapt_batch_size']}). Backend "
+        f"{rows[0]['backend']}, {rows[0]['date']}. Command: "
+        f"`{rows[0]['command']}`."))
 
 
-def terminator_table() -> str:
-    """Terminator presets and baselines (results-terminator.csv)."""
-    rows = _rows("results-terminator.csv")
-    presets = {r["model"] for r in rows if r["model"].startswith(
-        "terminator_")}
-    lines = [
-        "| model | preset | dataset (test split) | top-1 % (batch 1) | "
-        "top-1 % (batch 100) | params | epochs | batch | "
-        "backend / precision |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        preset = r["model"] if r["model"] in presets else "—"
-        # Rows written before batch-1 evaluation hold `top1` at batch 100.
-        if r.get("top1_batch100"):
-            b1, b100 = float(r["top1"]), float(r["top1_batch100"])
-            cells = f"{b1:.2f} | {b100:.2f}"
-        else:
-            cells = f"— | {float(r['top1']):.2f}"
-        lines.append(
-            f"| {r['model']} | {preset} | {r['dataset']} | {cells} | "
-            f"{int(r['param_count']):,} | "
-            f"{r['epochs']} | {r['batch_size']} | "
-            f"{r['backend']} / {r['precision']} |"
-        )
-    commands = sorted({r["command"] for r in rows})
-    lines.append("")
-    lines.append("Commands: " + "; ".join(f"`{c}`" for c in commands)
-                 + ". Baseline rows come from the command of their "
-                 "dataset's preset (`--baselines-only`: the baselines "
-                 "alone, the preset kept) and share its budget (epochs, "
-                 "batch 64, Adam with warm-up and cosine decay), except "
-                 "the `*_paper_recipe` rows: the MNIST-1D paper's CNN and "
-                 "GRU trained with that paper's own loop (Adam at a "
-                 "constant 1e-2, batch 100, 6000 steps). Time per epoch: "
-                 "the ablation "
-                 "table below (the CSV's `sec_per_epoch` is the wall time "
-                 "of these runs, with evaluation and checkpoints; the "
-                 "MNIST-1D runs shared the CPU with another job). "
-                 "Baseline rows without a batch-1 figure were evaluated "
-                 "in batches of 100 before batch-1 evaluation existed; "
-                 "they hold no batch statistics at inference (BatchNorm "
-                 "uses its moving averages), so the figure is the same "
-                 "at batch 1.")
-    seeds = _rows("benchmark-terminator-seeds.csv")
-    # The issue's targets, checked against the rows above.
-    targets = (("terminator_1d_mnist1d", "mnist1d", 99.0, 100_000),
-               ("terminator_1d_mnist1d_shuffled", "mnist1d_shuffled", 70.0,
-                None),
-               ("terminator_2d_digits", "digits", 99.3, None))
+def _terminator_cells(r: dict, presets: set) -> list[str]:
+    """A terminator table line; old rows hold `top1` at batch 100 only."""
+    if r.get("top1_batch100"):
+        top1 = [_num(r["top1"]), _num(r["top1_batch100"])]
+    else:
+        top1 = ["—", _num(r["top1"])]
+    return [r["model"], r["model"] if r["model"] in presets else "—",
+            r["dataset"], *top1, _count(r["param_count"]), r["epochs"],
+            r["batch_size"], _backend(r)]
+
+
+# The issues' targets: (model, dataset, top-1 %, most parameters or None).
+TERMINATOR_TARGETS = (
+    ("terminator_1d_mnist1d", "mnist1d", 99.0, 100_000),
+    ("terminator_1d_mnist1d_shuffled", "mnist1d_shuffled", 70.0, None),
+    ("terminator_2d_digits", "digits", 99.3, None),
+)
+
+
+def _terminator_checks(rows: list[dict], seeds: list[dict]) -> str:
+    """The preset rows checked against TERMINATOR_TARGETS."""
     checks = []
-    for model, dataset, top1, max_params in targets:
-        r = next((r for r in rows if (r["model"], r["dataset"])
-                  == (model, dataset)), None)
+    for model, dataset, top1, max_params in TERMINATOR_TARGETS:
+        r = _first(rows, model=model, dataset=dataset)
         if r is None:
             continue
         ok = float(r["top1"]) >= top1 and (
@@ -347,34 +316,66 @@ def terminator_table() -> str:
             if mean < top1:
                 spread += ", below the target"
         checks.append(
-            f"`{model}` >= {top1:.2f} %{budget}: {float(r['top1']):.2f} % "
-            f"({int(r['param_count']):,} parameters), "
+            f"`{model}` >= {top1:.2f} %{budget}: {_num(r['top1'])} % "
+            f"({_count(r['param_count'])} parameters), "
             + ("met" if ok else "**missed**") + spread
         )
-    if checks:
-        lines.append("")
-        lines.append("Against the issues' targets (test split, batch 1, "
-                     "the preset row above): " + "; ".join(checks) + ".")
-    for model in sorted({r["model"] for r in seeds}):
-        runs = [r for r in seeds if r["model"] == model]
-        preset = next((r for r in rows if r["model"] == model), None)
-        if preset is not None:
-            runs = [dict(preset, seed="0 (the bundled preset)")] + runs
-        values = [float(r["top1"]) for r in runs]
-        mean = sum(values) / len(values)
-        std = (sum((v - mean) ** 2 for v in values)
-               / max(1, len(values) - 1)) ** 0.5
-        commands = sorted({r["command"] for r in runs[1:]})
-        lines.append("")
-        lines.append(
-            f"Run-to-run spread of `{model}`: the same recipe with seeds "
-            + ", ".join(str(r["seed"]) for r in runs) + " gives "
-            + ", ".join(f"{v:.2f}" for v in values)
-            + f" % (mean {mean:.2f} ± {std:.2f} %, sample std over "
-            f"{len(values)} runs); "
-            + "; ".join(f"`{c}`" for c in commands) + "."
-        )
-    return "\n".join(lines)
+    return checks and ("Against the issues' targets (test split, batch 1, "
+                       "the preset row above): " + "; ".join(checks) + ".")
+
+
+def _terminator_spread(model: str, rows: list[dict],
+                       seeds: list[dict]) -> str:
+    """Run-to-run spread of one model over its seeds and its preset."""
+    runs = [r for r in seeds if r["model"] == model]
+    preset = _first(rows, model=model)
+    if preset is not None:
+        runs = [dict(preset, seed="0 (the bundled preset)")] + runs
+    values = [float(r["top1"]) for r in runs]
+    mean = sum(values) / len(values)
+    std = (sum((v - mean) ** 2 for v in values)
+           / max(1, len(values) - 1)) ** 0.5
+    return (
+        f"Run-to-run spread of `{model}`: the same recipe with seeds "
+        + ", ".join(str(r["seed"]) for r in runs) + " gives "
+        + ", ".join(f"{v:.2f}" for v in values)
+        + f" % (mean {mean:.2f} ± {std:.2f} %, sample std over "
+        f"{len(values)} runs); " + _commands(runs[1:]) + "."
+    )
+
+
+def terminator_table() -> str:
+    """Terminator presets and baselines (results-terminator.csv)."""
+    rows = _rows("results-terminator.csv")
+    presets = {r["model"] for r in rows if r["model"].startswith(
+        "terminator_")}
+    table = _table(
+        ("model", "preset", "dataset (test split)", "top-1 % (batch 1)",
+         "top-1 % (batch 100)", "params", "epochs", "batch",
+         "backend / precision"),
+        rows, lambda r: _terminator_cells(r, presets))
+    commands = (
+        "Commands: " + _commands(rows)
+        + ". Baseline rows come from the command of their "
+        "dataset's preset (`--baselines-only`: the baselines "
+        "alone, the preset kept) and share its budget (epochs, "
+        "batch 64, Adam with warm-up and cosine decay), except "
+        "the `*_paper_recipe` rows: the MNIST-1D paper's CNN and "
+        "GRU trained with that paper's own loop (Adam at a "
+        "constant 1e-2, batch 100, 6000 steps). Time per epoch: "
+        "the ablation "
+        "table below (the CSV's `sec_per_epoch` is the wall time "
+        "of these runs, with evaluation and checkpoints; the "
+        "MNIST-1D runs shared the CPU with another job). "
+        "Baseline rows without a batch-1 figure were evaluated "
+        "in batches of 100 before batch-1 evaluation existed; "
+        "they hold no batch statistics at inference (BatchNorm "
+        "uses its moving averages), so the figure is the same "
+        "at batch 1.")
+    seeds = _rows("benchmark-terminator-seeds.csv")
+    return _join(table, commands, _terminator_checks(rows, seeds), *(
+        _terminator_spread(model, rows, seeds)
+        for model in sorted({r["model"] for r in seeds})))
 
 
 def terminator_ablation_table() -> str:
@@ -383,241 +384,167 @@ def terminator_ablation_table() -> str:
     acc = {r["model"]: r for r in rows if r["part"] == "accuracy"}
     speed = [r for r in rows if r["part"] == "speed"]
     backends = sorted({r["backend"] for r in speed})
-    names = list(acc) or sorted({r["model"] for r in speed})
-    lines = [
-        "| variant | top-1 % | params | "
-        + " | ".join(f"s / epoch ({b})" for b in backends) + " |",
-        "|---|---|---|" + "---|" * len(backends),
-    ]
-    for n in names:
+
+    def cells(n):
         a = acc.get(n, {})
-        cells = []
-        for b in backends:
-            r = next((r for r in speed if r["model"] == n
-                      and r["backend"] == b), None)
-            cells.append(f"{float(r['sec_per_epoch']):.2f}" if r else "—")
-        top1 = f"{float(a['top1']):.2f}" if a.get("top1") else "—"
         params = a.get("param_count") or next(
             (r["param_count"] for r in speed if r["model"] == n), "0")
-        lines.append(f"| {n} | {top1} | {int(params):,} | "
-                     + " | ".join(cells) + " |")
-    if acc:
-        r = next(iter(acc.values()))
-        lines.append("")
-        lines.append(
-            f"Accuracy: {r['dataset']}, {r['epochs']} epochs, one seed, "
-            f"{r['backend']} ({r['cpu']}, {r['num_threads']} threads), "
-            f"`{r['command']}`. Speed: one timed epoch after a warm-up "
-            "epoch, float32, `KERAS_BACKEND=<backend> python "
-            "scripts/bench_terminator.py --part speed`."
-        )
-    return "\n".join(lines)
+        return [n, _num(a["top1"]) if a.get("top1") else "—",
+                _count(params), *(
+                    _lookup(speed, lambda r: _num(r["sec_per_epoch"]),
+                            model=n, backend=b) for b in backends)]
+
+    table = _table(
+        ("variant", "top-1 %", "params",
+         *(f"s / epoch ({b})" for b in backends)),
+        list(acc) or sorted({r["model"] for r in speed}), cells)
+    r = next(iter(acc.values()), None)
+    return _join(table, r and (
+        f"Accuracy: {r['dataset']}, {r['epochs']} epochs, one seed, "
+        f"{_host(r)}, `{r['command']}`. Speed: one timed epoch after a "
+        "warm-up epoch, float32, `KERAS_BACKEND=<backend> python "
+        "scripts/bench_terminator.py --part speed`."))
 
 
 def hub_load_table() -> str:
     """Demo hub under load (benchmark-hub-load.csv)."""
     rows = _rows("benchmark-hub-load.csv")
-    lines = [
-        "| queue size / running | tab (alone s) | clients | requests | "
-        "errors | p50 s | p99 s |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['queue_max_size']} / {r['concurrency']} | {r['tab']} "
-            f"({float(r['alone_s']):.2f}) | {r['clients']} | "
-            f"{r['requests']} | {r['errors']} | {float(r['p50_s']):.2f} | "
-            f"{float(r['p99_s']):.2f} |"
-        )
-    if rows:
-        r = rows[0]
-        lines.append("")
-        lines.append(
-            f"{float(r['duration_s']):.0f} s per row, {r['models']} presets, "
-            f"clients on the same {r['cpus']}-core {r['machine']} CPU as "
-            f"the server, backend {r['backend']}, {r['date']}. Command: "
-            "`python scripts/bench_hub_load.py --duration 20 --queue 64:2 "
-            "--queue 16:2` (queue 16 was the previous setting)."
-        )
-    return "\n".join(lines)
+    table = _table(
+        ("queue size / running", "tab (alone s)", "clients", "requests",
+         "errors", "p50 s", "p99 s"),
+        rows,
+        lambda r: [
+            f"{r['queue_max_size']} / {r['concurrency']}",
+            f"{r['tab']} ({_num(r['alone_s'])})", r["clients"],
+            r["requests"], r["errors"], _num(r["p50_s"]),
+            _num(r["p99_s"])])
+    r = rows[0] if rows else None
+    return _join(table, r and (
+        f"{_num(r['duration_s'], '.0f')} s per row, {r['models']} presets, "
+        f"clients on the same {r['cpus']}-core {r['machine']} CPU as "
+        f"the server, backend {r['backend']}, {r['date']}. Command: "
+        "`python scripts/bench_hub_load.py --duration 20 --queue 64:2 "
+        "--queue 16:2` (queue 16 was the previous setting)."))
 
 
 def forecasting_table() -> str:
     """Forecasting presets (results-forecasting.csv)."""
     rows = _rows("results-forecasting.csv")
-    lines = [
-        "| preset | system | VPT (Lyapunov times) | NRMSE at 1 Lyapunov "
-        "time | spectrum error dB | params | steps | backend / precision |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['model']} | {r['dataset']} | "
-            f"{float(r['vpt_lyapunov']):.2f} ± "
-            f"{float(r['vpt_lyapunov_std']):.2f} | "
-            f"{float(r['nrmse_1_lyapunov']):.3f} | "
-            f"{float(r['power_spectrum_error_db']):.2f} | "
-            f"{int(r['param_count']):,} | {r['steps']} | "
-            f"{r['backend']} / {r['precision']} |"
-        )
-    commands = sorted({r["command"] for r in rows})
-    lines.append("")
-    lines.append(
-        "Mean ± std over the "
-        + (rows[0]["num_ics"] if rows else "?")
-        + " test initial conditions. Commands: "
-        + "; ".join(f"`{c}`" for c in commands) + "."
-    )
-    return "\n".join(lines)
+    table = _table(
+        ("preset", "system", "VPT (Lyapunov times)",
+         "NRMSE at 1 Lyapunov time", "spectrum error dB", "params",
+         "steps", "backend / precision"),
+        rows,
+        lambda r: [
+            r["model"], r["dataset"], _vpt(r),
+            _num(r["nrmse_1_lyapunov"], ".3f"),
+            _num(r["power_spectrum_error_db"]), _count(r["param_count"]),
+            r["steps"], _backend(r)])
+    return _join(table, (
+        "Mean ± std over the " + (rows[0]["num_ics"] if rows else "?")
+        + " test initial conditions. Commands: " + _commands(rows) + "."))
+
+
+def _forecasting_best(rows: list[dict], system: str) -> str:
+    """The best variant on one system, and RHN's VPT over the LSTM's."""
+    best = max((x for x in rows if x["dataset"] == system),
+               key=lambda x: float(x["vpt_lyapunov"]))
+    lstm = _first(rows, dataset=system, model="lstm")
+    rhn = _first(rows, dataset=system, model="rhn+attention+gating")
+    ratio = ""
+    if lstm and rhn and float(lstm["vpt_lyapunov"]) > 0:
+        q = float(rhn["vpt_lyapunov"]) / float(lstm["vpt_lyapunov"])
+        ratio = f"; rhn+attention+gating / lstm = {q:.2f}"
+    return f"{system}: best `{best['model']}`{ratio}."
 
 
 def forecasting_ablation_table() -> str:
     """Forecasting ablation (benchmark-forecasting-ablation.csv)."""
     rows = _rows("benchmark-forecasting-ablation.csv")
-    systems = []
-    for r in rows:
-        if r["dataset"] not in systems:
-            systems.append(r["dataset"])
-    names = []
-    for r in rows:
-        if r["model"] not in names:
-            names.append(r["model"])
-    lines = [
-        "| variant | " + " | ".join(
-            f"{s}: VPT (params)" for s in systems) + " |",
-        "|---|" + "---|" * len(systems),
-    ]
-    for n in names:
-        cells = []
-        for s in systems:
-            r = next((r for r in rows if r["model"] == n
-                      and r["dataset"] == s), None)
-            cells.append(
-                f"{float(r['vpt_lyapunov']):.2f} ± "
-                f"{float(r['vpt_lyapunov_std']):.2f} "
-                f"({int(r['param_count']):,})" if r else "—"
-            )
-        lines.append(f"| {n} | " + " | ".join(cells) + " |")
-    if rows:
-        r = rows[0]
-        lines.append("")
-        lines.append(
-            f"Valid prediction time in Lyapunov times, mean ± std over "
-            f"{r['num_ics']} test initial conditions; about "
-            f"{int(r['target_params']):,} parameters per model (width "
-            f"matched per variant), {r['steps']} Adam steps of batch "
-            f"{r['train_batch_size']} (sequences of {r['context_length']} "
-            f"steps) for every model; one seed, {r['backend']} "
-            f"({r['cpu']}, {r['num_threads']} threads), `{r['command']}`."
-        )
-        for s in systems:
-            best = max((x for x in rows if x["dataset"] == s),
-                       key=lambda x: float(x["vpt_lyapunov"]))
-            lstm = next((x for x in rows if x["dataset"] == s
-                         and x["model"] == "lstm"), None)
-            rhn = next((x for x in rows if x["dataset"] == s
-                        and x["model"] == "rhn+attention+gating"), None)
-            ratio = ""
-            if lstm and rhn and float(lstm["vpt_lyapunov"]) > 0:
-                q = float(rhn["vpt_lyapunov"]) / float(lstm["vpt_lyapunov"])
-                ratio = f"; rhn+attention+gating / lstm = {q:.2f}"
-            lines.append("")
-            lines.append(f"{s}: best `{best['model']}`{ratio}.")
-    return "\n".join(lines)
+    systems = _unique(r["dataset"] for r in rows)
+    table = _table(
+        ("variant", *(f"{s}: VPT (params)" for s in systems)),
+        _unique(r["model"] for r in rows),
+        lambda n: [n, *(
+            _lookup(rows, lambda r: f"{_vpt(r)} ({_count(r['param_count'])})",
+                    model=n, dataset=s) for s in systems)])
+    r = rows[0] if rows else None
+    return _join(table, r and (
+        f"Valid prediction time in Lyapunov times, mean ± std over "
+        f"{r['num_ics']} test initial conditions; about "
+        f"{_count(r['target_params'])} parameters per model (width "
+        f"matched per variant), {r['steps']} Adam steps of batch "
+        f"{r['train_batch_size']} (sequences of {r['context_length']} "
+        f"steps) for every model; one seed, {_host(r)}, "
+        f"`{r['command']}`."),
+        *(_forecasting_best(rows, s) for s in systems))
 
 
 def token_exit_table() -> str:
     """DyVTE preset and per-question results (results-token-exit.csv,
     benchmark-token-exit.csv)."""
-    lines = [
-        "| preset | test questions | top-1 % full | top-1 % exit | "
-        "FLOPs saved | mean exit layer | threshold | params (routers) | "
-        "backend / precision |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
     rows = _rows("results-token-exit.csv")
-    for r in rows:
-        lines.append(
-            f"| {r['model']} | {r['dataset']} ({r['split']}) | "
-            f"{float(r['top1']):.2f} | {float(r['top1_exit']):.2f} | "
-            f"{100 * float(r['flops_saved']):.1f} % | "
-            f"{float(r['mean_exit_layer']):.2f} | {r['threshold']} | "
-            f"{int(r['param_count']):,} ({int(r['router_param_count']):,}) "
-            f"| {r['backend']} / {r['precision']} |"
-        )
-    if rows:
-        lines.append("")
-        lines.append(f"Command: `{rows[0]['command']}` "
-                     f"({float(rows[0]['seconds']):.0f} s on 2 CPU threads, "
-                     "both stages, threshold choice and test evaluation).")
+    table = _table(
+        ("preset", "test questions", "top-1 % full", "top-1 % exit",
+         "FLOPs saved", "mean exit layer", "threshold", "params (routers)",
+         "backend / precision"),
+        rows,
+        lambda r: [
+            r["model"], f"{r['dataset']} ({r['split']})", _num(r["top1"]),
+            _num(r["top1_exit"]), f"{_pct(r['flops_saved'], '.1f')} %",
+            _num(r["mean_exit_layer"]), r["threshold"],
+            f"{_count(r['param_count'])} "
+            f"({_count(r['router_param_count'])})", _backend(r)])
     per = _rows("benchmark-token-exit.csv")
-    if per:
-        lines += [
-            "",
-            "| question type | questions | top-1 % full | top-1 % exit | "
-            "drop (points) | mean exit layer | FLOPs saved | exits per "
-            "layer 0..L-1 |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-        for r in per:
-            lines.append(
-                f"| {r['question_type']} | {r['num_examples']} | "
-                f"{float(r['top1_full']):.2f} | {float(r['top1_exit']):.2f}"
-                f" | {float(r['top1_drop']):.2f} | "
-                f"{float(r['mean_exit_layer']):.2f} | "
-                f"{100 * float(r['flops_saved']):.1f} % | "
-                f"{r['exit_histogram']} |"
-            )
-        lines.append("")
-        lines.append(f"Command: `{per[0]['command']}`.")
-    return "\n".join(lines)
+    per_table = per and _table(
+        ("question type", "questions", "top-1 % full", "top-1 % exit",
+         "drop (points)", "mean exit layer", "FLOPs saved",
+         "exits per layer 0..L-1"),
+        per,
+        lambda r: [
+            r["question_type"], r["num_examples"], _num(r["top1_full"]),
+            _num(r["top1_exit"]), _num(r["top1_drop"]),
+            _num(r["mean_exit_layer"]),
+            f"{_pct(r['flops_saved'], '.1f')} %", r["exit_histogram"]])
+    return _join(
+        table,
+        rows and (f"Command: `{rows[0]['command']}` "
+                  f"({_num(rows[0]['seconds'], '.0f')} s on 2 CPU threads, "
+                  "both stages, threshold choice and test evaluation)."),
+        per_table, per and f"Command: `{per[0]['command']}`.")
 
 
 def token_exit_baselines_table() -> str:
     """Static exits, FastV and batch-1 latency (benchmark-token-exit-*)."""
     rows = _rows("benchmark-token-exit-baselines.csv")
-    lines = [
-        "| method | exit layer | top-1 % | drop (points) | FLOPs saved |",
-        "|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['method']} | {r['exit_layer'] or '—'} | "
-            f"{float(r['top1']):.2f} | {float(r['top1_drop']):.2f} | "
-            f"{100 * float(r['flops_saved']):.1f} % |"
-        )
+    table = _table(
+        ("method", "exit layer", "top-1 %", "drop (points)", "FLOPs saved"),
+        rows,
+        lambda r: [
+            r["method"], r["exit_layer"] or "—", _num(r["top1"]),
+            _num(r["top1_drop"]), f"{_pct(r['flops_saved'], '.1f')} %"])
     lat = _rows("benchmark-token-exit-latency.csv")
-    if lat:
-        lines += [
-            "",
-            "| backend | execution | batch-1 prefill ms, full | ms, with "
-            "exit | speed-up | mean exit layer | FLOPs saved |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        for r in lat:
-            lines.append(
-                f"| {r['backend']} | {r.get('execution') or 'eager'} | "
-                f"{float(r['full_ms']):.2f} | "
-                f"{float(r['exit_ms']):.2f} | {float(r['speedup']):.2f}x | "
-                f"{float(r['mean_exit_layer']):.2f} | "
-                f"{100 * float(r['flops_saved']):.1f} % |"
-            )
-        r = lat[0]
-        lines.append("")
-        lines.append(
-            f"Latency: {r['num_questions']} test questions one at a time, "
-            f"median of {r['repeats']} interleaved repeats, physical "
-            "removal of the image tokens; eager = `prefill_with_exit`, "
-            "compiled = the same algorithm from per-layer `jax.jit` / "
-            "`tf.function(jit_compile=True)` functions (none on torch), "
-            f"the same execution for both paths; {r['cpu']}, "
-            f"{r['threads']} threads, keras {r['keras']}, {r['date']}; "
-            "`KERAS_BACKEND=<backend> python scripts/bench_token_exit.py "
-            "--part latency`, one backend per run.")
-    if rows:
-        lines.append("")
-        lines.append(f"Baselines: `{rows[0]['command']}`.")
-    return "\n".join(lines)
+    lat_table = lat and _table(
+        ("backend", "execution", "batch-1 prefill ms, full",
+         "ms, with exit", "speed-up", "mean exit layer", "FLOPs saved"),
+        lat,
+        lambda r: [
+            r["backend"], r.get("execution") or "eager", _num(r["full_ms"]),
+            _num(r["exit_ms"]), f"{_num(r['speedup'])}x",
+            _num(r["mean_exit_layer"]),
+            f"{_pct(r['flops_saved'], '.1f')} %"])
+    r = lat[0] if lat else None
+    return _join(table, lat_table, r and (
+        f"Latency: {r['num_questions']} test questions one at a time, "
+        f"median of {r['repeats']} interleaved repeats, physical "
+        "removal of the image tokens; eager = `prefill_with_exit`, "
+        "compiled = the same algorithm from per-layer `jax.jit` / "
+        "`tf.function(jit_compile=True)` functions (none on torch), "
+        f"the same execution for both paths; {r['cpu']}, "
+        f"{r['threads']} threads, keras {r['keras']}, {r['date']}; "
+        "`KERAS_BACKEND=<backend> python scripts/bench_token_exit.py "
+        "--part latency`, one backend per run."),
+        rows and f"Baselines: `{rows[0]['command']}`.")
 
 
 BLOCKS = {
@@ -664,10 +591,12 @@ def main() -> int:
             print("README.md is stale: run python scripts/update_readme.py")
             return 1
         return 0
-    fd, tmp = tempfile.mkstemp(dir=ROOT, suffix=".md.tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(new)
-    os.replace(tmp, README)
+
+    def write(tmp):
+        with open(tmp, "w") as f:
+            f.write(new)
+
+    replace_atomic(README, write, ".md")
     return 0
 
 

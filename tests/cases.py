@@ -322,17 +322,3 @@ LAYER_CASES = {
         trainable_params=2 * 4 + 4 * 16 + 2 * 32,
     ),
 }
-
-MODEL_GOLDENS = (
-    "hyper_mlp_classifier",
-    "hyper_mlp_classifier_task",
-    "hyper_mlp_classifier_input_chunked_mip",
-    "hyper_cl_classifier_chunked",
-    "hyper_cl_classifier_recurrent",
-    "unem_gaussian_classifier",
-    "digits_cnn_classifier",
-    "terminator_classifier_1d",
-    "terminator_classifier_2d",
-    "forecaster_rhn_gating",
-    "token_exit_vlm",
-)

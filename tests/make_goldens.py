@@ -25,7 +25,6 @@ import keras  # noqa: E402
 import layers  # noqa: E402
 import zoo  # noqa: E402
 from tests.cases import LAYER_CASES  # noqa: E402
-from tests.cases import MODEL_GOLDENS  # noqa: E402
 from tests.harness import call_layer  # noqa: E402
 from tests.harness import make_inputs  # noqa: E402
 
@@ -95,14 +94,15 @@ def _seed(name):
 
 def main(names=()):
     os.makedirs(GOLDEN_DIR, exist_ok=True)
-    known = set(LAYER_CASES) | set(MODEL_GOLDENS)
+    models = zoo.list_models()
+    known = set(LAYER_CASES) | set(models)
     unknown = set(names) - known
     if unknown:
         raise SystemExit(f"Unknown golden names: {sorted(unknown)}")
     for name, case in sorted(LAYER_CASES.items()):
         if not names or name in names:
             make_layer_golden(name, case, seed=_seed(name))
-    for name in MODEL_GOLDENS:
+    for name in models:
         if not names or name in names:
             make_model_golden(name, seed=_seed(name))
 

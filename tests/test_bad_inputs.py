@@ -15,6 +15,7 @@ import os
 import shlex
 import shutil
 import struct
+import sys
 import zlib
 
 import keras
@@ -363,11 +364,11 @@ def test_cli_reads_16_bit_palette_and_alpha_pictures(cli, tmp_path, mode):
 def test_cli_wrong_input_kind_for_preset(cli, tmp_path):
     path, _ = _digit_png(tmp_path)
     _one_line_error(cli("predict", "terminator_1d_mnist1d", path),
-                    r"does not take a picture: give a \.npy or \.csv")
+                    r"does not take a picture: give a \.npy/\.csv array")
     npy = tmp_path / "x.npy"
     np.save(npy, np.zeros((2, 5), "float32"))
     _one_line_error(cli("predict", "unem_gaussian_5shot", npy),
-                    "takes a dict of inputs")
+                    r"does not take a \.npy file: give a \.json file")
 
 
 def test_cli_csv_is_validated_like_the_api(cli, tmp_path):
@@ -438,8 +439,7 @@ def _tiny_recipe(interrupt_after=None):
             if epoch == interrupt_after:
                 raise KeyboardInterrupt()
 
-    def recipe(epochs=None, out_dir=None, precision="float32", seed=0,
-               verbose=0):
+    def recipe(epochs=None, out_dir=None, seed=0, verbose=0):
         spec = zoo.get_model_spec("hyper_mlp_classifier")
         model = spec.build_tiny(seed)
         model.compile()
@@ -453,9 +453,27 @@ def _tiny_recipe(interrupt_after=None):
     return recipe
 
 
+def _declare_recipe(monkeypatch, recipe):
+    """Declares `tiny_test_recipe` in a throw-away family module."""
+    import types
+
+    from zoo.family import Family
+    from zoo.family import PresetSpec
+
+    module = types.ModuleType("tiny_test_family")
+    module.FAMILY = Family(
+        name="tiny_test", title="test recipes",
+        presets=(PresetSpec("tiny_test_recipe", zoo.HyperMLPClassifier,
+                            recipe, evaluate=None),),
+    )
+    monkeypatch.setitem(sys.modules, "tiny_test_family", module)
+    if "tiny_test_family" not in zoo.FAMILIES:
+        monkeypatch.setattr(zoo, "FAMILIES",
+                            zoo.FAMILIES + ["tiny_test_family"])
+
+
 def test_cli_training_command_runs_when_pasted(cli, tmp_path, monkeypatch):
-    monkeypatch.setitem(training._RECIPES, "tiny_test_recipe",
-                        (_tiny_recipe(), ""))
+    _declare_recipe(monkeypatch, _tiny_recipe())
     out = str(tmp_path / "my run")
     result = cli("train", "tiny_test_recipe", "--out", out, "--epochs", "2",
                  "--quiet")
@@ -478,8 +496,7 @@ def test_cli_training_command_runs_when_pasted(cli, tmp_path, monkeypatch):
 
 def test_cli_ctrl_c_keeps_checkpoint_and_says_rerun(cli, tmp_path,
                                                     monkeypatch):
-    monkeypatch.setitem(training._RECIPES, "tiny_test_recipe",
-                        (_tiny_recipe(interrupt_after=1), ""))
+    _declare_recipe(monkeypatch, _tiny_recipe(interrupt_after=1))
     out = str(tmp_path / "run")
     result = cli("train", "tiny_test_recipe", "--out", out, "--epochs", "4",
                  "--quiet")
@@ -489,8 +506,7 @@ def test_cli_ctrl_c_keeps_checkpoint_and_says_rerun(cli, tmp_path,
     assert "interrupted; rerun the same command to resume" in lines[0]
     assert training.checkpoint_epoch(out) == 2
     # Rerunning the same command resumes and finishes.
-    monkeypatch.setitem(training._RECIPES, "tiny_test_recipe",
-                        (_tiny_recipe(), ""))
+    _declare_recipe(monkeypatch, _tiny_recipe())
     result = cli("train", "tiny_test_recipe", "--out", out, "--epochs", "4",
                  "--quiet")
     assert result.returncode == 0, result.stderr

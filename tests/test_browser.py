@@ -396,7 +396,7 @@ def test_hub_token_exit_tab_in_chromium(browser_page, tmp_path):
     assert "Test image #4" in summary and "Image tokens exited" in summary
     heading = page.locator(f"#{TEV_TAB}_answers h2")
     heading.wait_for(state="visible")
-    from zoo.token_exit.token_exit_recipes import ANSWERS
+    from zoo.data.digits_vqa import ANSWERS
 
     assert heading.inner_text().strip() in ANSWERS
     assert _wait_for_picture(page, f"#{TEV_TAB}_image") == 192
@@ -408,14 +408,14 @@ def test_hub_token_exit_tab_in_chromium(browser_page, tmp_path):
 
 def test_every_model_is_reachable_from_the_model_list(browser_page,
                                                       tmp_path):
-    from demos.hub import TABS
+    from demos.hub import tabs
 
     page = browser_page.page
     cards = page.locator("#hub-models")
     cards.wait_for(state="visible")
     page.screenshot(path=str(_artifacts_dir(tmp_path) / "hub_models.png"),
                     full_page=True)
-    for tab in TABS:
+    for tab in tabs():
         page.locator("#hub-tabs").get_by_role(
             "tab", name="All models", exact=True).click()
         button = page.locator(f"#open-{tab.name}")

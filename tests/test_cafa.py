@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 import zoo
+from zoo.baselines.digits_cnn import DigitsCNNBackbone
+from zoo.baselines.digits_cnn import DigitsCNNClassifier
+from zoo.data import shifted_digits
 from zoo.unem import cafa
-from zoo.unem.digits_cnn import DigitsCNNBackbone
-from zoo.unem.digits_cnn import DigitsCNNClassifier
 
 
 def _np(x):
@@ -36,24 +37,24 @@ def tiny():
 
 def test_shifts(digits):
     x, _ = digits
-    for kind in cafa.SHIFTS:
-        out = cafa.shift_digits(x, kind, seed=1)
+    shift_digits = shifted_digits.shift_digits
+    for kind in shifted_digits.SHIFTS:
+        out = shift_digits(x, kind, seed=1)
         assert out.shape == x.shape and out.dtype == np.float32
         assert out.min() >= 0.0 and out.max() <= 1.0
         assert np.abs(out - x).mean() > 0.02
-        np.testing.assert_array_equal(out, cafa.shift_digits(x, kind,
-                                                             seed=1))
-    c = cafa.SHIFT_PARAMS["contrast"]
-    np.testing.assert_allclose(cafa.shift_digits(x, "contrast"),
+        np.testing.assert_array_equal(out, shift_digits(x, kind, seed=1))
+    c = shifted_digits.SHIFT_PARAMS["contrast"]
+    np.testing.assert_allclose(shift_digits(x, "contrast"),
                                x * c + (1 - c) / 2, atol=1e-6)
     for kwargs, message in [
         (dict(kind="blur"), "`kind` must be one of"),
         (dict(kind="noise", severity=0), "`severity` must be > 0"),
     ]:
         with pytest.raises(ValueError, match=message):
-            cafa.shift_digits(x, **kwargs)
+            shift_digits(x, **kwargs)
     with pytest.raises(ValueError, match=r"\(N, H, W, C\)"):
-        cafa.shift_digits(np.zeros((3, 64)), "noise")
+        shift_digits(np.zeros((3, 64)), "noise")
 
 
 def test_mahalanobis_and_loss_match_numpy():

@@ -176,7 +176,7 @@ def test_train_resumes_after_kill(tmp_path):
 
 
 def test_read_image_rescales_16_bit_by_its_range(tmp_path):
-    from zoo.cli import read_image
+    from zoo.inputs import read_image
 
     arr = np.zeros((16, 16), "uint16")
     arr[4:12, 6:10] = 30000  # light ink on a dark background

@@ -13,11 +13,11 @@ import pytest
 
 from demos import forecasting as fc
 from demos import hub as hub_module
-from tests.test_demos import _api_names
-from tests.test_demos import _gradio_env  # noqa: F401 (autouse fixture)
-from tests.test_demos import _serve
-from tests.test_demos import _tabs
-from zoo.forecasting import forecasting_recipes as recipes
+from tests.demo_helpers import api_names
+from tests.demo_helpers import gradio_env  # noqa: F401 (autouse fixture)
+from tests.demo_helpers import hub_tabs
+from tests.demo_helpers import serve
+from zoo.data import forecasting_systems as recipes
 from zoo.forecasting.forecasting_metrics import nrmse
 from zoo.forecasting.forecasting_metrics import valid_prediction_time
 
@@ -89,12 +89,12 @@ def test_system_of_and_bad_models(models):
 @pytest.mark.once
 def test_demo_and_hub_build(models):
     demo = fc.build_demo(models)
-    assert _api_names(demo) == ["forecast"]
+    assert api_names(demo) == ["forecast"]
     single = fc.build_demo(models["ks"])
-    assert _api_names(single) == ["forecast"]
+    assert api_names(single) == ["forecast"]
     hub = hub_module.build_hub({"forecasting": models})
-    assert [t.elem_id for t in _tabs(hub)] == ["tab-forecasting"]
-    assert _api_names(hub) == ["forecasting_forecast"]
+    assert [t.elem_id for t in hub_tabs(hub)] == ["tab-forecasting"]
+    assert api_names(hub) == ["forecasting_forecast"]
     assert hub_module.get_tab("forecasting").preset == (
         "rhn_attention_lorenz96")
 
@@ -104,7 +104,7 @@ def test_hub_client_forecast(models):
     from gradio_client.exceptions import AppError
 
     hub = hub_module.build_hub({"forecasting": models})
-    with _serve(hub) as client:
+    with serve(hub) as client:
         summary, spacetime, curve = client.predict(
             "lorenz96", 5, api_name="/forecasting_forecast")
         assert "initial condition **#5**" in summary

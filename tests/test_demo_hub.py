@@ -21,8 +21,8 @@ from demos import hub as hub_module
 from demos import hyper_mlp_digits as digits
 from demos import token_exit
 from demos import unem_fewshot
-from tests.test_demos import _gradio_env  # noqa: F401 (autouse fixture)
-from tests.test_demos import _serve
+from tests.demo_helpers import gradio_env  # noqa: F401 (autouse fixture)
+from tests.demo_helpers import serve
 from zoo.data import load_digits
 from zoo.hyper_mlp import digit_image_to_features
 from zoo.hyper_mlp import features_to_image
@@ -199,9 +199,9 @@ def test_hub_lists_every_model_with_a_button(tiny_model):
                   if f.api_name == f"open_{name}")
         assert fn.queue is False and fn.api_visibility == "private"
         assert fn.fn().selected == name
-    for tab in hub_module.TABS:
+    for tab in hub_module.tabs():
         module = hub_module.tab_module(tab.name)
-        assert module.SUMMARY and tab.family
+        assert module.SUMMARY and tab.heading
 
 
 def test_ui_events_report_errors_in_the_status_line(tiny_model):
@@ -255,7 +255,7 @@ def test_hub_api_errors_name_the_input(tiny_model, tmp_path):
         ("/token_exit_answer", [3, "Which digit is it?", 2.5],
          "`row` must be a whole number"),
     ]
-    with _serve(hub) as client:
+    with serve(hub) as client:
         api = client.view_api(return_format="dict", print_info=False)
         shots = api["named_endpoints"]["/unem_fewshot_sample_episode"][
             "parameters"][0]
@@ -276,7 +276,7 @@ def test_hub_holds_10_clients_for_20_s_without_errors(tmp_path):
     trained = digits.build_tiny_model(epochs=3)
     hub = hub_module.build_hub({"hyper_mlp_digits": trained})
     picture = bench_hub_load.digit_png(str(tmp_path))
-    with _serve(hub) as client:
+    with serve(hub) as client:
         url = client.src if client.src.endswith("/") else client.src + "/"
         data = bench_hub_load.payload(url, "hyper_mlp_digits_classify",
                                       picture)

@@ -5,9 +5,6 @@ they share one tiny HyperCL model (3 permuted tasks, 3 epochs each,
 about 8 s on a 2-core CPU), trained once per module.
 """
 
-import contextlib
-import socket
-
 import gradio as gr
 import numpy as np
 import pytest
@@ -17,9 +14,12 @@ from demos import components
 from demos import hub as hub_module
 from demos import hyper_cl_digits as cl
 from demos import hyper_mlp_digits as digits
+from tests.demo_helpers import api_names
+from tests.demo_helpers import digits_test_split  # noqa: F401 (fixture)
+from tests.demo_helpers import gradio_env  # noqa: F401 (autouse fixture)
+from tests.demo_helpers import serve
 from zoo.data import DIGITS_CLASS_NAMES
-from zoo.data import load_digits
-from zoo.hyper_cl.continual import permute_features
+from zoo.data.continual_digits import permute_features
 from zoo.hyper_mlp import digit_image_to_features
 from zoo.hyper_mlp import features_to_image
 
@@ -29,58 +29,14 @@ NUM_TASKS = 3
 TAB = "hyper_cl_permuted_digits"
 
 
-@pytest.fixture(autouse=True)
-def _gradio_env(tmp_path, monkeypatch):
-    """No analytics; Gradio's cache and the demo examples in tmp_path."""
-    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
-    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
-
-
 @pytest.fixture(scope="module")
 def model():
     return cl.build_tiny_model(num_tasks=NUM_TASKS)
 
 
-@pytest.fixture(scope="module")
-def test_digits():
-    return load_digits(split="test")
-
-
 def _softmax(logits):
     e = np.exp(logits - logits.max())
     return e / e.sum()
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def _serve(blocks):
-    from gradio_client import Client
-
-    client = None
-    try:
-        _, url, _ = blocks.launch(
-            server_name="127.0.0.1", server_port=_free_port(),
-            prevent_thread_lock=True, share=False, ssr_mode=False,
-            quiet=True,
-        )
-        client = Client(url, verbose=False)
-        yield client
-    finally:
-        if client is not None:
-            client.close()
-        blocks.close()
-
-
-def _api_names(blocks, visibility="public"):
-    return sorted(
-        fn.api_name for fn in blocks.fns.values()
-        if fn.api_visibility == visibility
-    )
 
 
 # ----------------------------------------------------------------------
@@ -189,13 +145,13 @@ def test_task_accuracies_and_figure(model):
 # ----------------------------------------------------------------------
 def test_standalone_demo_and_hub_build(model):
     demo = cl.build_demo(model)
-    assert _api_names(demo) == ["classify", "classify_drawing"]
-    assert _api_names(demo, "undocumented") == ["load_example"]
+    assert api_names(demo) == ["classify", "classify_drawing"]
+    assert api_names(demo, "undocumented") == ["load_example"]
     assert demo._queue.max_size == components.QUEUE_MAX_SIZE
     assert any(t.preset == TAB and t.module == "demos.hyper_cl_digits"
-               for t in hub_module.TABS)
+               for t in hub_module.tabs())
     hub = hub_module.build_hub({TAB: model})
-    assert _api_names(hub) == [f"{TAB}_classify", f"{TAB}_classify_drawing"]
+    assert api_names(hub) == [f"{TAB}_classify", f"{TAB}_classify_drawing"]
     with pytest.raises(ValueError, match="HyperCLClassifier"):
         cl.build_demo(digits.build_tiny_model(train=False))
 
@@ -219,7 +175,7 @@ def test_client_classify(model, test_digits, tmp_path):
     png = str(tmp_path / "digit.png")
     Image.fromarray(features_to_image(x[1], 16)).save(png)
     expected, _, inferred = cl.predict(np.asarray(Image.open(png)), 1, model)
-    with _serve(cl.build_demo(model)) as client:
+    with serve(cl.build_demo(model)) as client:
         label, permuted, text = client.predict(
             handle_file(png), 1, api_name="/classify"
         )

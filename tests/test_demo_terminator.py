@@ -18,12 +18,12 @@ from demos import components
 from demos import hub as hub_module
 from demos import terminator_digits as t2d
 from demos import terminator_mnist1d as t1d
-from tests.test_demos import _api_names
-from tests.test_demos import _gradio_env  # noqa: F401 (autouse fixture)
-from tests.test_demos import _serve
-from tests.test_demos import _tabs
+from tests.demo_helpers import api_names
+from tests.demo_helpers import digits_test_split  # noqa: F401 (fixture)
+from tests.demo_helpers import gradio_env  # noqa: F401 (autouse fixture)
+from tests.demo_helpers import hub_tabs
+from tests.demo_helpers import serve
 from zoo.data import DIGITS_CLASS_NAMES
-from zoo.data import load_digits
 from zoo.data import load_mnist1d
 from zoo.hyper_mlp import features_to_image
 
@@ -41,11 +41,6 @@ def digits_model():
 @pytest.fixture(scope="module")
 def mnist1d_model():
     return t1d.build_tiny_model()
-
-
-@pytest.fixture(scope="module")
-def test_digits():
-    return load_digits(split="test")
 
 
 def _assert_probabilities(probs):
@@ -134,8 +129,8 @@ def test_kernel_picture_colours_each_kernel_by_its_peak():
 
 def test_classify_sample_rejects_a_wrong_label_count(digits_model):
     with pytest.raises(ValueError, match="3 labels"):
-        t2d.classify_sample(digits_model, np.zeros((8, 8, 1)),
-                            ("a", "b", "c"))
+        components.classify_sample(digits_model, np.zeros((8, 8, 1)),
+                                   ("a", "b", "c"))
 
 
 # ----------------------------------------------------------------------
@@ -173,10 +168,10 @@ def test_mnist1d_predict_index_errors(mnist1d_model, index):
 # ----------------------------------------------------------------------
 def test_standalone_demos_endpoints(digits_model, mnist1d_model):
     demo = t2d.build_demo(digits_model)
-    assert _api_names(demo) == ["classify", "classify_drawing"]
-    assert _api_names(demo, "undocumented") == ["load_example"]
+    assert api_names(demo) == ["classify", "classify_drawing"]
+    assert api_names(demo, "undocumented") == ["load_example"]
     assert demo._queue.max_size == components.QUEUE_MAX_SIZE
-    assert _api_names(t1d.build_demo(mnist1d_model)) == ["classify"]
+    assert api_names(t1d.build_demo(mnist1d_model)) == ["classify"]
 
 
 def test_demos_reject_the_other_model(digits_model, mnist1d_model):
@@ -193,11 +188,11 @@ def test_hub_tabs_and_endpoint_names(digits_model, mnist1d_model):
         "terminator_1d_mnist1d")
     hub = hub_module.build_hub({"terminator_digits": digits_model,
                                 "terminator_mnist1d": mnist1d_model})
-    assert [(t.elem_id, t.label) for t in _tabs(hub)] == [
+    assert [(t.elem_id, t.label) for t in hub_tabs(hub)] == [
         ("tab-terminator_digits", t2d.TITLE),
         ("tab-terminator_mnist1d", t1d.TITLE),
     ]
-    assert _api_names(hub) == [
+    assert api_names(hub) == [
         "terminator_digits_classify", "terminator_digits_classify_drawing",
         "terminator_mnist1d_classify",
     ]
@@ -229,7 +224,7 @@ def test_hub_client_terminator_endpoints(digits_model, mnist1d_model,
     Image.fromarray(features_to_image(x[1], 16)).save(png)
     hub = hub_module.build_hub({"terminator_digits": digits_model,
                                 "terminator_mnist1d": mnist1d_model})
-    with _serve(hub) as client:
+    with serve(hub) as client:
         label, kernels = client.predict(
             handle_file(png), api_name="/terminator_digits_classify")
         assert label["label"] in DIGITS_CLASS_NAMES

@@ -13,11 +13,11 @@ import pytest
 
 from demos import hub as hub_module
 from demos import token_exit as tev
-from tests.test_demos import _api_names
-from tests.test_demos import _gradio_env  # noqa: F401 (autouse fixture)
-from tests.test_demos import _serve
-from tests.test_demos import _tabs
-from zoo.token_exit import token_exit_recipes as recipes
+from tests.demo_helpers import api_names
+from tests.demo_helpers import gradio_env  # noqa: F401 (autouse fixture)
+from tests.demo_helpers import hub_tabs
+from tests.demo_helpers import serve
+from zoo.data import digits_vqa as recipes
 
 
 @pytest.fixture(scope="module")
@@ -91,18 +91,18 @@ def test_demo_rejects_other_models():
 
 
 def test_standalone_demo_and_hub_tab(model):
-    assert _api_names(tev.build_demo(model)) == ["answer"]
+    assert api_names(tev.build_demo(model)) == ["answer"]
     assert hub_module.get_tab("token_exit").preset == "token_exit_vlm_digits"
     hub = hub_module.build_hub({"token_exit": model})
-    assert [(t.elem_id, t.label) for t in _tabs(hub)] == [
+    assert [(t.elem_id, t.label) for t in hub_tabs(hub)] == [
         ("tab-token_exit", tev.TITLE)]
-    assert _api_names(hub) == ["token_exit_answer"]
+    assert api_names(hub) == ["token_exit_answer"]
 
 
 @pytest.mark.demo
 def test_hub_client_answer_endpoint(model):
     hub = hub_module.build_hub({"token_exit": model})
-    with _serve(hub) as client:
+    with serve(hub) as client:
         summary, answers, picture, plot = client.predict(
             5, "Is it above four?", 0, api_name="/token_exit_answer")
     assert "Test image **#5**" in summary

@@ -7,23 +7,18 @@ jax), not per backend, since everything it calls is backend-independent
 code already tested per backend in `test_unem.py` / `test_cafa.py`.
 """
 
-import contextlib
-import socket
-
 import gradio as gr
 import pytest
 
 from demos import hub as hub_module
 from demos import unem_fewshot as demo
-from zoo.unem.digits_cnn import DigitsCNNBackbone
-from zoo.unem.digits_cnn import DigitsCNNClassifier
+from tests.demo_helpers import api_names
+from tests.demo_helpers import gradio_env  # noqa: F401 (autouse fixture)
+from tests.demo_helpers import serve
+from zoo.baselines.digits_cnn import DigitsCNNBackbone
+from zoo.baselines.digits_cnn import DigitsCNNClassifier
 
 pytestmark = pytest.mark.demo
-
-@pytest.fixture(autouse=True)
-def _gradio_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
-    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
 
 
 @pytest.fixture(scope="module")
@@ -87,9 +82,7 @@ def test_compare_cafa_with_a_small_encoder():
 
 def test_demo_endpoints_and_model_check(model):
     blocks = demo.build_demo(model)
-    names = sorted(fn.api_name for fn in blocks.fns.values()
-                   if fn.api_visibility == "public")
-    assert names == ["cafa", "sample_episode"]
+    assert api_names(blocks) == ["cafa", "sample_episode"]
     with pytest.raises(ValueError, match="Gaussian-head"):
         demo.build_demo(DigitsCNNClassifier(DigitsCNNBackbone(), 10))
 
@@ -102,36 +95,11 @@ def test_tab_is_in_the_hub():
         assert hasattr(module, attr)
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def _serve(blocks):
-    from gradio_client import Client
-
-    client = None
-    try:
-        _, url, _ = blocks.launch(
-            server_name="127.0.0.1", server_port=_free_port(),
-            prevent_thread_lock=True, share=False, ssr_mode=False,
-            quiet=True,
-        )
-        client = Client(url, verbose=False)
-        yield client
-    finally:
-        if client is not None:
-            client.close()
-        blocks.close()
-
-
 def test_hub_client_sample_episode_and_cafa(model):
     from gradio_client.exceptions import AppError
 
     hub = hub_module.build_hub({"unem_fewshot": model})
-    with _serve(hub) as client:
+    with serve(hub) as client:
         api = client.view_api(return_format="dict", print_info=False)
         assert {"/unem_fewshot_sample_episode", "/unem_fewshot_cafa"} <= set(
             api["named_endpoints"])

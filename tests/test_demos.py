@@ -12,9 +12,7 @@ and tensorflow: each is classified correctly after the
 `features_to_image -> digit_image_to_features` round trip.
 """
 
-import contextlib
 import os
-import socket
 
 import gradio as gr
 import keras
@@ -27,8 +25,12 @@ from demos import __main__ as demos_main
 from demos import components
 from demos import hub as hub_module
 from demos import hyper_mlp_digits as digits
+from tests.demo_helpers import api_names
+from tests.demo_helpers import digits_test_split  # noqa: F401 (fixture)
+from tests.demo_helpers import gradio_env  # noqa: F401
+from tests.demo_helpers import hub_tabs
+from tests.demo_helpers import serve
 from zoo.data import DIGITS_CLASS_NAMES
-from zoo.data import load_digits
 from zoo.hyper_mlp import digit_image_to_features
 from zoo.hyper_mlp import features_to_image
 
@@ -41,13 +43,6 @@ HUB_CLASSIFY = "/hyper_mlp_digits_classify"
 HUB_DRAWING = "/hyper_mlp_digits_classify_drawing"
 
 
-@pytest.fixture(autouse=True)
-def _gradio_env(tmp_path, monkeypatch):
-    """No analytics; Gradio's cache and the demo examples in tmp_path."""
-    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
-    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
-
-
 @pytest.fixture(scope="session")
 def tiny_model():
     return digits.build_tiny_model(train=False)
@@ -58,43 +53,9 @@ def trained_model():
     return digits.build_tiny_model()
 
 
-@pytest.fixture(scope="session")
-def test_digits():
-    return load_digits(split="test")
-
-
 def _digit_png(path, features, scale=16):
     Image.fromarray(features_to_image(features, scale)).save(path)
     return str(path)
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def _serve(blocks):
-    """Launches `blocks` on a free loopback port; yields a Client."""
-    from gradio_client import Client
-
-    client = None
-    try:
-        _, url, _ = blocks.launch(
-            server_name="127.0.0.1",
-            server_port=_free_port(),
-            prevent_thread_lock=True,
-            share=False,
-            ssr_mode=False,
-            quiet=True,
-        )
-        client = Client(url, verbose=False)
-        yield client
-    finally:
-        if client is not None:
-            client.close()
-        blocks.close()
 
 
 # ----------------------------------------------------------------------
@@ -272,27 +233,15 @@ def test_examples_are_written_once_per_class(tmp_path, test_digits):
     assert [os.stat(p).st_mtime_ns for p, _, _ in examples] == mtimes
 
 
-def _tabs(blocks):
-    return [b for b in blocks.blocks.values() if isinstance(b, gr.Tab)
-            and (b.elem_id or "").startswith("tab-")]
-
-
-def _api_names(blocks, visibility="public"):
-    return sorted(
-        fn.api_name for fn in blocks.fns.values()
-        if fn.api_visibility == visibility
-    )
-
-
 def test_hub_builds_one_tab_per_model(tiny_model):
     hub = hub_module.build_hub({"hyper_mlp_digits": tiny_model})
-    tabs = _tabs(hub)
+    tabs = hub_tabs(hub)
     assert [t.elem_id for t in tabs] == ["tab-hyper_mlp_digits"]
     assert [t.label for t in tabs] == [digits.TITLE]
-    assert _api_names(hub) == [
+    assert api_names(hub) == [
         "hyper_mlp_digits_classify", "hyper_mlp_digits_classify_drawing"
     ]
-    assert _api_names(hub, "undocumented") == [
+    assert api_names(hub, "undocumented") == [
         "hyper_mlp_digits_load_example"
     ]
     assert hub._queue.max_size == components.QUEUE_MAX_SIZE == 64
@@ -304,10 +253,10 @@ def test_hub_loads_bundled_preset():
     if "hyper_mlp_digits" not in zoo.list_presets():
         pytest.skip("preset hyper_mlp_digits is not bundled yet")
     hub = hub_module.build_hub()
-    expected = [f"tab-{t.name}" for t in hub_module.TABS
+    expected = [f"tab-{t.name}" for t in hub_module.tabs()
                 if t.preset in zoo.list_presets()]
     assert "tab-hyper_mlp_digits" in expected
-    assert [t.elem_id for t in _tabs(hub)] == expected
+    assert [t.elem_id for t in hub_tabs(hub)] == expected
     headers = [
         b.value for b in hub.blocks.values() if isinstance(b, gr.Markdown)
     ]
@@ -326,9 +275,9 @@ def test_hub_without_bundled_presets_says_so(monkeypatch):
 
 
 def test_tabs_follow_the_module_protocol():
-    names = [tab.name for tab in hub_module.TABS]
+    names = [tab.name for tab in hub_module.tabs()]
     assert len(names) == len(set(names))
-    for tab in hub_module.TABS:
+    for tab in hub_module.tabs():
         module = hub_module.tab_module(tab.name)
         for attr in ("TITLE", "render", "build_demo", "build_tiny_model"):
             assert hasattr(module, attr), (tab.module, attr)
@@ -336,8 +285,8 @@ def test_tabs_follow_the_module_protocol():
 
 def test_standalone_demo_endpoints(tiny_model):
     demo = digits.build_demo(tiny_model)
-    assert _api_names(demo) == ["classify", "classify_drawing"]
-    assert _api_names(demo, "undocumented") == ["load_example"]
+    assert api_names(demo) == ["classify", "classify_drawing"]
+    assert api_names(demo, "undocumented") == ["load_example"]
     assert demo._queue.max_size == components.QUEUE_MAX_SIZE
 
 
@@ -377,7 +326,7 @@ def test_hub_client_classify(trained_model, test_digits, tmp_path):
     rgba[..., 3] = 255 - features_to_image(x[E2E_INDEX], 16)
     Image.fromarray(rgba, "RGBA").save(transparent)
     hub = hub_module.build_hub({"hyper_mlp_digits": trained_model})
-    with _serve(hub) as client:
+    with serve(hub) as client:
         api = client.view_api(return_format="dict", print_info=False)
         assert {HUB_CLASSIFY, HUB_DRAWING} <= set(api["named_endpoints"])
         label, weights = client.predict(
@@ -414,7 +363,7 @@ def test_standalone_demo_client_classify(trained_model, test_digits,
 
     x, _ = test_digits
     png = _digit_png(tmp_path / "four.png", x[E2E_INDEX])
-    with _serve(digits.build_demo(trained_model)) as client:
+    with serve(digits.build_demo(trained_model)) as client:
         api = client.view_api(return_format="dict", print_info=False)
         assert "/classify" in api["named_endpoints"]
         label, _ = client.predict(handle_file(png), api_name="/classify")

@@ -18,8 +18,9 @@ import pytest
 import layers
 import zoo
 from tests.harness import to_numpy
+from zoo.data import forecasting_systems as systems
 from zoo.forecasting import forecasting_metrics as metrics
-from zoo.forecasting import forecasting_recipes as recipes
+from zoo.forecasting.forecasting_presets import PRESETS
 
 
 def _sigmoid(x):
@@ -279,16 +280,16 @@ def test_power_spectrum_error_and_lead_time():
 
 @pytest.mark.once
 def test_initial_conditions_and_training_windows():
-    x, y = recipes.training_windows("lorenz96", 8, stride=5)
+    x, y = systems.training_windows("lorenz96", 8, stride=5)
     np.testing.assert_array_equal(x[:, 1:], y[:, :-1])
     assert x.shape[1:] == (8, 40)
-    data = recipes.load_system("lorenz96")
+    data = systems.load_system("lorenz96")
     np.testing.assert_allclose(data["train"].mean(0), 0.0, atol=1e-4)
     np.testing.assert_allclose(data["train"].std(0), 1.0, atol=1e-4)
-    warmup, truth, starts = recipes.initial_conditions("lorenz96", 8,
+    warmup, truth, starts = systems.initial_conditions("lorenz96", 8,
                                                        num_ics=20)
     assert warmup.shape == (20, 8, 40) and len(starts) == 20
-    assert truth.shape == (20, recipes.horizon_steps("lorenz96"), 40)
+    assert truth.shape == (20, systems.horizon_steps("lorenz96"), 40)
     np.testing.assert_array_equal(warmup[3], data["test"][starts[3] - 8:
                                                           starts[3]])
     np.testing.assert_array_equal(truth[3, 0], data["test"][starts[3]])
@@ -298,14 +299,14 @@ def test_initial_conditions_and_training_windows():
     assert not np.allclose(data["val"][:100], data["test"][:100])
     assert abs(float(data["val"].mean())) < 0.1
     assert abs(float(data["val"].std()) - 1.0) < 0.1
-    warmup_val, _, starts_val = recipes.initial_conditions(
+    warmup_val, _, starts_val = systems.initial_conditions(
         "lorenz96", 8, num_ics=20, split="val")
     np.testing.assert_array_equal(
         warmup_val[3], data["val"][starts_val[3] - 8:starts_val[3]])
     with pytest.raises(ValueError, match="split"):
-        recipes.initial_conditions("lorenz96", 8, split="train")
+        systems.initial_conditions("lorenz96", 8, split="train")
     with pytest.raises(ValueError, match="system"):
-        recipes.load_system("lorenz63")
+        systems.load_system("lorenz63")
 
 
 @pytest.mark.once
@@ -315,8 +316,8 @@ def test_true_integrator_continues_the_warmup():
     # warm-up and truth, the right sampling dt, training statistics.
     from zoo.data.dynamics import lorenz96_step
 
-    data = recipes.load_system("lorenz96")
-    warmup, truth, _ = recipes.initial_conditions("lorenz96", 4, num_ics=6,
+    data = systems.load_system("lorenz96")
+    warmup, truth, _ = systems.initial_conditions("lorenz96", 4, num_ics=6,
                                                   horizon=3)
     state = warmup[:, -1].astype("float64") * data["std"] + data["mean"]
     for k in range(3):
@@ -409,10 +410,10 @@ def test_forecaster_bad_context_length():
 # Bundled presets
 # ----------------------------------------------------------------------
 def test_every_recipe_preset_is_bundled():
-    for name, cfg in recipes.PRESETS.items():
+    for name, cfg in PRESETS.items():
         meta = zoo.read_metadata(name)
-        assert meta["evaluator"].startswith(
-            "zoo.forecasting.forecasting_recipes:")
+        spec = zoo.registry.get_preset_spec(name)
+        assert spec.task_cls is zoo.Forecaster and callable(spec.evaluate)
         assert meta["dataset"] == cfg["system"]
         assert meta["metrics"]["parameters"] == meta["parameter_count"]
         assert meta["metrics"]["num_ics"] >= 20
@@ -430,7 +431,7 @@ def test_cli_eval_reproduces_preset_metadata(capsys):
     assert cli.main(["eval", name, "--json"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     meta = zoo.read_metadata(name)
-    system = recipes.SYSTEMS[meta["dataset"]]
+    system = systems.SYSTEMS[meta["dataset"]]
     # One step of one initial condition, in Lyapunov times.
     step = system["dt"] * system["lyapunov"] / meta["metrics"]["num_ics"]
     assert result["vpt_lyapunov"] == pytest.approx(

@@ -9,9 +9,11 @@ import pytest
 
 import zoo
 from tests.harness import to_numpy
+from zoo.data import continual_digits
 from zoo.hyper_cl import continual
 from zoo.hyper_cl.baselines import MaskedMLP
-from zoo.hyper_cl.hyper_cl_recipes import build_cl_classifier
+from zoo.hyper_cl.hyper_cl_inputs import parse_task_document
+from zoo.hyper_cl.hyper_cl_presets import build_cl_classifier
 
 PRESET = "hyper_cl_permuted_digits"
 
@@ -23,21 +25,48 @@ def _tiny(scenario="permuted", beta=0.01, seed=0):
 
 
 def test_task_streams():
-    np.testing.assert_array_equal(continual.task_permutation(0),
+    np.testing.assert_array_equal(continual_digits.task_permutation(0),
                                   np.arange(64))
-    p3 = continual.task_permutation(3)
+    p3 = continual_digits.task_permutation(3)
     assert sorted(p3) == list(range(64))
-    np.testing.assert_array_equal(p3, continual.task_permutation(3))
-    perm = continual.make_tasks("permuted", "test", 3)
+    np.testing.assert_array_equal(p3, continual_digits.task_permutation(3))
+    perm = continual_digits.make_tasks("permuted", "test", 3)
     np.testing.assert_array_equal(perm[2][0], perm[0][0][:,
-                                  continual.task_permutation(2)])
-    split = continual.make_tasks("split", "test")
+                                  continual_digits.task_permutation(2)])
+    split = continual_digits.make_tasks("split", "test")
     assert len(split) == 5
     assert all(set(np.unique(y)) == {0, 1} for _, y in split)
     with pytest.raises(ValueError, match="scenario"):
-        continual.make_tasks("rotated")
+        continual_digits.make_tasks("rotated")
     with pytest.raises(ValueError, match="num_tasks"):
-        continual.make_tasks("split", num_tasks=6)
+        continual_digits.make_tasks("split", num_tasks=6)
+
+
+def test_json_document_becomes_the_model_input():
+    model = _tiny()
+    digit = np.linspace(0, 1, 64).reshape(8, 8)
+    x = parse_task_document({"features": digit.tolist(), "task_id": 3},
+                            model, {})
+    np.testing.assert_allclose(x["features"], digit.reshape(1, 64))
+    np.testing.assert_array_equal(x["task_id"], [3])
+    x = parse_task_document({"features": [[0.5] * 64] * 2,
+                             "task_id": [1, 2.0]}, model, {})
+    assert x["features"].shape == (2, 64)
+    assert x["task_id"].dtype == np.int32
+    for document, field in (([], "object"), ({"task_id": 0}, "features"),
+                            ({"features": [0.0] * 64}, "task_id"),
+                            ({"features": [0.0] * 10, "task_id": 0},
+                             "features"),
+                            ({"features": ["a"] * 64, "task_id": 0},
+                             "features"),
+                            ({"features": [0.0] * 64, "task_id": 10},
+                             "task_id"),
+                            ({"features": [0.0] * 64, "task_id": 1.5},
+                             "task_id"),
+                            ({"features": [0.0] * 64, "task_id": [0, 1]},
+                             "task_id")):
+        with pytest.raises(ValueError, match=field):
+            parse_task_document(document, model, {})
 
 
 def test_cl_metrics():
@@ -71,7 +100,7 @@ def test_start_task_keeps_targets_unless_refreshed():
 def test_output_regulariser_protects_the_old_task():
     # Task 0, then task 1 trained with and without the regulariser: the
     # weights generated for task 0 move less with beta > 0.
-    tasks = continual.make_tasks("permuted", "train", 2)
+    tasks = continual_digits.make_tasks("permuted", "train", 2)
     drift = {}
     for beta in (0.0, 1.0):
         model = _tiny(beta=beta)
@@ -109,7 +138,7 @@ def test_infer_task_maps_local_to_global_labels():
     x = np.random.default_rng(1).uniform(0, 1, (6, 64)).astype("float32")
     task_ids, labels = model.infer_task(x)
     assert task_ids.shape == labels.shape == (6,)
-    table = np.asarray(continual.SPLIT_TASK_LABELS)
+    table = np.asarray(continual_digits.SPLIT_TASK_LABELS)
     for t, label in zip(task_ids, labels):
         assert label in table[t]
 
@@ -148,9 +177,9 @@ def test_baselines_run_and_independent_does_not_forget():
     from zoo.hyper_cl.baselines import train_baseline_continual
 
     train = [(x[:200], y[:200])
-             for x, y in continual.make_tasks("split", "train", 2)]
-    test = continual.make_tasks("split", "test", 2)
-    labels = continual.SPLIT_TASK_LABELS[:2]
+             for x, y in continual_digits.make_tasks("split", "train", 2)]
+    test = continual_digits.make_tasks("split", "test", 2)
+    labels = continual_digits.SPLIT_TASK_LABELS[:2]
     for method in ("finetune", "ewc", "independent"):
         r, m = train_baseline_continual(method, train, test, labels,
                                         hidden_dims=(16,), epochs=3,

@@ -27,7 +27,7 @@ def devices():
 
 
 def test_data_parallel_fit_of_a_zoo_model(devices):
-    from zoo.hyper_mlp.hyper_mlp_recipes import build_digits_classifier
+    from zoo.hyper_mlp.hyper_mlp_presets import build_digits_classifier
 
     x, y = zoo.data.load_digits("train")
     n = (len(x) // 32) * 32  # every batch must split over 4 devices
@@ -48,10 +48,10 @@ def test_data_parallel_fit_of_a_zoo_model(devices):
 
 def test_data_parallel_continual_learning_step(devices):
     # The output regulariser (non-trainable targets) is replicated too.
-    from zoo.hyper_cl import continual
-    from zoo.hyper_cl.hyper_cl_recipes import build_cl_classifier
+    from zoo.data.continual_digits import make_tasks
+    from zoo.hyper_cl.hyper_cl_presets import build_cl_classifier
 
-    tasks = continual.make_tasks("permuted", "train", 2)
+    tasks = make_tasks("permuted", "train", 2)
     distribution = keras.distribution.DataParallel(devices=devices)
     with distribution.scope():
         model = build_cl_classifier("permuted", "chunked", beta=0.05,

@@ -39,7 +39,7 @@ def test_bundled_preset_files_and_metadata():
 
 
 def test_bundled_preset_accuracy_is_computed_now():
-    from zoo.hyper_mlp.hyper_mlp_recipes import evaluate_digits
+    from zoo.hyper_mlp.hyper_mlp_eval import evaluate_digits
 
     model = zoo.load("hyper_mlp_digits")
     assert isinstance(model, zoo.HyperMLPClassifier)

@@ -414,11 +414,11 @@ def test_kar3_round_trips_through_config():
 # Bundled presets (once)
 # ----------------------------------------------------------------------
 def test_every_recipe_preset_is_bundled_within_its_parameter_budget():
-    from zoo.terminator import terminator_recipes as recipes
+    from zoo.terminator.terminator_presets import PRESETS
 
-    for name, cfg in recipes.PRESETS.items():
+    for name, cfg in PRESETS.items():
         meta = zoo.read_metadata(name)
-        assert meta["evaluator"].startswith("zoo.terminator.")
+        assert zoo.registry.family_of(name).name == "terminator"
         params = meta["metrics"]["parameters"]
         assert params == meta["parameter_count"]
         if cfg["dataset"] == "mnist1d":
@@ -430,12 +430,9 @@ def test_every_recipe_preset_is_bundled_within_its_parameter_budget():
                                   "terminator_1d_mnist1d_shuffled"])
 def test_bundled_preset_reproduces_its_metadata(name):
     # terminator_2d_digits: through the CLI below.
-    from zoo.terminator import terminator_recipes as recipes
-
     meta = zoo.read_metadata(name)
     model = zoo.load(name)
-    evaluate = getattr(recipes, meta["evaluator"].split(":")[1])
-    metrics = evaluate(model, "test")
+    metrics = zoo.registry.get_preset_spec(name).evaluate(model, "test")
     # `accuracy` is computed at batch 1; a batch-independent model gives
     # the same answers at batch 100 (up to a float32 tie: 1 signal).
     assert metrics["accuracy"] == pytest.approx(
@@ -463,15 +460,15 @@ def test_cli_eval_prints_accuracy_and_parameters(capsys):
 def test_mnist1d_paper_baselines_have_the_papers_sizes():
     # The MNIST-1D paper's ConvBase (kernels 5, 3, 3, stride 2, padding 1)
     # has 5,210 parameters and its bidirectional GRU(6) 5,134.
-    from zoo.terminator import terminator_recipes as recipes
+    from zoo.terminator.terminator_baselines import PAPER_RECIPE
+    from zoo.terminator.terminator_baselines import build_baseline
 
-    cnn = recipes.build_baseline("mnist1d_cnn", num_train=100)
-    gru = recipes.build_baseline("mnist1d_gru", num_train=100,
-                                 **recipes.PAPER_RECIPE)
+    cnn = build_baseline("mnist1d_cnn", num_train=100)
+    gru = build_baseline("mnist1d_gru", num_train=100, **PAPER_RECIPE)
     assert cnn.count_params() == 5210
     assert gru.count_params() == 5134
     assert cnn(np.zeros((2, 40, 1), "float32")).shape == (2, 10)
     assert isinstance(gru.optimizer, keras.optimizers.Adam)
     assert float(_np(gru.optimizer.learning_rate)) == pytest.approx(1e-2)
     with pytest.raises(ValueError, match="schedule"):
-        recipes.build_baseline("mnist1d_cnn", schedule="linear")
+        build_baseline("mnist1d_cnn", schedule="linear")

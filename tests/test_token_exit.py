@@ -8,9 +8,12 @@ from keras import ops
 import layers
 import zoo
 from tests.harness import to_numpy
-from zoo.token_exit import token_exit_recipes as recipes
+from zoo.data import digits_vqa as vqa
 from zoo.token_exit.keras_hub_hook import add_token_exit_gates
 from zoo.token_exit.keras_hub_hook import gated_forward
+from zoo.token_exit.token_exit_eval import evaluate_digits_vqa
+from zoo.token_exit.token_exit_eval import flops_saved
+from zoo.token_exit.token_exit_training import choose_threshold
 
 _SMALL = dict(vocabulary_size=10, num_layers=2, num_heads=2, hidden_dim=8,
               intermediate_dim=16, image_size=8, patch_size=2,
@@ -220,7 +223,7 @@ def test_flops_count():
     assert full == L * b.layer_flops(t)
     assert b.prefill_flops(-1, router_calls=False) == L * b.layer_flops(
         t - m)
-    saved = [recipes.flops_saved(b, [k]) for k in range(-1, L)]
+    saved = [flops_saved(b, [k]) for k in range(-1, L)]
     assert all(a > c for a, c in zip(saved, saved[1:]))
     assert saved[-1] < 0  # no exit: only the router cost remains
     # By hand for layer 0 of the small config (d=8, 2 heads of 4, ff 16).
@@ -259,28 +262,28 @@ def test_bad_inputs_raise_clear_errors():
     with pytest.raises(ValueError, match="exit_layers"):
         model.router_loss(_batch(1), np.zeros(1, "int32"))
     with pytest.raises(ValueError, match="qtype"):
-        recipes.encode_question("colour")
+        vqa.encode_question("colour")
     with pytest.raises(ValueError, match="test set"):
-        recipes.choose_threshold(model, "test")
+        choose_threshold(model, "test")
 
 
 def test_questions_and_answers():
-    x, y, info = recipes.make_vqa("val", seed=0)
+    x, y, info = vqa.make_vqa("val", seed=0)
     assert len(y) == 180 * 4
     assert x["images"].shape == (720, 16, 16, 1)
     assert x["token_ids"].shape == (720, 6)
     # The last prompt token is "?" for every template.
-    assert np.all(x["token_ids"][:, -1] == recipes.VOCABULARY.index("?"))
+    assert np.all(x["token_ids"][:, -1] == vqa.VOCABULARY.index("?"))
     img = np.zeros((8, 8), "float32")
     img[2, :3] = 1.0
     img[2, 3] = 0.5  # not bright (> 0.5 is)
-    assert recipes.ANSWERS[recipes.answer(img, 3, "row_count", 2)] == "3"
-    assert recipes.ANSWERS[recipes.answer(img, 3, "left_brighter")] == "yes"
-    assert recipes.ANSWERS[recipes.answer(img, 5, "above_four")] == "yes"
-    assert recipes.ANSWERS[recipes.answer(img, 4, "above_four")] == "no"
+    assert vqa.ANSWERS[vqa.answer(img, 3, "row_count", 2)] == "3"
+    assert vqa.ANSWERS[vqa.answer(img, 3, "left_brighter")] == "yes"
+    assert vqa.ANSWERS[vqa.answer(img, 5, "above_four")] == "yes"
+    assert vqa.ANSWERS[vqa.answer(img, 4, "above_four")] == "no"
     # Upsampling keeps each pixel as one 2x2 patch.
     np.testing.assert_array_equal(
-        recipes.upsample(img[None, :, :, None])[0, 4:6, 0:2, 0], 1.0)
+        vqa.upsample(img[None, :, :, None])[0, 4:6, 0:2, 0], 1.0)
 
 
 # ----------------------------------------------------------------------
@@ -352,7 +355,7 @@ def test_paligemma_hook_jax():
 def test_bundled_preset_metrics_are_reproduced():
     model = zoo.load("token_exit_vlm_digits")
     assert isinstance(model, zoo.TokenExitVLM)
-    metrics = recipes.evaluate_digits_vqa(model, "test")
+    metrics = evaluate_digits_vqa(model, "test")
     stored = zoo.read_metadata("token_exit_vlm_digits")["metrics"]
     for key in ("accuracy_full", "accuracy_exit", "flops_saved",
                 "mean_exit_layer"):

@@ -76,8 +76,9 @@ def test_train_writes_a_loadable_preset(tmp_path, precision):
     assert np.all(np.isfinite(np.asarray(probs)))
 
 
-def test_unknown_family():
-    with pytest.raises(ValueError, match="Unknown family"):
+def test_unknown_recipe_lists_the_known_ones():
+    with pytest.raises(ValueError, match="Unknown preset or recipe 'nope'.*"
+                       "terminator_2d_digits"):
         training.train("nope", "/tmp/never")
 
 

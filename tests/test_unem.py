@@ -14,12 +14,16 @@ from scipy import special as sp
 import layers
 import zoo
 from layers import unem
+from zoo.data.few_shot_episodes import FeatureBankWorld
+from zoo.data.few_shot_episodes import GaussianClassWorld
+from zoo.data.few_shot_episodes import ZeroShotLogitsWorld
+from zoo.data.few_shot_episodes import sample_episodes
 from zoo.unem import baselines
-from zoo.unem import unem_recipes
-from zoo.unem.unem_data import FeatureBankWorld
-from zoo.unem.unem_data import GaussianClassWorld
-from zoo.unem.unem_data import ZeroShotLogitsWorld
-from zoo.unem.unem_data import sample_episodes
+from zoo.unem.unem_eval import predict_labels
+from zoo.unem.unem_inputs import example_episode
+from zoo.unem.unem_inputs import parse_episode_document
+from zoo.unem.unem_presets import build_unem_gaussian
+from zoo.unem.unem_training import train_unem_gaussian
 
 
 def _np(x):
@@ -276,6 +280,40 @@ def test_classifier_arguments_are_validated():
                                   head_kwargs={"num_layers": 2})
 
 
+def test_json_episode_becomes_the_model_input():
+    model = zoo.get_model_spec("unem_gaussian_classifier").build_tiny(0)
+    document = example_episode(model, {})
+    x = parse_episode_document(document, model, {})
+    assert x["support"].shape == (1, 15, 6)
+    assert x["support_labels"].shape == (1, 15)
+    assert x["support_labels"].dtype == np.int32
+    assert x["query"].shape == (1, 10, 6)
+    np.testing.assert_allclose(x["support"][0], document["support"])
+    assert _np(model(x)).shape == (1, 10, 3)
+    # Several episodes: one more leading axis on each field.
+    batched = {k: [v, v] for k, v in document.items()}
+    assert parse_episode_document(batched, model, {})["query"].shape == (
+        2, 10, 6)
+    good = dict(document, support_labels=[float(v) for v in
+                                          document["support_labels"]])
+    assert parse_episode_document(good, model, {})[
+        "support_labels"].dtype == np.int32
+    for change, field in (({"support": None}, "support"),
+                          ({"query": [[0.0] * 5]}, "query"),
+                          ({"support": [["a"] * 6] * 15}, "support"),
+                          ({"support_labels": [0] * 14}, "support_labels"),
+                          ({"support_labels": [3] * 15}, "support_labels"),
+                          ({"support_labels": [0.5] * 15},
+                           "support_labels"),
+                          ({"query": [[[0.0] * 6]] * 2}, "query")):
+        bad = {k: v for k, v in dict(document, **change).items()
+               if v is not None}
+        with pytest.raises(ValueError, match=field):
+            parse_episode_document(bad, model, {})
+    with pytest.raises(ValueError, match="JSON list"):
+        parse_episode_document([], model, {})
+
+
 # ----------------------------------------------------------------------
 # once: meta-training and the bundled preset
 # ----------------------------------------------------------------------
@@ -292,10 +330,10 @@ def test_meta_training_learns_better_than_its_initialisation():
     keras.utils.set_random_seed(0)
     world = GaussianClassWorld()
     batch, yq = world.episodes("val", 200, shots=5, seed=7)
-    untrained = unem_recipes.build_unem_gaussian()
-    before = baselines.accuracy(unem_recipes._predict(untrained, batch), yq)
-    model = unem_recipes.train_unem_gaussian(steps=30, num_tasks=200)
-    after = baselines.accuracy(unem_recipes._predict(model, batch), yq)
+    untrained = build_unem_gaussian()
+    before = baselines.accuracy(predict_labels(untrained, batch), yq)
+    model = train_unem_gaussian(steps=30, num_tasks=200)
+    after = baselines.accuracy(predict_labels(model, batch), yq)
     assert after > before + 0.02, (before, after)
     lambdas = model.layer_parameters()["lambdas"]
     assert np.all(lambdas > 0) and not np.allclose(lambdas, lambdas[1])

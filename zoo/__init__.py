@@ -8,13 +8,19 @@ import importlib
 
 from zoo.version import __version__
 
+# The one list of model families: each module's `FAMILY` declares its
+# classes, tiny test models, presets and demo tabs (see `zoo.family`).
+# Adding a family = its folder + one line here.
+FAMILIES = [
+    "zoo.hyper_mlp",
+    "zoo.hyper_cl",
+    "zoo.unem",
+    "zoo.terminator",
+    "zoo.forecasting",
+    "zoo.token_exit",
+]
+# Exports that are not model classes, by module.
 _EXPORTS = {
-    "Forecaster": "zoo.forecasting",
-    "ForecasterBackbone": "zoo.forecasting",
-    "HyperCLBackbone": "zoo.hyper_cl",
-    "HyperCLClassifier": "zoo.hyper_cl",
-    "HyperMLPBackbone": "zoo.hyper_mlp",
-    "HyperMLPClassifier": "zoo.hyper_mlp",
     "PresetChecksumError": "zoo.preset_utils",
     "PresetError": "zoo.preset_utils",
     "list_presets": "zoo.preset_utils",
@@ -22,24 +28,17 @@ _EXPORTS = {
     "read_metadata": "zoo.preset_utils",
     "save_preset": "zoo.preset_utils",
     "verify_preset": "zoo.preset_utils",
-    "ModelSpec": "zoo.registry",
+    "ModelSpec": "zoo.family",
+    "TinyModel": "zoo.family",
     "get_model_spec": "zoo.registry",
     "list_models": "zoo.registry",
-    "TerminatorBackbone": "zoo.terminator",
-    "TerminatorClassifier": "zoo.terminator",
-    "TokenExitVLM": "zoo.token_exit",
-    "TokenExitVLMBackbone": "zoo.token_exit",
-    "UNEMBackbone": "zoo.unem",
-    "UNEMFewShotClassifier": "zoo.unem",
 }
-_MODEL_FAMILIES = ("zoo.hyper_mlp", "zoo.hyper_cl", "zoo.unem",
-                   "zoo.terminator", "zoo.forecasting", "zoo.token_exit")
 # Exports that need no model class: reading them imports no family.
 _WITHOUT_FAMILIES = ("PresetChecksumError", "PresetError", "list_presets",
-                     "read_metadata", "verify_preset")
-_SUBMODULES = ("data", "forecasting", "hyper_cl", "hyper_mlp", "losses",
-               "optimizers", "preset_utils", "registry", "terminator",
-               "token_exit", "training", "unem")
+                     "read_metadata", "verify_preset", "ModelSpec",
+                     "TinyModel")
+_SUBMODULES = ("data", "family", "inputs", "losses", "optimizers",
+               "preset_utils", "registry", "training")
 
 
 def register_all():
@@ -55,8 +54,7 @@ def register_all():
     keras_hub.models.Backbone.from_preset("hyper_mlp_digits")
     ```
     """
-    for name in _MODEL_FAMILIES:
-        importlib.import_module(name)
+    importlib.import_module("zoo.registry").families()
     importlib.import_module("zoo.preset_utils").register_bundled_presets()
 
 
@@ -66,14 +64,21 @@ def __getattr__(name):
             register_all()
         return getattr(importlib.import_module(_EXPORTS[name]), name)
     if name in _SUBMODULES:
-        if name != "data":
-            register_all()
         return importlib.import_module(f"zoo.{name}")
+    if f"zoo.{name}" in FAMILIES:
+        register_all()
+        return importlib.import_module(f"zoo.{name}")
+    if name[:1].isupper():
+        register_all()
+        classes = importlib.import_module("zoo.registry").exported_classes()
+        if name in classes:
+            return classes[name]
     raise AttributeError(f"module 'zoo' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(list(globals()) + list(_EXPORTS) + list(_SUBMODULES))
+    names = list(globals()) + list(_EXPORTS) + list(_SUBMODULES)
+    return sorted(names + [m.rsplit(".", 1)[1] for m in FAMILIES])
 
 
-__all__ = sorted(_EXPORTS) + ["__version__", "register_all"]
+__all__ = sorted(_EXPORTS) + ["FAMILIES", "__version__", "register_all"]

@@ -52,191 +52,45 @@ def _parser():
     return parser
 
 
-# Pictures: larger ones are refused before decoding (a PNG cannot be
-# decoded at a lower resolution; a JPEG is decoded at 1/2..1/8 scale with
-# `Image.draft` first). Decoded pictures are shrunk to at most
-# `_WORK_SIDE` pixels a side before any array is made.
-MAX_IMAGE_PIXELS = 4096 * 4096
-_WORK_SIDE = 512
-# Modes with more than 8 bits per sample: rescaled by their real range.
-_HIGH_DEPTH_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
-# Input kinds the CLI reads from a picture: the shape of one sample.
-_IMAGE_KINDS = {"digits_8x8": (64,), "digits_8x8x1": (8, 8, 1)}
-
-
 def _fail(message):
     # One line, whatever the exception text holds.
     print(f"error: {' '.join(str(message).split())}", file=sys.stderr)
     return 2
 
 
-def read_image(path):
-    """Decodes a picture file with bounded memory and time.
+def _preset_spec(name):
+    """`(spec, metadata)` of a bundled preset name or a preset directory.
 
-    The size in the header is checked right after `Image.open`, before
-    any pixel is decoded: pictures over `MAX_IMAGE_PIXELS` are refused
-    (a JPEG is first decoded at a reduced scale with `Image.draft`), as
-    are decompression bombs and truncated files. Decoded pictures are
-    shrunk to at most 512 pixels a side. 16-bit and 32-bit pictures
-    (modes `I;16`, `I`, `F`) are rescaled by their real value range;
-    palette, grey+alpha and RGBA pictures are converted to RGBA.
-
-    Args:
-        path: str. Picture file (PNG, JPEG, ...).
-
-    Returns:
-        A uint8 array `(H, W, 4)` (RGBA), or a float64 array `(H, W)` in
-        `[0, 1]` for high-depth pictures; either is accepted by
-        `zoo.hyper_mlp.digit_image_to_features`.
-
-    Raises:
-        ValueError: unreadable, truncated, too large or empty picture.
-
-    Example:
-
-    ```python
-    features = zoo.hyper_mlp.digit_image_to_features(
-        zoo.cli.read_image("three.png"))
-    ```
+    A directory is matched to its recipe by the `recipe` key that
+    `zoo.training.train` writes, else by its folder name, else (presets
+    saved before the key existed, copies of bundled presets) by the one
+    declared preset of the same architecture and dataset.
     """
-    import warnings
+    import zoo
+    from zoo import registry
 
-    import numpy as np
-    from PIL import Image
-    from PIL import UnidentifiedImageError
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(path)
-    except Image.DecompressionBombError as e:
-        raise ValueError(
-            f"`input` {path!r} is refused: its header declares more pixels "
-            f"than allowed ({e}). The limit is {MAX_IMAGE_PIXELS} pixels "
-            "(4096x4096); downscale the picture first."
-        ) from None
-    except UnidentifiedImageError:
-        raise ValueError(
-            f"`input` {path!r} is not a readable image (PNG, JPEG, ...)."
-        ) from None
-    except OSError as e:
-        raise ValueError(
-            f"`input` {path!r} cannot be read: {e.strerror or e}."
-        ) from None
-    with img:
-        width, height = img.size
-        if width * height > MAX_IMAGE_PIXELS and img.format == "JPEG":
-            img.draft(img.mode, (_WORK_SIDE, _WORK_SIDE))
-            width, height = img.size
-        if width * height > MAX_IMAGE_PIXELS:
-            raise ValueError(
-                f"`input` {path!r} is {width}x{height} pixels "
-                f"({width * height / 1e6:.1f} M), over the limit of "
-                f"{MAX_IMAGE_PIXELS} pixels (4096x4096) decoded by the CLI; "
-                "downscale the picture first."
-            )
-        if width < 1 or height < 1:
-            raise ValueError(f"`input` {path!r} is an empty image.")
-        try:
-            img.load()
-        except (OSError, SyntaxError, ValueError, EOFError) as e:
-            raise ValueError(
-                f"`input` {path!r} is truncated or corrupt and cannot be "
-                f"decoded ({e})."
-            ) from None
-        if img.mode in _HIGH_DEPTH_MODES:
-            # 16-bit and 32-bit pictures: rescaled by their real range
-            # (clipping to 8 bits would blank light ink on dark).
-            img = img.convert("F")
-            if max(img.size) > _WORK_SIDE:
-                img.thumbnail((_WORK_SIDE, _WORK_SIDE))
-            arr = np.asarray(img, dtype="float64")
-            if not np.all(np.isfinite(arr)):
-                raise ValueError(
-                    f"`input` {path!r} contains NaN or infinite pixels."
-                )
-            lo, hi = arr.min(), arr.max()
-            return (arr - lo) / (hi - lo) if hi > lo else np.zeros_like(arr)
-        img = img.convert("RGBA")
-        if max(img.size) > _WORK_SIDE:
-            img.thumbnail((_WORK_SIDE, _WORK_SIDE))
-        return np.asarray(img)
-
-
-def _read_array(path):
-    """Reads a `.npy` or `.csv` array (CSV: one sample per row)."""
-    import numpy as np
-
-    try:
-        if path.lower().endswith(".npy"):
-            arr = np.load(path, allow_pickle=False)
-        else:
-            import warnings
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)  # empty file
-                arr = np.loadtxt(path, delimiter=",", ndmin=2,
-                                 dtype="float64")
-    except (ValueError, OSError, EOFError) as e:
-        raise ValueError(
-            f"`input` {path!r} is not a readable numeric "
-            f"{'.npy' if path.lower().endswith('.npy') else 'CSV'} file "
-            f"({' '.join(str(e).split())})."
-        ) from None
-    if not isinstance(arr, np.ndarray) or arr.dtype == object or not (
-            np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise ValueError(
-            f"`input` {path!r} must hold numbers. Received dtype="
-            f"{getattr(arr, 'dtype', type(arr).__name__)}."
-        )
-    if arr.size == 0:
-        raise ValueError(f"`input` {path!r} holds no values (empty array).")
-    return arr
-
-
-def _load_input(path, metadata, load_model):
-    """`(batch, model)` for the file at `path`.
-
-    Pictures are decoded (and refused) before the model is loaded;
-    arrays are shaped by the loaded model's input spec.
-    """
-    import numpy as np
-
-    if not os.path.isfile(path):
-        raise ValueError(f"`input` file not found: {path!r}")
-    kind = metadata.get("input_kind")
-    name = metadata["_name"]
-    lower = path.lower()
-    if not lower.endswith((".npy", ".csv")):
-        if kind not in _IMAGE_KINDS:
-            raise ValueError(
-                f"Preset {name!r} (input kind {kind!r}) does not take a "
-                "picture: give a .npy or .csv array "
-                f"({metadata.get('input_spec', 'see `python -m zoo info`')})."
-            )
-        from zoo.hyper_mlp.preprocessing import digit_image_to_features
-
-        features = digit_image_to_features(read_image(path))
-        return features.reshape((1,) + _IMAGE_KINDS[kind]), load_model()
-    arr = _read_array(path)
-    model = load_model()
-    spec = model.input_specs()
-    if isinstance(spec, dict) or spec is None:
-        raise ValueError(
-            f"Preset {name!r} takes a dict of inputs "
-            f"({metadata.get('input_spec', '')}); `predict` on the command "
-            "line reads one picture or array. Use the Python API "
-            "(model = zoo.load(...); model.predict({...}))."
-        )
-    sample = tuple(spec.shape[1:])
-    if kind == "digits_8x8" and arr.shape[-2:] == (8, 8):
-        arr = arr.reshape(arr.shape[:-2] + (64,))
-    if tuple(arr.shape) == sample:
-        arr = arr[None]  # one sample
-    elif lower.endswith(".csv") and arr.ndim == 2 and None not in sample \
-            and arr.shape[1] == int(np.prod(sample)):
-        arr = arr.reshape((arr.shape[0],) + sample)
-    return arr, model
+    meta = zoo.read_metadata(name)
+    meta["_name"] = name
+    known = registry.list_recipes()
+    for recipe in (meta.get("recipe"),
+                   os.path.basename(os.path.normpath(name))):
+        if recipe in known:
+            return registry.get_preset_spec(recipe), meta
+    same = [
+        recipe for recipe in known
+        if recipe in zoo.list_presets()
+        and registry.get_preset_spec(recipe).task_cls.__name__
+        == meta.get("architecture")
+        and zoo.read_metadata(recipe).get("dataset") == meta.get("dataset")
+    ]
+    if len(same) == 1:
+        return registry.get_preset_spec(same[0]), meta
+    raise ValueError(
+        f"Preset {name!r} does not say which recipe made it (no `recipe` "
+        "in its metadata.json, its folder name is not a known preset, and "
+        f"{len(same)} presets share its architecture and dataset). Known: "
+        f"{', '.join(known)}."
+    )
 
 
 def _cmd_list(args):
@@ -253,16 +107,21 @@ def _cmd_list(args):
               f"{meta.get('parameter_count')} params){extra}")
     if not args.all:
         return 0
-    import zoo
+    from zoo import registry
 
-    print("Model families (registry):")
-    for name in zoo.list_models():
+    print("Model families:")
+    for family in registry.families():
+        print(f"  {family.name}: {family.title}")
+    print("Tiny test models (registry):")
+    for name in registry.list_models():
         print(f"  {name}")
-    from zoo.training import list_recipes
+    from zoo.inputs import describe
 
-    print("Training recipes:")
-    for name in list_recipes():
-        print(f"  {name}")
+    print("Training recipes (preset: what `predict` takes):")
+    for name in registry.list_recipes():
+        spec = registry.get_preset_spec(name)
+        print(f"  {name}  ({spec.description}; predict: "
+              f"{describe(spec.inputs)})")
     return 0
 
 
@@ -283,74 +142,77 @@ def _softmax(logits):
     return e / e.sum(axis=-1, keepdims=True)
 
 
+def _print_classes(meta, outputs, top, as_json):
+    import numpy as np
+
+    probs = _softmax(outputs)
+    labels = meta.get("label_names") or [
+        str(i) for i in range(probs.shape[-1])
+    ]
+    results = []
+    for row in probs.reshape((-1, probs.shape[-1])):
+        order = np.argsort(row)[::-1][:top]
+        results.append({labels[i]: float(row[i]) for i in order})
+    if as_json:
+        print(json.dumps(results[0] if len(results) == 1 else results))
+        return
+    for i, result in enumerate(results):
+        if len(results) > 1:
+            print(f"# sample {i}")
+        for label, p in result.items():
+            print(f"{label}\t{p:.4f}")
+
+
+def _print_values(outputs, as_json):
+    import numpy as np
+
+    named = outputs if isinstance(outputs, dict) else {"output": outputs}
+    named = {k: np.asarray(v, "float64") for k, v in named.items()}
+    if as_json:
+        print(json.dumps({k: v.tolist() for k, v in named.items()}))
+        return
+    for key, values in named.items():
+        for i, row in enumerate(values):
+            print(f"# {key}, sample {i}")
+            print(np.array2string(row, precision=4, threshold=64))
+
+
 def _cmd_predict(args):
     import keras
     import numpy as np
 
     import zoo
+    from zoo.inputs import read_input
 
     if args.top < 1:
         raise ValueError(f"`--top` must be >= 1. Received: {args.top}")
-    meta = zoo.read_metadata(args.name)
-    meta["_name"] = args.name
-    x, model = _load_input(args.input, meta, lambda: zoo.load(args.name))
-    if isinstance(model.input_specs(), dict) or len(model.output.shape) != 2:
-        raise ValueError(
-            f"`predict` on the command line classifies one array; preset "
-            f"{args.name!r} ({type(model).__name__}) takes "
-            f"{meta.get('input_spec', 'a dict')} and outputs shape "
-            f"{tuple(model.output.shape)}. Use the Python API."
-        )
+    spec, meta = _preset_spec(args.name)
+    x, model, adapter = read_input(args.input, spec.inputs, meta,
+                                   lambda: zoo.load(args.name))
     try:
         model.validate_inputs(x)
     except TypeError as e:
         raise ValueError(str(e)) from None
-    x = np.asarray(x, "float32")
-    logits = keras.ops.convert_to_numpy(model.predict(x, verbose=0))
-    probs = _softmax(logits)
-    labels = meta.get("label_names") or [
-        str(i) for i in range(probs.shape[-1])
-    ]
-    results = []
-    for row in probs:
-        order = row.argsort()[::-1][: args.top]
-        results.append({labels[i]: float(row[i]) for i in order})
-    if args.json:
-        print(json.dumps(results[0] if len(results) == 1 else results))
+    if not isinstance(x, dict):
+        x = np.asarray(x, "float32")
+    outputs = keras.tree.map_structure(
+        keras.ops.convert_to_numpy, model.predict(x, verbose=0)
+    )
+    if adapter.output == "classes":
+        _print_classes(meta, outputs, args.top, args.json)
     else:
-        for i, result in enumerate(results):
-            if len(results) > 1:
-                print(f"# sample {i}")
-            for label, p in result.items():
-                print(f"{label}\t{p:.4f}")
+        _print_values(outputs, args.json)
     return 0
 
 
-_EVALUATORS = {
-    "digits": "zoo.hyper_mlp.hyper_mlp_recipes:evaluate_digits",
-}
-
-
 def _cmd_eval(args):
-    import importlib
-
     import keras
 
     import zoo
 
-    meta = zoo.read_metadata(args.name)
-    dataset = meta.get("dataset")
-    # A preset names its evaluator ("zoo.<module>:<function>") in its
-    # metadata; older presets are looked up by dataset.
-    target = meta.get("evaluator") or _EVALUATORS.get(dataset)
-    if not target or not target.startswith("zoo.") or ":" not in target:
-        raise ValueError(
-            f"No evaluator for dataset {dataset!r} of preset {args.name!r}."
-        )
-    module, fn = target.split(":")
-    evaluate = getattr(importlib.import_module(module), fn)
+    spec, _ = _preset_spec(args.name)
     model = zoo.load(args.name)
-    metrics = evaluate(model, "test")
+    metrics = spec.evaluate(model, "test")
     metrics["backend"] = keras.backend.backend()
     if args.json:
         print(json.dumps(metrics, sort_keys=True))

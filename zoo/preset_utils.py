@@ -9,10 +9,10 @@ checks the sha256 of the files it loads (configs and weights) before
 building anything; other files (the model card, a stray `.DS_Store`) are
 not loaded, so a difference there is reported with a warning only.
 
-Bundled presets are also keras-hub "built-in" presets: once the model
-families are imported (`zoo.register_all()`, or any `zoo.<Class>`),
-`TerminatorClassifier.from_preset("terminator_2d_digits")` and
-`keras_hub.models.Backbone.from_preset("terminator_2d_digits")` resolve
+Bundled presets are also keras-hub "built-in" presets: once their family
+is imported (its `__init__` registers them; `zoo.register_all()` imports
+every family), `TerminatorClassifier.from_preset("terminator_2d_digits")`
+and `keras_hub.models.Backbone.from_preset("terminator_2d_digits")` resolve
 the name to its bundled directory, offline. This module imports Keras
 only inside the functions that build or save models, so listing and
 reading presets stays free of Keras and of every backend.
@@ -573,7 +573,30 @@ def bundled_preset_dir(preset):
     return resolve_preset(value)  # raises, listing the bundled names
 
 
-def register_bundled_presets():
+def register_family_presets(family):
+    """Registers a family's bundled presets with keras-hub, at import.
+
+    Called by each family's `__init__.py` (as keras-hub models register
+    their presets), so `TerminatorClassifier.from_preset(
+    "terminator_2d_digits")` works right after `import zoo.terminator`.
+    Presets whose folder is not bundled are skipped.
+
+    Args:
+        family: `zoo.family.Family`.
+
+    Returns:
+        The sorted names registered by this call.
+
+    Example:
+
+    ```python
+    register_family_presets(FAMILY)
+    ```
+    """
+    return register_bundled_presets([p.name for p in family.presets])
+
+
+def register_bundled_presets(names=None):
     """Registers the bundled presets as keras-hub built-in presets.
 
     Each bundled preset is registered for the Backbone class of its
@@ -586,6 +609,10 @@ def register_bundled_presets():
     imports every family and calls this function. Loading through
     keras-hub does not verify the sha256 table; `zoo.load(name)` and
     `ZooTask.from_preset(name)` do.
+
+    Args:
+        names: iterable of preset names, or `None` for every bundled
+            preset.
 
     Returns:
         The sorted names registered by this call.
@@ -601,7 +628,10 @@ def register_bundled_presets():
     from keras_hub.src.utils import preset_utils as hub_presets
 
     registered = []
-    for name in list_presets():
+    bundled = list_presets()
+    for name in bundled if names is None else names:
+        if name not in bundled:
+            continue
         preset_dir = os.path.join(PRESETS_DIR, name)
         existing = hub_presets.BUILTIN_PRESETS.get(name)
         if existing is not None and existing.get("kaggle_handle") != (

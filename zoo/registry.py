@@ -1,86 +1,90 @@
-"""Registry of zoo model families, with tiny configs for tests."""
+"""Views of the model families listed in `zoo.FAMILIES`.
 
-_MODELS = {}
+Every list the package keeps of its models is computed here from the
+family declarations (`zoo.family.Family`): the tiny test models
+(`list_models`; each has golden outputs in `tests/golden/`), the
+bundled presets and their recipes (`list_recipes`, `get_preset_spec`),
+the exported classes (`exported_classes`) and the demo tabs
+(`demo_tabs`). Nothing is registered by hand: a family appended to
+`zoo.FAMILIES` appears in all of them.
+"""
 
+import importlib
 
-class ModelSpec:
-    """How to build a registered model and feed it.
-
-    Args:
-        name: str. Registry name (snake_case).
-        task_cls: the Task (or Backbone) class.
-        build_tiny: callable `(seed) -> keras.Model`, a tiny, built,
-            compiled instance for tests.
-        example_batch: callable `(batch_size, seed) -> (x, y)` numpy data
-            matching the tiny instance.
-        description: str. One line.
-        reference: str. The paper.
-        expected_num_params: int or `None`. Exact parameter count of the
-            tiny instance, worked out by hand (checked by the harness).
-        expected_num_non_trainable_params: int. Same for the
-            non-trainable weights (0 for most models).
-        zero_grad_weights: dict `{path regex: reason}` or `None`.
-            Trainable weights of the tiny instance whose training-loss
-            gradient is zero in exact arithmetic and that are kept on
-            purpose (for example for the weights of a bundled preset);
-            the test harness asserts that their gradient is rounding
-            noise.
-
-    Example:
-
-    ```python
-    spec = zoo.get_model_spec("hyper_mlp_classifier")
-    model = spec.build_tiny(0)
-    ```
-    """
-
-    __slots__ = ("name", "task_cls", "build_tiny", "example_batch",
-                 "description", "reference", "expected_num_params",
-                 "expected_num_non_trainable_params", "zero_grad_weights")
-
-    def __init__(self, name, task_cls, build_tiny, example_batch,
-                 description="", reference="", expected_num_params=None,
-                 expected_num_non_trainable_params=0,
-                 zero_grad_weights=None):
-        self.name = name
-        self.task_cls = task_cls
-        self.build_tiny = build_tiny
-        self.example_batch = example_batch
-        self.description = description
-        self.reference = reference
-        self.expected_num_params = expected_num_params
-        self.expected_num_non_trainable_params = (
-            expected_num_non_trainable_params
-        )
-        self.zero_grad_weights = dict(zero_grad_weights or {})
-
-    def __repr__(self):
-        return f"ModelSpec({self.name!r}, {self.task_cls.__name__})"
+import zoo
+from zoo.family import ModelSpec  # noqa: F401  (the old name)
+from zoo.family import TinyModel  # noqa: F401
 
 
-def register_model(spec):
-    """Adds a `ModelSpec` to the registry.
+def families():
+    """Imports the modules in `zoo.FAMILIES` and returns their `FAMILY`.
 
-    Args:
-        spec: `ModelSpec`. Its name must be new.
+    Names are checked to be unique across families (family names, tiny
+    model names, preset names, demo tab names, exported class names).
 
     Returns:
-        The spec.
+        A tuple of `zoo.family.Family`, in `zoo.FAMILIES` order.
+
+    Raises:
+        ValueError: a family module without `FAMILY`, or a name that two
+            declarations use.
 
     Example:
 
     ```python
-    zoo.registry.register_model(zoo.registry.ModelSpec(...))
+    [f.name for f in zoo.registry.families()]
     ```
     """
-    if spec.name in _MODELS:
-        raise ValueError(f"Model {spec.name!r} is already registered.")
-    _MODELS[spec.name] = spec
-    return spec
+    result = []
+    for module_name in zoo.FAMILIES:
+        module = importlib.import_module(module_name)
+        family = getattr(module, "FAMILY", None)
+        if family is None:
+            raise ValueError(
+                f"Family module {module_name!r} (in zoo.FAMILIES) defines "
+                "no `FAMILY = zoo.family.Family(...)`."
+            )
+        result.append(family)
+    _check_unique(result)
+    return tuple(result)
+
+
+def _check_unique(declared):
+    kinds = {
+        "family": lambda f: [f.name],
+        "tiny model": lambda f: [m.name for m in f.tiny_models],
+        "preset": lambda f: [p.name for p in f.presets],
+        "demo tab": lambda f: [t.name for t in f.demo_tabs],
+        "class": lambda f: [c.__name__ for c in f.classes],
+    }
+    for kind, names_of in kinds.items():
+        owner = {}
+        for family in declared:
+            for name in names_of(family):
+                if name in owner:
+                    raise ValueError(
+                        f"The {kind} name {name!r} is declared twice "
+                        f"(families {owner[name]!r} and {family.name!r})."
+                    )
+                owner[name] = family.name
+
+
+def _all(attribute):
+    return [item for f in families() for item in getattr(f, attribute)]
+
+
+def _named(attribute, name, unknown):
+    """The declaration called `name` among every family's `attribute`."""
+    items = _all(attribute)
+    for item in items:
+        if item.name == name:
+            return item
+    known = ", ".join(sorted(item.name for item in items))
+    raise ValueError(f"{unknown} {name!r}. Known: {known}")
 
 
 def list_models():
-    """Sorted names of every registered model.
+    """Sorted names of every family's tiny test models.
 
     Returns:
         A list of str.
@@ -88,20 +92,23 @@ def list_models():
     Example:
 
     ```python
-    zoo.list_models()  # ['hyper_mlp_classifier', ...]
+    zoo.list_models()  # ['digits_cnn_classifier', ...]
     ```
     """
-    return sorted(_MODELS)
+    return sorted(m.name for m in _all("tiny_models"))
 
 
 def get_model_spec(name):
-    """Returns the `ModelSpec` registered under `name`.
+    """Returns the `TinyModel` declared under `name`.
 
     Args:
         name: str. A name from `list_models()`.
 
     Returns:
-        The `ModelSpec`.
+        The `zoo.family.TinyModel`.
+
+    Raises:
+        ValueError: unknown name; the message lists the known ones.
 
     Example:
 
@@ -109,8 +116,92 @@ def get_model_spec(name):
     zoo.get_model_spec("hyper_mlp_classifier").task_cls
     ```
     """
-    if name not in _MODELS:
-        raise ValueError(
-            f"Unknown model {name!r}. Known models: {', '.join(list_models())}"
-        )
-    return _MODELS[name]
+    return _named("tiny_models", name, "Unknown model")
+
+
+def list_recipes():
+    """Sorted names of every declared preset (each has a recipe).
+
+    Returns:
+        A list of str.
+
+    Example:
+
+    ```python
+    zoo.registry.list_recipes()  # ['cafa_digits_encoder', ...]
+    ```
+    """
+    return sorted(p.name for p in _all("presets"))
+
+
+def get_preset_spec(name):
+    """Returns the `PresetSpec` declared under `name`.
+
+    Args:
+        name: str. A name from `list_recipes()`.
+
+    Returns:
+        The `zoo.family.PresetSpec`.
+
+    Raises:
+        ValueError: unknown name; the message lists the known ones.
+
+    Example:
+
+    ```python
+    zoo.registry.get_preset_spec("terminator_2d_digits").evaluate
+    ```
+    """
+    return _named("presets", name, "Unknown preset or recipe")
+
+
+def family_of(name):
+    """The `Family` that declares a preset, tiny model or demo tab.
+
+    Args:
+        name: str.
+
+    Returns:
+        The `zoo.family.Family`, or `None`.
+
+    Example:
+
+    ```python
+    zoo.registry.family_of("terminator_2d_digits").name  # 'terminator'
+    ```
+    """
+    for family in families():
+        for group in (family.presets, family.tiny_models, family.demo_tabs):
+            if any(item.name == name for item in group):
+                return family
+    return None
+
+
+def demo_tabs():
+    """Every family's demo tabs, in `zoo.FAMILIES` order.
+
+    Returns:
+        A tuple of `zoo.family.DemoTab`.
+
+    Example:
+
+    ```python
+    [t.name for t in zoo.registry.demo_tabs()]
+    ```
+    """
+    return tuple(_all("demo_tabs"))
+
+
+def exported_classes():
+    """The classes every family exports, by name (`zoo.<ClassName>`).
+
+    Returns:
+        A dict `{class name: class}`.
+
+    Example:
+
+    ```python
+    zoo.registry.exported_classes()["TerminatorClassifier"]
+    ```
+    """
+    return {cls.__name__: cls for cls in _all("classes")}

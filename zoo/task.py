@@ -6,6 +6,100 @@ from keras_hub.models import Task
 from zoo import validation
 
 
+def is_mixed(policy):
+    """Whether a dtype policy computes in a lower precision than it stores.
+
+    Args:
+        policy: a `keras.DTypePolicy`.
+
+    Returns:
+        bool.
+
+    Example:
+
+    ```python
+    zoo.task.is_mixed(keras.DTypePolicy("mixed_bfloat16"))  # True
+    ```
+    """
+    return policy.compute_dtype != policy.variable_dtype
+
+
+def head_dtype_policy(policy=None):
+    """`"float32"` under a mixed policy, else `None` (the policy's own).
+
+    The output head of every zoo model runs in float32 under mixed
+    precision, so logits, losses and softmaxes keep their range.
+
+    Args:
+        policy: a `keras.DTypePolicy`, or `None` for the global policy.
+
+    Returns:
+        `"float32"` or `None`.
+
+    Example:
+
+    ```python
+    keras.layers.Dense(10, dtype=zoo.task.head_dtype_policy())
+    ```
+    """
+    policy = keras.config.dtype_policy() if policy is None else policy
+    return "float32" if is_mixed(policy) else None
+
+
+def check_num_classes(num_classes, minimum=2):
+    """Checks a class count: an int (not a bool) of at least `minimum`.
+
+    Args:
+        num_classes: the value given.
+        minimum: int.
+
+    Returns:
+        The value.
+
+    Raises:
+        ValueError: naming `num_classes` and what was expected.
+
+    Example:
+
+    ```python
+    zoo.task.check_num_classes(10)
+    ```
+    """
+    if not isinstance(num_classes, int) or isinstance(num_classes, bool) \
+            or num_classes < minimum:
+        raise ValueError(
+            f"`num_classes` must be an integer >= {minimum}. "
+            f"Received: num_classes={num_classes!r}"
+        )
+    return num_classes
+
+
+def check_activation(activation):
+    """Checks a classifier output activation: `None` or `"softmax"`.
+
+    Args:
+        activation: the value given.
+
+    Returns:
+        The value.
+
+    Raises:
+        ValueError: naming `activation` and what was expected.
+
+    Example:
+
+    ```python
+    zoo.task.check_activation("softmax")
+    ```
+    """
+    if activation not in (None, "softmax"):
+        raise ValueError(
+            "`activation` must be None or 'softmax'. "
+            f"Received: activation={activation!r}"
+        )
+    return activation
+
+
 class ZooTask(Task):
     """A `keras_hub.models.Task` that feeds arrays straight to Keras.
 
@@ -39,6 +133,95 @@ class ZooTask(Task):
         backbone_cls = MyBackbone
     ```
     """
+
+    # ------------------------------------------------------------------
+    # Output head precision
+    # ------------------------------------------------------------------
+
+    @staticmethod
+    def resolve_head_dtype(head_dtype, backbone):
+        """The dtype policy of the task's output head.
+
+        Under a mixed backbone policy the head defaults to float32; a
+        given `head_dtype` wins; otherwise the backbone's policy.
+
+        Args:
+            head_dtype: `None`, a policy name or a `keras.DTypePolicy`.
+            backbone: the task's backbone.
+
+        Returns:
+            A policy name or `keras.DTypePolicy` for the head layers.
+
+        Example:
+
+        ```python
+        head = ZooTask.resolve_head_dtype(None, backbone)
+        ```
+        """
+        policy = backbone.dtype_policy
+        if head_dtype is None and is_mixed(policy):
+            return "float32"
+        return head_dtype or policy
+
+    def set_head_dtype(self, head_dtype):
+        """Stores `head_dtype` as a serialised policy, for `get_config`.
+
+        Args:
+            head_dtype: what `resolve_head_dtype` returned.
+
+        Example:
+
+        ```python
+        self.set_head_dtype(head_dtype)
+        ```
+        """
+        self.head_dtype = keras.dtype_policies.serialize(
+            keras.dtype_policies.get(head_dtype)
+        )
+
+    def compile_classifier(self, optimizer="auto", loss="auto",
+                           metrics="auto", from_logits=True,
+                           label_smoothing=None, **kwargs):
+        """`compile` with the classifier defaults of the zoo.
+
+        `"auto"` means Adam(1e-3), sparse categorical cross-entropy
+        (`from_logits`, `label_smoothing`; one-hot labels are not
+        needed) and sparse categorical accuracy named `"accuracy"`.
+
+        Args:
+            optimizer: `"auto"` or a Keras optimizer.
+            loss: `"auto"` or a Keras loss.
+            metrics: `"auto"` or a list of metrics.
+            from_logits: bool. Whether the model outputs logits.
+            label_smoothing: float or `None`. With `loss="auto"`, a float
+                selects `zoo.losses.SparseLabelSmoothingCrossentropy`.
+            **kwargs: passed to `keras.Model.compile`.
+
+        Example:
+
+        ```python
+        def compile(self, optimizer="auto", loss="auto", *,
+                    metrics="auto", **kwargs):
+            self.compile_classifier(optimizer, loss, metrics, **kwargs)
+        ```
+        """
+        if optimizer == "auto":
+            optimizer = keras.optimizers.Adam(1e-3)
+        if loss == "auto":
+            if label_smoothing is not None:
+                from zoo.losses import SparseLabelSmoothingCrossentropy
+
+                loss = SparseLabelSmoothingCrossentropy(
+                    label_smoothing, from_logits=from_logits
+                )
+            else:
+                loss = keras.losses.SparseCategoricalCrossentropy(
+                    from_logits=from_logits
+                )
+        if metrics == "auto":
+            metrics = [keras.metrics.SparseCategoricalAccuracy("accuracy")]
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics,
+                        **kwargs)
 
     # ------------------------------------------------------------------
     # Input validation

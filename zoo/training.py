@@ -1,9 +1,12 @@
-"""Training utilities: precision policies, resumable fit, recipes.
+"""Training utilities: precision policies, resumable fit, `train()`.
 
-A *recipe* trains one model family on its dataset and returns the model,
-its test metrics and the metadata of the preset it becomes. Recipes are
-registered by name (`register_recipe`) and run by `train()`, which is what
-`python -m zoo train FAMILY` and the `scripts/train_*.py` scripts call.
+A *recipe* trains one preset of a family on its dataset and returns the
+model, its test metrics and the metadata of the preset it becomes. Each
+family declares its recipes in its `FAMILY` (`zoo.family.PresetSpec.train`,
+called as `train(epochs, out_dir, seed, verbose)`); `train()` looks them
+up in `zoo.registry`, sets the dtype policy once, runs the recipe and
+writes the preset atomically. `python -m zoo train NAME` and the
+`scripts/train_*.py` scripts call it.
 """
 
 import contextlib
@@ -18,9 +21,11 @@ import warnings
 
 import keras
 
+import zoo.registry as registry
+from zoo.registry import list_recipes  # noqa: F401  (public here too)
+
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 RUN_FILE = "run.json"
-_RECIPES = {}
 
 
 def check_precision(precision):
@@ -220,41 +225,6 @@ def fit_resumable(
     )
 
 
-def register_recipe(name, fn, description=""):
-    """Registers a training recipe under a family name.
-
-    Args:
-        name: str. Family name used by `python -m zoo train NAME`.
-        fn: callable `(epochs, out_dir, precision, seed, verbose) ->
-            (model, metrics, metadata)`.
-        description: str. One line for `--help`.
-
-    Example:
-
-    ```python
-    zoo.training.register_recipe("my_family", my_recipe)
-    ```
-    """
-    if name in _RECIPES:
-        raise ValueError(f"Recipe {name!r} is already registered.")
-    _RECIPES[name] = (fn, description)
-
-
-def list_recipes():
-    """Sorted names of registered training recipes.
-
-    Returns:
-        A list of str.
-
-    Example:
-
-    ```python
-    zoo.training.list_recipes()  # ['hyper_mlp_digits', ...]
-    ```
-    """
-    return sorted(_RECIPES)
-
-
 def command_line(argv=None):
     """The command line of the current process, for metadata.
 
@@ -441,15 +411,9 @@ def train(
     zoo.training.train("hyper_mlp_digits", "runs/digits", epochs=2)
     ```
     """
-    import zoo
-
-    zoo.register_all()
     from zoo.preset_utils import save_preset
 
-    if family not in _RECIPES:
-        raise ValueError(
-            f"Unknown family {family!r}. Known: {', '.join(list_recipes())}"
-        )
+    recipe = registry.get_preset_spec(family).train
     check_precision(precision)
     if epochs is not None and (isinstance(epochs, bool) or not isinstance(
             epochs, int) or epochs <= 0):
@@ -469,19 +433,15 @@ def train(
     _check_resume(out_dir, {"family": family, "precision": precision,
                             "seed": seed, "epochs": epochs,
                             "backend": keras.backend.backend()})
-    fn, _ = _RECIPES[family]
     keras.utils.set_random_seed(seed)
     with precision_scope(precision):
-        model, metrics, metadata = fn(
-            epochs=epochs,
-            out_dir=out_dir,
-            precision=precision,
-            seed=seed,
-            verbose=verbose,
+        model, metrics, metadata = recipe(
+            epochs=epochs, out_dir=out_dir, seed=seed, verbose=verbose
         )
     metadata = dict(metadata)
     metadata.update(
         {
+            "recipe": family,
             "metrics": metrics,
             "backend": keras.backend.backend(),
             "precision": precision,

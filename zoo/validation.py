@@ -269,6 +269,65 @@ def _fmt(value):
     return str(int(value)) if value.is_integer() else f"{value:.6g}"
 
 
+def _check_shape(arr, spec, name, expected, where):
+    """Rank, fixed sizes and non-empty axes of `arr` (see `check_array`)."""
+    rank = len(spec.shape)
+    if arr.ndim != rank:
+        hint = ""
+        if arr.ndim == rank - 1 and tuple(arr.shape) == tuple(
+            d for d in spec.shape[1:]
+        ):
+            hint = (" This looks like one sample without its batch axis: "
+                    "pass x[None] (a batch of one).")
+        raise ValueError(
+            f"{name} must have shape {expected} (rank {rank}). "
+            f"Received shape={tuple(arr.shape)} (rank {arr.ndim}).{hint}"
+            f"{where}"
+        )
+    for axis, (want, got) in enumerate(zip(spec.shape, arr.shape)):
+        if axis > 0 and want is not None and want != got:
+            raise ValueError(
+                f"{name} must have shape {expected}: axis {axis} must have "
+                f"size {want}. Received shape={tuple(arr.shape)}.{where}"
+            )
+    if arr.shape and arr.shape[0] == 0:
+        raise ValueError(
+            f"{name} is an empty batch (shape={tuple(arr.shape)}): "
+            f"expected at least one sample of shape {expected}.{where}"
+        )
+    if 0 in arr.shape:
+        what = f" ({spec.meaning})" if spec.meaning else ""
+        raise ValueError(
+            f"{name}{what} has an empty axis (shape={tuple(arr.shape)}): every "
+            f"axis of {expected} needs at least one entry.{where}"
+        )
+
+
+def _check_range(arr, spec, name, where):
+    """`arr` within `spec`'s value range (see `check_array`)."""
+    lo, hi = spec.min_value, spec.max_value
+    if lo is not None or hi is not None:
+        tol = _RANGE_TOLERANCE if spec.dtype == "float" else 0
+        low_bad = lo is not None and arr.min() < lo - tol
+        high_bad = hi is not None and arr.max() > hi + tol
+        if low_bad or high_bad:
+            if spec.dtype == "int":
+                allowed = f"in [{_fmt(lo)}, {_fmt(hi)}]"
+                what = spec.meaning or "ids"
+                offender = arr.min() if low_bad else arr.max()
+                raise ValueError(
+                    f"{name} must hold {what} {allowed}. Received "
+                    f"{_fmt(offender)}.{where}"
+                )
+            bounds = (lo, hi)
+            hint = _RANGE_HINTS.get(bounds, "")
+            raise ValueError(
+                f"{name} values must be in [{_fmt(lo)}, {_fmt(hi)}]"
+                f"{hint}. Received min={_fmt(arr.min())}, "
+                f"max={_fmt(arr.max())}.{where}"
+            )
+
+
 def check_array(x, spec, where=""):
     """Checks one concrete input against its spec.
 
@@ -308,36 +367,7 @@ def check_array(x, spec, where=""):
             f"{name} must hold real numbers ({spec.dtype}) of shape "
             f"{expected}. Received dtype={arr.dtype}.{where}"
         )
-    rank = len(spec.shape)
-    if arr.ndim != rank:
-        hint = ""
-        if arr.ndim == rank - 1 and tuple(arr.shape) == tuple(
-            d for d in spec.shape[1:]
-        ):
-            hint = (" This looks like one sample without its batch axis: "
-                    "pass x[None] (a batch of one).")
-        raise ValueError(
-            f"{name} must have shape {expected} (rank {rank}). "
-            f"Received shape={tuple(arr.shape)} (rank {arr.ndim}).{hint}"
-            f"{where}"
-        )
-    for axis, (want, got) in enumerate(zip(spec.shape, arr.shape)):
-        if axis > 0 and want is not None and want != got:
-            raise ValueError(
-                f"{name} must have shape {expected}: axis {axis} must have "
-                f"size {want}. Received shape={tuple(arr.shape)}.{where}"
-            )
-    if arr.shape and arr.shape[0] == 0:
-        raise ValueError(
-            f"{name} is an empty batch (shape={tuple(arr.shape)}): "
-            f"expected at least one sample of shape {expected}.{where}"
-        )
-    if 0 in arr.shape:
-        what = f" ({spec.meaning})" if spec.meaning else ""
-        raise ValueError(
-            f"{name}{what} has an empty axis (shape={tuple(arr.shape)}): every "
-            f"axis of {expected} needs at least one entry.{where}"
-        )
+    _check_shape(arr, spec, name, expected, where)
     is_float = np.issubdtype(arr.dtype, np.floating)
     if is_float and not np.all(np.isfinite(arr)):
         bad = np.unique(np.nonzero(~np.isfinite(
@@ -354,27 +384,7 @@ def check_array(x, spec, where=""):
             f"{name} must hold integer {spec.meaning or 'ids'}. "
             f"Received the non-integer value {_fmt(bad)}.{where}"
         )
-    lo, hi = spec.min_value, spec.max_value
-    if lo is not None or hi is not None:
-        tol = _RANGE_TOLERANCE if spec.dtype == "float" else 0
-        low_bad = lo is not None and arr.min() < lo - tol
-        high_bad = hi is not None and arr.max() > hi + tol
-        if low_bad or high_bad:
-            if spec.dtype == "int":
-                allowed = f"in [{_fmt(lo)}, {_fmt(hi)}]"
-                what = spec.meaning or "ids"
-                offender = arr.min() if low_bad else arr.max()
-                raise ValueError(
-                    f"{name} must hold {what} {allowed}. Received "
-                    f"{_fmt(offender)}.{where}"
-                )
-            bounds = (lo, hi)
-            hint = _RANGE_HINTS.get(bounds, "")
-            raise ValueError(
-                f"{name} values must be in [{_fmt(lo)}, {_fmt(hi)}]"
-                f"{hint}. Received min={_fmt(arr.min())}, "
-                f"max={_fmt(arr.max())}.{where}"
-            )
+    _check_range(arr, spec, name, where)
     return arr
 
 

@@ -1,6 +1,8 @@
 """Offline data sets for the zoo (numpy only; no keras or backend import).
 
 - `load_digits`: scikit-learn 8x8 digits with fixed train/val/test splits.
+- `digit_image_to_features`, `features_to_image`: any picture to the
+  8x8 digits features and back.
 - `load_mnist1d`: MNIST-1D generated locally by the `mnist1d` package.
 - `lorenz96`, `two_scale_lorenz96`, `kuramoto_sivashinsky`: chaotic
   dynamical systems for forecasting, with `lyapunov_exponent` and
@@ -9,6 +11,8 @@
 
 from zoo.data._cache import cached_array
 from zoo.data._cache import data_cache_dir
+from zoo.data.digit_images import digit_image_to_features
+from zoo.data.digit_images import features_to_image
 from zoo.data.digits import DIGITS_CLASS_NAMES
 from zoo.data.digits import digits_permutation
 from zoo.data.digits import digits_split_indices
@@ -29,7 +33,9 @@ __all__ = [
     "cached_array",
     "data_cache_dir",
     "digits_permutation",
+    "digit_image_to_features",
     "digits_split_indices",
+    "features_to_image",
     "ks_energy_spectrum",
     "kuramoto_sivashinsky",
     "load_digits",

@@ -4,6 +4,9 @@ import functools
 
 import numpy as np
 
+from layers._checks import check_bool
+from zoo._checks import check_str_choice
+
 DIGITS_CLASS_NAMES = ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9")
 
 DIGITS_SPLITS = ("train", "val", "test", "trainval", "all")
@@ -13,18 +16,6 @@ _TEST_SIZE = 540
 _VAL_SIZE = 180
 _SPLIT_SEED = 0
 _PERMUTATION_SEED = 42
-
-
-def _check_choice(name, value, choices):
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(
-            f"`{name}` must be one of {choices}. Received: {name}={value!r}"
-        )
-
-
-def _check_bool(name, value):
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"`{name}` must be a bool. Received: {name}={value!r}")
 
 
 @functools.lru_cache(maxsize=1)
@@ -95,7 +86,7 @@ def digits_split_indices(split="train"):
         UCI Machine Learning Repository 1998](
         https://doi.org/10.24432/C50P49)
     """
-    _check_choice("split", split, DIGITS_SPLITS)
+    check_str_choice("split", split, DIGITS_SPLITS)
     return _split_indices()[split].astype(np.int64)
 
 
@@ -178,10 +169,10 @@ def load_digits(split="train", layout="flat", permuted=False, normalize=True):
         - [scikit-learn `load_digits`](https://scikit-learn.org/stable/
         modules/generated/sklearn.datasets.load_digits.html)
     """
-    _check_choice("split", split, DIGITS_SPLITS)
-    _check_choice("layout", layout, DIGITS_LAYOUTS)
-    _check_bool("permuted", permuted)
-    _check_bool("normalize", normalize)
+    check_str_choice("split", split, DIGITS_SPLITS)
+    check_str_choice("layout", layout, DIGITS_LAYOUTS)
+    check_bool("permuted", permuted)
+    check_bool("normalize", normalize)
     x_all, y_all = _raw_digits()
     index = _split_indices()[split]
     x = x_all[index]

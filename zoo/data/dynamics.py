@@ -9,10 +9,11 @@ generators return float32 arrays and cache them on disk (see
 """
 
 import functools
-import numbers
 
 import numpy as np
 
+from zoo._checks import check_int
+from zoo._checks import check_real
 from zoo.data._cache import cached_array
 
 # Bump when a change to the code changes generated values, so that stale
@@ -23,38 +24,8 @@ _ALGORITHM_VERSION = 1
 _FINITE_CHECK_EVERY = 256
 
 
-def _check_int(name, value, minimum):
-    if (
-        isinstance(value, (bool, np.bool_))
-        or not isinstance(value, numbers.Integral)
-        or value < minimum
-    ):
-        if minimum == 1:
-            kind = "a positive integer"
-        elif minimum == 0:
-            kind = "a non-negative integer"
-        else:
-            kind = f"an integer >= {minimum}"
-        raise ValueError(f"`{name}` must be {kind}. Received: {name}={value!r}")
-    return int(value)
-
-
-def _check_real(name, value, positive=False):
-    valid = isinstance(value, numbers.Real) and not isinstance(
-        value, (bool, np.bool_)
-    )
-    if valid:
-        valid = bool(np.isfinite(value)) and (value > 0 or not positive)
-    if not valid:
-        kind = "a positive finite" if positive else "a finite real"
-        raise ValueError(
-            f"`{name}` must be {kind} number. Received: {name}={value!r}"
-        )
-    return float(value)
-
-
 def _check_seed(seed):
-    return _check_int("seed", seed, 0)
+    return check_int("seed", seed, 0)
 
 
 def _raise_blow_up(system, step, dt):
@@ -144,30 +115,35 @@ def lorenz96_step(state, forcing, dt):
             "`state` must have shape (..., num_dims) with num_dims >= 4. "
             f"Received: state.shape={state.shape}"
         )
-    forcing = _check_real("forcing", forcing)
-    dt = _check_real("dt", dt, positive=True)
+    forcing = check_real("forcing", forcing)
+    dt = check_real("dt", dt, positive=True)
     with np.errstate(over="ignore", invalid="ignore"):
         return _rk4(_lorenz96_rhs(forcing, state.shape[-1]), state, dt)
 
 
-def _integrate(step, x, num_steps, transient_steps, record, system, dt):
-    """Runs `transient_steps` steps, then records `num_steps` states.
+def _integrate(step, x, p, system, every=1):
+    """Runs `p["transient_steps"]` steps, then records `p["num_steps"]`.
 
-    `record(i, x)` receives the state after the transient (i = 0) and
-    after each further step. Returns the final state.
+    The recorded states are the state right after the transient and one
+    every `every` further steps, `p["dt"]` being the time step (for the
+    blow-up message). Returns them, an array `(p["num_steps"],) +
+    x.shape` of `x`'s dtype.
     """
-    total = transient_steps + num_steps - 1
+    transient_steps, dt = p["transient_steps"], p["dt"]
+    out = np.empty((p["num_steps"],) + x.shape, dtype=x.dtype)
+    total = transient_steps + (p["num_steps"] - 1) * every
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         for n in range(total + 1):
-            if n >= transient_steps:
-                record(n - transient_steps, x)
+            i = n - transient_steps
+            if i >= 0 and i % every == 0:
+                out[i // every] = x
             if n == total:
                 break
             x = step(x)
             if (n + 1) % _FINITE_CHECK_EVERY == 0:
                 _check_finite(x, system, n + 1, dt)
     _check_finite(x, system, total, dt)
-    return x
+    return out
 
 
 def lorenz96(
@@ -229,11 +205,11 @@ def lorenz96(
     """
     params = {
         "version": _ALGORITHM_VERSION,
-        "num_steps": _check_int("num_steps", num_steps, 1),
-        "forcing": _check_real("forcing", forcing),
-        "num_dims": _check_int("num_dims", num_dims, 4),
-        "dt": _check_real("dt", dt, positive=True),
-        "transient_steps": _check_int("transient_steps", transient_steps, 0),
+        "num_steps": check_int("num_steps", num_steps, 1),
+        "forcing": check_real("forcing", forcing),
+        "num_dims": check_int("num_dims", num_dims, 4),
+        "dt": check_real("dt", dt, positive=True),
+        "transient_steps": check_int("transient_steps", transient_steps, 0),
         "seed": _check_seed(seed),
     }
 
@@ -242,20 +218,7 @@ def lorenz96(
         rng = np.random.default_rng(p["seed"])
         x = p["forcing"] + 0.01 * rng.standard_normal(p["num_dims"])
         rhs = _lorenz96_rhs(p["forcing"], p["num_dims"])
-        out = np.empty((p["num_steps"], p["num_dims"]), dtype=np.float64)
-
-        def record(i, state):
-            out[i] = state
-
-        _integrate(
-            lambda s: _rk4(rhs, s, p["dt"]),
-            x,
-            p["num_steps"],
-            p["transient_steps"],
-            record,
-            "Lorenz 96",
-            p["dt"],
-        )
+        out = _integrate(lambda s: _rk4(rhs, s, p["dt"]), x, p, "Lorenz 96")
         return _to_float32(out, "Lorenz 96", p["dt"])
 
     return cached_array("lorenz96", params, generate, cache=cache)
@@ -286,6 +249,33 @@ def _two_scale_rhs(num_slow, num_fast, forcing, h, c, b):
         return np.concatenate([dx, dy])
 
     return rhs
+
+
+def _generate_two_scale(p):
+    """Integrates `two_scale_lorenz96` for its checked parameters `p`."""
+    k, j = p["num_slow"], p["num_fast_per_slow"]
+    rng = np.random.default_rng(p["seed"])
+    x0 = rng.standard_normal(k)
+    y0 = 0.1 * rng.standard_normal(k * j)
+    rhs = _two_scale_rhs(
+        k,
+        j,
+        p["forcing"],
+        p["coupling"],
+        p["time_scale"],
+        p["space_scale"],
+    )
+    out = _integrate(
+        lambda z: _rk4(rhs, z, p["dt"]),
+        np.concatenate([x0, y0]),
+        p,
+        "two-scale Lorenz 96",
+        every=p["sample_every"],
+    )
+    out = _to_float32(out, "two-scale Lorenz 96", p["dt"])
+    if p["return_fast"]:
+        return (out[:, :k].copy(), out[:, k:].copy())
+    return out[:, :k].copy()
 
 
 def two_scale_lorenz96(
@@ -370,13 +360,13 @@ def two_scale_lorenz96(
         uncertainty in the Lorenz '96 system, Phil. Trans. R. Soc. A
         2013](https://doi.org/10.1098/rsta.2011.0305)
     """
-    space_scale = _check_real("space_scale", space_scale)
+    space_scale = check_real("space_scale", space_scale)
     if space_scale == 0.0:
         raise ValueError(
             "`space_scale` must be non-zero. Received: space_scale=0.0"
         )
-    dt = _check_real("dt", dt, positive=True)
-    transient_time = _check_real("transient_time", transient_time)
+    dt = check_real("dt", dt, positive=True)
+    transient_time = check_real("transient_time", transient_time)
     if transient_time < 0:
         raise ValueError(
             "`transient_time` must be >= 0. "
@@ -389,59 +379,26 @@ def two_scale_lorenz96(
         )
     params = {
         "version": _ALGORITHM_VERSION,
-        "num_steps": _check_int("num_steps", num_steps, 1),
-        "num_slow": _check_int("num_slow", num_slow, 4),
-        "num_fast_per_slow": _check_int(
+        "num_steps": check_int("num_steps", num_steps, 1),
+        "num_slow": check_int("num_slow", num_slow, 4),
+        "num_fast_per_slow": check_int(
             "num_fast_per_slow", num_fast_per_slow, 1
         ),
-        "forcing": _check_real("forcing", forcing),
-        "coupling": _check_real("coupling", coupling),
-        "time_scale": _check_real("time_scale", time_scale),
+        "forcing": check_real("forcing", forcing),
+        "coupling": check_real("coupling", coupling),
+        "time_scale": check_real("time_scale", time_scale),
         "space_scale": space_scale,
         "dt": dt,
-        "sample_every": _check_int("sample_every", sample_every, 1),
+        "sample_every": check_int("sample_every", sample_every, 1),
         "transient_steps": int(round(transient_time / dt)),
         "seed": _check_seed(seed),
         "return_fast": bool(return_fast),
     }
 
-    def generate():
-        p = params
-        k, j = p["num_slow"], p["num_fast_per_slow"]
-        rng = np.random.default_rng(p["seed"])
-        x0 = rng.standard_normal(k)
-        y0 = 0.1 * rng.standard_normal(k * j)
-        rhs = _two_scale_rhs(
-            k,
-            j,
-            p["forcing"],
-            p["coupling"],
-            p["time_scale"],
-            p["space_scale"],
-        )
-        dt_ = p["dt"]
-        every = p["sample_every"]
-        out = np.empty((p["num_steps"], k + k * j), dtype=np.float64)
-
-        def record(i, state):
-            if i % every == 0:
-                out[i // every] = state
-
-        _integrate(
-            lambda z: _rk4(rhs, z, dt_),
-            np.concatenate([x0, y0]),
-            (p["num_steps"] - 1) * every + 1,
-            p["transient_steps"],
-            record,
-            "two-scale Lorenz 96",
-            dt_,
-        )
-        out = _to_float32(out, "two-scale Lorenz 96", dt_)
-        if p["return_fast"]:
-            return (out[:, :k].copy(), out[:, k:].copy())
-        return out[:, :k].copy()
-
-    return cached_array("two_scale_lorenz96", params, generate, cache=cache)
+    return cached_array(
+        "two_scale_lorenz96", params,
+        lambda: _generate_two_scale(params), cache=cache,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -486,9 +443,9 @@ class KSIntegrator:
     """
 
     def __init__(self, length, num_points, dt):
-        self.length = _check_real("length", length, positive=True)
-        self.num_points = _check_int("num_points", num_points, 4)
-        self.dt = _check_real("dt", dt, positive=True)
+        self.length = check_real("length", length, positive=True)
+        self.num_points = check_int("num_points", num_points, 4)
+        self.dt = check_real("dt", dt, positive=True)
         n = np.arange(self.num_points // 2 + 1)
         self.wavenumbers = 2.0 * np.pi * n / self.length
         k = self.wavenumbers
@@ -633,11 +590,11 @@ def kuramoto_sivashinsky(
     """
     params = {
         "version": _ALGORITHM_VERSION,
-        "num_steps": _check_int("num_steps", num_steps, 1),
-        "length": _check_real("length", length, positive=True),
-        "num_points": _check_int("num_points", num_points, 4),
-        "dt": _check_real("dt", dt, positive=True),
-        "transient_steps": _check_int("transient_steps", transient_steps, 0),
+        "num_steps": check_int("num_steps", num_steps, 1),
+        "length": check_real("length", length, positive=True),
+        "num_points": check_int("num_points", num_points, 4),
+        "dt": check_real("dt", dt, positive=True),
+        "transient_steps": check_int("transient_steps", transient_steps, 0),
         "seed": _check_seed(seed),
     }
     integrator = KSIntegrator(
@@ -649,22 +606,8 @@ def kuramoto_sivashinsky(
         rng = np.random.default_rng(p["seed"])
         u0 = 0.01 * (rng.random(p["num_points"]) - 0.5)
         u0 -= u0.mean()
-        spectra = np.empty(
-            (p["num_steps"], p["num_points"] // 2 + 1), dtype=np.complex128
-        )
-
-        def record(i, v):
-            spectra[i] = v
-
-        _integrate(
-            integrator.step_spectral,
-            np.fft.rfft(u0),
-            p["num_steps"],
-            p["transient_steps"],
-            record,
-            "Kuramoto-Sivashinsky",
-            p["dt"],
-        )
+        spectra = _integrate(integrator.step_spectral, np.fft.rfft(u0), p,
+                             "Kuramoto-Sivashinsky")
         u = np.fft.irfft(spectra, n=p["num_points"], axis=-1)
         return _to_float32(u, "Kuramoto-Sivashinsky", p["dt"])
 
@@ -709,7 +652,7 @@ def ks_energy_spectrum(u, length=22.0):
             "`u` must have shape (num_points,) or (num_steps, num_points) "
             f"with num_points >= 2. Received: u.shape={u.shape}"
         )
-    length = _check_real("length", length, positive=True)
+    length = check_real("length", length, positive=True)
     num_points = u.shape[-1]
     u_hat = np.fft.rfft(u, axis=-1) / num_points
     energy = np.abs(u_hat[..., 1 : num_points // 2 + 1]) ** 2
@@ -778,10 +721,10 @@ def lyapunov_exponent(
             "`state` must be a non-empty finite array. "
             f"Received: state with shape {x.shape}"
         )
-    dt = _check_real("dt", dt, positive=True)
-    num_steps = _check_int("num_steps", num_steps, 1)
-    transient_steps = _check_int("transient_steps", transient_steps, 0)
-    d0 = _check_real("d0", d0, positive=True)
+    dt = check_real("dt", dt, positive=True)
+    num_steps = check_int("num_steps", num_steps, 1)
+    transient_steps = check_int("transient_steps", transient_steps, 0)
+    d0 = check_real("d0", d0, positive=True)
     seed = _check_seed(seed)
     system = "Lyapunov exponent"
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):

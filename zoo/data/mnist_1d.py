@@ -1,11 +1,13 @@
 """MNIST-1D generated offline with the `mnist1d` package."""
 
 import importlib.metadata
-import numbers
 import random
 
 import numpy as np
 
+from layers._checks import check_bool
+from zoo._checks import check_int
+from zoo._checks import check_str_choice
 from zoo.data._cache import cached_array
 
 MNIST1D_SPLITS = ("train", "val", "test", "trainval")
@@ -14,13 +16,6 @@ _NUM_VAL = 500
 _PERMUTATION_SEED = 42
 # Bump when the arrays produced for a given configuration change.
 _FORMAT_VERSION = 1
-
-
-def _check_choice(name, value, choices):
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(
-            f"`{name}` must be one of {choices}. Received: {name}={value!r}"
-        )
 
 
 def _mnist1d_version():
@@ -128,19 +123,9 @@ def load_mnist1d(split="train", shuffled=False, seed=42, cache=True):
         - [Greydanus & Kobak, Scaling Down Deep Learning with MNIST-1D,
         ICML 2024](https://arxiv.org/abs/2011.14439)
     """
-    _check_choice("split", split, MNIST1D_SPLITS)
-    if not isinstance(shuffled, (bool, np.bool_)):
-        raise ValueError(
-            f"`shuffled` must be a bool. Received: shuffled={shuffled!r}"
-        )
-    if (
-        isinstance(seed, (bool, np.bool_))
-        or not isinstance(seed, numbers.Integral)
-        or seed < 0
-    ):
-        raise ValueError(
-            f"`seed` must be a non-negative integer. Received: seed={seed!r}"
-        )
+    check_str_choice("split", split, MNIST1D_SPLITS)
+    check_bool("shuffled", shuffled)
+    check_int("seed", seed, 0)
     params = {
         "version": _FORMAT_VERSION,
         "mnist1d_version": _mnist1d_version(),

@@ -1,8 +1,10 @@
 """Forecasters of chaotic systems: recurrence, attention and gating."""
 
-from zoo.forecasting import forecasting_recipes  # noqa: F401
-from zoo.forecasting import forecasting_registry  # noqa: F401
 from zoo.forecasting.forecaster import Forecaster
 from zoo.forecasting.forecaster_backbone import ForecasterBackbone
+from zoo.forecasting.forecasting_family import FAMILY
+from zoo.preset_utils import register_family_presets
 
-__all__ = ["Forecaster", "ForecasterBackbone"]
+register_family_presets(FAMILY)
+
+__all__ = ["FAMILY", "Forecaster", "ForecasterBackbone"]

@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 
+from layers._checks import check_positive_int
 from zoo import validation
 from zoo.forecasting.forecaster_backbone import ForecasterBackbone
 from zoo.task import ZooTask
@@ -54,16 +55,9 @@ class Forecaster(ZooTask):
 
     def __init__(self, backbone, context_length=16, residual=True,
                  head_dtype=None, preprocessor=None, **kwargs):
-        if not isinstance(context_length, int) or isinstance(
-                context_length, bool) or context_length <= 0:
-            raise ValueError(
-                "`context_length` must be a positive integer. Received: "
-                f"context_length={context_length!r}"
-            )
-        policy = backbone.dtype_policy
-        if head_dtype is None and policy.compute_dtype != policy.variable_dtype:
-            head_dtype = "float32"
-        head_dtype = head_dtype or policy
+        context_length = check_positive_int("context_length",
+                                            context_length)
+        head_dtype = self.resolve_head_dtype(head_dtype, backbone)
 
         # === Layers ===
         self.backbone = backbone
@@ -90,9 +84,7 @@ class Forecaster(ZooTask):
         # === Config ===
         self.context_length = context_length
         self.residual = bool(residual)
-        self.head_dtype = keras.dtype_policies.serialize(
-            keras.dtype_policies.get(head_dtype)
-        )
+        self.set_head_dtype(head_dtype)
 
     def compile(self, optimizer="auto", loss="auto", *, metrics="auto",
                 **kwargs):
@@ -146,11 +138,7 @@ class Forecaster(ZooTask):
         # Finite values, numeric dtype (as `predict` checks its input).
         spec = validation.InputSpec("warmup", (None, None, dim))
         warmup = validation.check_array(warmup, spec).astype("float32")
-        if not isinstance(steps, (int, np.integer)) or isinstance(
-                steps, bool) or steps <= 0:
-            raise ValueError(
-                f"`steps` must be a positive integer. Received: steps={steps!r}"
-            )
+        steps = check_positive_int("steps", steps)
         window = np.ascontiguousarray(warmup[:, -self.context_length:])
         out = np.empty((warmup.shape[0], int(steps), dim), "float32")
         for i in range(int(steps)):

@@ -3,6 +3,8 @@
 import keras
 from keras_hub.models import Backbone
 
+from layers._checks import check_choice
+from layers._checks import check_positive_int
 from layers.recurrent import GATINGS
 from layers.recurrent import RHN
 from layers.recurrent import GatedResidual
@@ -11,12 +13,100 @@ from layers.recurrent import RelativeCausalAttention
 CELLS = ("lstm", "gru", "rhn", "transformer")
 
 
-def _positive_int(name, value):
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+def _check_config(input_dim, cell, units, gating, depth, num_heads, window,
+                  num_layers, ffn_dim):
+    """Checks the backbone's arguments; returns the ints and `ffn_dim`."""
+    sizes = {name: check_positive_int(name, value) for name, value in (
+        ("input_dim", input_dim), ("units", units), ("depth", depth),
+        ("num_heads", num_heads), ("window", window),
+        ("num_layers", num_layers))}
+    check_choice("cell", cell, CELLS)
+    check_choice("gating", gating, GATINGS)
+    if units % num_heads:
         raise ValueError(
-            f"`{name}` must be a positive integer. Received: {name}={value!r}"
+            "`units` must be divisible by `num_heads`. Received: "
+            f"units={units}, num_heads={num_heads}"
         )
-    return value
+    sizes["ffn_dim"] = check_positive_int("ffn_dim", ffn_dim or 2 * units)
+    return sizes
+
+
+class _Layers:
+    """Creates the backbone's layers, each seeded by its index `i`."""
+
+    def __init__(self, units, depth, num_heads, window, seed, dtype):
+        self.units = units
+        self.depth = depth
+        self.num_heads = num_heads
+        self.window = window
+        self.seed = seed
+        self.dtype = dtype
+
+    def seed_of(self, i):
+        return None if self.seed is None else self.seed + 100 * i
+
+    def init(self, i):
+        return keras.initializers.GlorotUniform(self.seed_of(i))
+
+    def dense(self, width, name, i, activation=None):
+        return keras.layers.Dense(width, activation=activation,
+                                  kernel_initializer=self.init(i),
+                                  dtype=self.dtype, name=name)
+
+    def gate(self, gating, name, i):
+        return GatedResidual(gating, seed=self.seed_of(i), dtype=self.dtype,
+                             name=name)
+
+    def norm(self, name):
+        return keras.layers.LayerNormalization(epsilon=1e-5,
+                                               dtype=self.dtype, name=name)
+
+    def attend(self, name, i):
+        return RelativeCausalAttention(
+            self.num_heads, self.units // self.num_heads,
+            window=self.window, seed=self.seed_of(i), dtype=self.dtype,
+            name=name,
+        )
+
+    def rnn(self, kind, name, i):
+        if kind == "rhn":
+            return RHN(self.units, depth=self.depth, return_sequences=True,
+                       seed=self.seed_of(i), dtype=self.dtype, name=name)
+        rnn_cls = keras.layers.LSTM if kind == "lstm" else keras.layers.GRU
+        return rnn_cls(
+            self.units, return_sequences=True, seed=self.seed_of(i),
+            kernel_initializer=self.init(i),
+            recurrent_initializer=keras.initializers.Orthogonal(
+                seed=self.seed_of(i + 1)),
+            dtype=self.dtype, name=name,
+        )
+
+
+def _recurrent_stack(make, h, cell, gating, attention):
+    """`G_rec(h, RNN(h))`, then `G_att(h, Attention(LayerNorm(h)))`."""
+    r = make.rnn(cell, "recurrent", 1)(h)
+    h = make.gate(gating, "recurrent_gate", 2)(h, update=r)
+    if attention:
+        a = make.attend("attention", 3)(make.norm("attention_norm")(h))
+        h = make.gate(gating, "attention_gate", 4)(h, update=a)
+    return h
+
+
+def _transformer_block(make, h, i, gating, recurrence, ffn_dim):
+    """One pre-norm block: attention, optional GRU, feed-forward."""
+    k = 10 * (i + 1)
+    p = f"block_{i}_"
+    a = make.attend(p + "attention", k)(make.norm(p + "attention_norm")(h))
+    h = make.gate(gating, p + "attention_gate", k + 1)(h, update=a)
+    if recurrence:
+        r = make.rnn("gru", p + "recurrent", k + 2)(
+            make.norm(p + "recurrent_norm")(h)
+        )
+        h = make.gate(gating, p + "recurrent_gate", k + 4)(h, update=r)
+    f = make.norm(p + "ffn_norm")(h)
+    f = make.dense(ffn_dim, p + "ffn_in", k + 5, activation="gelu")(f)
+    f = make.dense(make.units, p + "ffn_out", k + 6)(f)
+    return make.gate(gating, p + "ffn_gate", k + 7)(h, update=f)
 
 
 @keras.saving.register_keras_serializable(package="hyperzoo")
@@ -95,118 +185,35 @@ class ForecasterBackbone(Backbone):
         dtype=None,
         **kwargs,
     ):
-        _positive_int("input_dim", input_dim)
-        _positive_int("units", units)
-        _positive_int("depth", depth)
-        _positive_int("num_heads", num_heads)
-        _positive_int("window", window)
-        _positive_int("num_layers", num_layers)
-        if cell not in CELLS:
-            raise ValueError(
-                f"`cell` must be one of {CELLS}. Received: cell={cell!r}"
-            )
-        if gating not in GATINGS:
-            raise ValueError(
-                f"`gating` must be one of {GATINGS}. "
-                f"Received: gating={gating!r}"
-            )
-        if units % num_heads:
-            raise ValueError(
-                "`units` must be divisible by `num_heads`. Received: "
-                f"units={units}, num_heads={num_heads}"
-            )
-        ffn_dim = _positive_int("ffn_dim", ffn_dim or 2 * units)
+        sizes = _check_config(input_dim, cell, units, gating, depth,
+                              num_heads, window, num_layers, ffn_dim)
         if cell == "transformer":
             attention = True
-        key_dim = units // num_heads
-
-        def seed_of(i):
-            return None if seed is None else seed + 100 * i
-
-        def init(i):
-            return keras.initializers.GlorotUniform(seed_of(i))
-
-        def gate(name, i):
-            return GatedResidual(gating, seed=seed_of(i), dtype=dtype,
-                                 name=name)
-
-        def norm(name):
-            return keras.layers.LayerNormalization(epsilon=1e-5,
-                                                   dtype=dtype, name=name)
-
-        def attend(name, i):
-            return RelativeCausalAttention(
-                num_heads, key_dim, window=window, seed=seed_of(i),
-                dtype=dtype, name=name,
-            )
-
-        def rnn(kind, name, i):
-            if kind == "lstm":
-                return keras.layers.LSTM(
-                    units, return_sequences=True, seed=seed_of(i),
-                    kernel_initializer=init(i),
-                    recurrent_initializer=keras.initializers.Orthogonal(
-                        seed=seed_of(i + 1)),
-                    dtype=dtype, name=name,
-                )
-            if kind == "gru":
-                return keras.layers.GRU(
-                    units, return_sequences=True, seed=seed_of(i),
-                    kernel_initializer=init(i),
-                    recurrent_initializer=keras.initializers.Orthogonal(
-                        seed=seed_of(i + 1)),
-                    dtype=dtype, name=name,
-                )
-            return RHN(units, depth=depth, return_sequences=True,
-                       seed=seed_of(i), dtype=dtype, name=name)
+        make = _Layers(units, depth, num_heads, window, seed, dtype)
 
         # === Functional Model ===
         features = keras.Input((None, input_dim), name="features")
-        h = keras.layers.Dense(units, kernel_initializer=init(0),
-                               dtype=dtype, name="embedding")(features)
+        h = make.dense(units, "embedding", 0)(features)
         if cell != "transformer":
-            r = rnn(cell, "recurrent", 1)(h)
-            h = gate("recurrent_gate", 2)(h, update=r)
-            if attention:
-                a = attend("attention", 3)(norm("attention_norm")(h))
-                h = gate("attention_gate", 4)(h, update=a)
+            h = _recurrent_stack(make, h, cell, gating, attention)
         else:
             for i in range(num_layers):
-                k = 10 * (i + 1)
-                a = attend(f"block_{i}_attention", k)(
-                    norm(f"block_{i}_attention_norm")(h)
-                )
-                h = gate(f"block_{i}_attention_gate", k + 1)(h, update=a)
-                if recurrence:
-                    r = rnn("gru", f"block_{i}_recurrent", k + 2)(
-                        norm(f"block_{i}_recurrent_norm")(h)
-                    )
-                    h = gate(f"block_{i}_recurrent_gate", k + 4)(
-                        h, update=r
-                    )
-                f = norm(f"block_{i}_ffn_norm")(h)
-                f = keras.layers.Dense(ffn_dim, activation="gelu",
-                                       kernel_initializer=init(k + 5),
-                                       dtype=dtype,
-                                       name=f"block_{i}_ffn_in")(f)
-                f = keras.layers.Dense(units, kernel_initializer=init(k + 6),
-                                       dtype=dtype,
-                                       name=f"block_{i}_ffn_out")(f)
-                h = gate(f"block_{i}_ffn_gate", k + 7)(h, update=f)
+                h = _transformer_block(make, h, i, gating, recurrence,
+                                       sizes["ffn_dim"])
         super().__init__(inputs=features, outputs=h, dtype=dtype, **kwargs)
 
         # === Config ===
-        self.input_dim = input_dim
+        self.input_dim = sizes["input_dim"]
         self.cell = cell
-        self.units = units
+        self.units = sizes["units"]
         self.attention = bool(attention)
         self.gating = gating
         self.recurrence = bool(recurrence)
-        self.depth = depth
-        self.num_heads = num_heads
-        self.window = window
-        self.num_layers = num_layers
-        self.ffn_dim = ffn_dim
+        self.depth = sizes["depth"]
+        self.num_heads = sizes["num_heads"]
+        self.window = sizes["window"]
+        self.num_layers = sizes["num_layers"]
+        self.ffn_dim = sizes["ffn_dim"]
         self.seed = seed
 
     @property

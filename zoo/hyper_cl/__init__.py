@@ -1,8 +1,10 @@
 """Whole-network hypernetworks for continual learning (HyperCL)."""
 
-from zoo.hyper_cl import hyper_cl_recipes  # noqa: F401
-from zoo.hyper_cl import hyper_cl_registry  # noqa: F401
 from zoo.hyper_cl.hyper_cl_backbone import HyperCLBackbone
 from zoo.hyper_cl.hyper_cl_classifier import HyperCLClassifier
+from zoo.hyper_cl.hyper_cl_family import FAMILY
+from zoo.preset_utils import register_family_presets
 
-__all__ = ["HyperCLBackbone", "HyperCLClassifier"]
+register_family_presets(FAMILY)
+
+__all__ = ["FAMILY", "HyperCLBackbone", "HyperCLClassifier"]

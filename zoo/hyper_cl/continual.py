@@ -1,110 +1,40 @@
-"""Continual-learning benchmarks on digits: task streams, loops, metrics.
+"""Continual-learning loops and metrics of the HyperCL family.
 
-Protocol (fixed here, used by the recipe, the evaluator, the benchmark and
-the demo):
-- Permuted digits: 10 tasks; task 0 is the plain 8x8 digits, task t > 0
-  applies the pixel permutation `RandomState(PERMUTATION_SEED + t)` to the
-  64 features; labels are the digits 0-9 in every task.
-- Split digits: 5 tasks with the classes {0, 1}, {2, 3}, ..., {8, 9};
-  local labels 0/1 (global label = 2 t + local).
-- Splits of `zoo.data.load_digits`: train on `"train"` (1077), report on
-  `"test"` (540), the same images in every task.
-- Metrics over the accuracy matrix `R[i, j]` (accuracy on task j after
-  training task i): average accuracy = mean_j R[T-1, j]; forgetting =
-  mean_{j < T-1} (R[j, j] - R[T-1, j]) (the negative backward transfer
-  of Lopez-Paz & Ranzato, 2017: accuracy right after learning a task
-  minus accuracy at the end).
+The task streams (permuted and split digits, the protocol) are in
+`zoo.data.continual_digits`; they are re-exported here
+(`continual.make_tasks`, ...) for the code written against this module.
+
+Metrics over the accuracy matrix `R[i, j]` (accuracy on task j after
+training task i): average accuracy = mean_j R[T-1, j]; forgetting =
+mean_{j < T-1} (R[j, j] - R[T-1, j]) (the negative backward transfer of
+Lopez-Paz & Ranzato, 2017: accuracy right after learning a task minus
+accuracy at the end).
 """
 
 import numpy as np
 
-from zoo.data import load_digits
+from zoo.data.continual_digits import NUM_PERMUTED_TASKS
+from zoo.data.continual_digits import NUM_SPLIT_TASKS
+from zoo.data.continual_digits import PERMUTATION_SEED
+from zoo.data.continual_digits import SCENARIOS
+from zoo.data.continual_digits import SPLIT_TASK_LABELS
+from zoo.data.continual_digits import make_tasks
+from zoo.data.continual_digits import permute_features
+from zoo.data.continual_digits import task_permutation
 
-PERMUTATION_SEED = 1000
-NUM_PERMUTED_TASKS = 10
-NUM_SPLIT_TASKS = 5
-SPLIT_TASK_LABELS = [[2 * t, 2 * t + 1] for t in range(NUM_SPLIT_TASKS)]
-SCENARIOS = ("permuted", "split")
-
-
-def task_permutation(task_id):
-    """The pixel permutation of permuted-digits task `task_id`.
-
-    Args:
-        task_id: int >= 0. Task 0 is the identity.
-
-    Returns:
-        An int array `(64,)`.
-
-    Example:
-
-    ```python
-    zoo.hyper_cl.continual.task_permutation(3)[:5]
-    ```
-    """
-    if int(task_id) < 0:
-        raise ValueError(f"`task_id` must be >= 0. Received: {task_id!r}")
-    if int(task_id) == 0:
-        return np.arange(64)
-    return np.random.RandomState(PERMUTATION_SEED + int(task_id)).permutation(
-        64
-    )
-
-
-def permute_features(x, task_id):
-    """Applies task `task_id`'s permutation to features `(n, 64)`.
-
-    Args:
-        x: array `(n, 64)` (or `(64,)`).
-        task_id: int.
-
-    Returns:
-        The permuted float32 array, same shape.
-    """
-    x = np.asarray(x, "float32")
-    return x[..., task_permutation(task_id)]
-
-
-def make_tasks(scenario, split="train", num_tasks=None):
-    """The task stream of a scenario.
-
-    Args:
-        scenario: `"permuted"` or `"split"`.
-        split: a `zoo.data.load_digits` split.
-        num_tasks: int or `None` (all tasks of the scenario).
-
-    Returns:
-        A list of `(x, y)`, one per task: features `(n, 64)` in [0, 1]
-        and local int32 labels.
-
-    Example:
-
-    ```python
-    tasks = zoo.hyper_cl.continual.make_tasks("split", "test")
-    len(tasks)  # 5
-    ```
-    """
-    if scenario not in SCENARIOS:
-        raise ValueError(
-            f"`scenario` must be one of {SCENARIOS}. "
-            f"Received: scenario={scenario!r}"
-        )
-    x, y = load_digits(split)
-    total = NUM_PERMUTED_TASKS if scenario == "permuted" else NUM_SPLIT_TASKS
-    num_tasks = total if num_tasks is None else int(num_tasks)
-    if not 1 <= num_tasks <= total:
-        raise ValueError(
-            f"`num_tasks` must be in [1, {total}] for {scenario!r}. "
-            f"Received: num_tasks={num_tasks!r}"
-        )
-    tasks = []
-    for t in range(num_tasks):
-        if scenario == "permuted":
-            tasks.append((permute_features(x, t), y.astype("int32")))
-        else:
-            keep = (y == 2 * t) | (y == 2 * t + 1)
-            tasks.append((x[keep], (y[keep] - 2 * t).astype("int32")))
-    return tasks
+__all__ = [
+    "NUM_PERMUTED_TASKS",
+    "NUM_SPLIT_TASKS",
+    "PERMUTATION_SEED",
+    "SCENARIOS",
+    "SPLIT_TASK_LABELS",
+    "class_incremental_accuracy",
+    "cl_metrics",
+    "make_tasks",
+    "permute_features",
+    "task_permutation",
+    "train_hypernet_continual",
+]
 
 
 def cl_metrics(matrix):
@@ -160,6 +90,16 @@ def train_hypernet_continual(model, train_tasks, eval_tasks, epochs,
     Returns:
         The accuracy matrix `R` `(T, T)` (`R[i, j]` for all j, including
         tasks not learned yet).
+
+    Example:
+
+    ```python
+    from zoo.hyper_cl.hyper_cl_presets import build_cl_classifier
+    model = build_cl_classifier("permuted")
+    matrix = train_hypernet_continual(
+        model, make_tasks("permuted", "train", 2),
+        make_tasks("permuted", "test", 2), epochs=1)
+    ```
     """
     import keras
 
@@ -191,6 +131,13 @@ def class_incremental_accuracy(model, eval_tasks, task_labels=None):
     Returns:
         A dict: `accuracy` (global label correct) and `task_accuracy`
         (inferred task correct), over all evaluation samples.
+
+    Example:
+
+    ```python
+    model = zoo.load("hyper_cl_permuted_digits")
+    class_incremental_accuracy(model, make_tasks("permuted", "test"))
+    ```
     """
     correct, task_correct, total = 0, 0, 0
     for t, (x, y) in enumerate(eval_tasks):

@@ -4,10 +4,21 @@ import keras
 from keras import ops
 from keras_hub.models import Backbone
 
+from layers._checks import check_choice
+from layers._checks import check_positive_int
 from layers.functional import FunctionalDense
 from layers.hypernetwork import ARCHITECTURES
 from layers.hypernetwork import HyperNetwork
 from layers.hypernetwork import mlp_specs
+
+
+def _check_config(input_dim, num_classes, num_tasks, architecture):
+    """Checks the backbone's sizes and architecture; returns the sizes."""
+    sizes = (check_positive_int("input_dim", input_dim),
+             check_positive_int("num_classes", num_classes),
+             check_positive_int("num_tasks", num_tasks))
+    check_choice("architecture", architecture, ARCHITECTURES)
+    return sizes
 
 
 @keras.saving.register_keras_serializable(package="hyperzoo")
@@ -76,21 +87,8 @@ class HyperCLBackbone(Backbone):
         dtype=None,
         **kwargs,
     ):
-        for name, value in (("input_dim", input_dim),
-                            ("num_classes", num_classes),
-                            ("num_tasks", num_tasks)):
-            if isinstance(value, bool) or not isinstance(value, int) or (
-                value <= 0
-            ):
-                raise ValueError(
-                    f"`{name}` must be a positive integer. "
-                    f"Received: {name}={value!r}"
-                )
-        if architecture not in ARCHITECTURES:
-            raise ValueError(
-                f"`architecture` must be one of {ARCHITECTURES}. "
-                f"Received: architecture={architecture!r}"
-            )
+        input_dim, num_classes, num_tasks = _check_config(
+            input_dim, num_classes, num_tasks, architecture)
         hidden_dims = tuple(int(h) for h in hidden_dims)
         specs = mlp_specs(input_dim, hidden_dims, num_classes)
 

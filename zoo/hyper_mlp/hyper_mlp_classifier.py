@@ -4,10 +4,8 @@ import keras
 
 from zoo.hyper_mlp.hyper_mlp_backbone import HyperMLPBackbone
 from zoo.task import ZooTask
-
-
-def _is_mixed(policy):
-    return policy.compute_dtype != policy.variable_dtype
+from zoo.task import check_activation
+from zoo.task import check_num_classes
 
 
 @keras.saving.register_keras_serializable(package="hyperzoo")
@@ -52,19 +50,9 @@ class HyperMLPClassifier(ZooTask):
         preprocessor=None,
         **kwargs,
     ):
-        if not isinstance(num_classes, int) or num_classes < 2:
-            raise ValueError(
-                "`num_classes` must be an integer >= 2. "
-                f"Received: num_classes={num_classes!r}"
-            )
-        if activation not in (None, "softmax"):
-            raise ValueError(
-                "`activation` must be None or 'softmax'. "
-                f"Received: activation={activation!r}"
-            )
-        if head_dtype is None and _is_mixed(backbone.dtype_policy):
-            head_dtype = "float32"
-        head_dtype = head_dtype or backbone.dtype_policy
+        check_num_classes(num_classes)
+        check_activation(activation)
+        head_dtype = self.resolve_head_dtype(head_dtype, backbone)
 
         # === Layers ===
         self.backbone = backbone
@@ -90,9 +78,7 @@ class HyperMLPClassifier(ZooTask):
         self.num_classes = num_classes
         self.activation = activation
         self.dropout = dropout
-        self.head_dtype = keras.dtype_policies.serialize(
-            keras.dtype_policies.get(head_dtype)
-        )
+        self.set_head_dtype(head_dtype)
 
     def compile(
         self,
@@ -110,17 +96,12 @@ class HyperMLPClassifier(ZooTask):
             metrics: `"auto"` or a list of metrics.
             **kwargs: passed to `keras.Model.compile`.
         """
-        if optimizer == "auto":
-            optimizer = keras.optimizers.Adam(1e-3)
-        if loss == "auto":
-            loss = keras.losses.SparseCategoricalCrossentropy(
-                from_logits=self.output_dense.activation
-                is keras.activations.linear
-            )
-        if metrics == "auto":
-            metrics = [keras.metrics.SparseCategoricalAccuracy("accuracy")]
-        super().compile(optimizer=optimizer, loss=loss, metrics=metrics,
-                        **kwargs)
+        self.compile_classifier(
+            optimizer, loss, metrics,
+            from_logits=self.output_dense.activation
+            is keras.activations.linear,
+            **kwargs,
+        )
 
     def input_specs(self):
         """Input specs; task ids in `[0, num_tasks)` with `"task"`.

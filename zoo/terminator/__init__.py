@@ -1,8 +1,10 @@
 """HyperZ·Z·W implicit-kernel convolution: the Terminator models."""
 
-from zoo.terminator import terminator_recipes  # noqa: F401
-from zoo.terminator import terminator_registry  # noqa: F401
+from zoo.preset_utils import register_family_presets
 from zoo.terminator.terminator_backbone import TerminatorBackbone
 from zoo.terminator.terminator_classifier import TerminatorClassifier
+from zoo.terminator.terminator_family import FAMILY
 
-__all__ = ["TerminatorBackbone", "TerminatorClassifier"]
+register_family_presets(FAMILY)
+
+__all__ = ["FAMILY", "TerminatorBackbone", "TerminatorClassifier"]

@@ -4,8 +4,70 @@ import keras
 from keras import ops
 from keras_hub.models import Backbone
 
+from layers._checks import check_choice
 from layers.hyperzzw import GLOBAL_MODES
 from layers.hyperzzw import TerminatorBlock
+
+
+def _check_config(spatial_shape, hidden_dims, num_concat_pre, global_mode,
+                  stem_channels):
+    """Checks the backbone's arguments; returns the normalised ones.
+
+    Returns `(spatial_shape, hidden_dims, num_concat_pre)` as tuples,
+    `num_concat_pre` filled with its default when `None`.
+    """
+    spatial_shape = tuple(spatial_shape)
+    if len(spatial_shape) not in (1, 2) or not all(
+        isinstance(d, int) and d > 0 for d in spatial_shape
+    ):
+        raise ValueError(
+            "`spatial_shape` must be `(length,)` or `(size, size)` of "
+            f"positive ints. Received: spatial_shape={spatial_shape!r}"
+        )
+    if len(spatial_shape) == 2 and spatial_shape[0] != spatial_shape[1]:
+        raise ValueError(
+            "2-D Terminator needs square images (the global operator "
+            "multiplies maps over the spatial axes). Received: "
+            f"spatial_shape={spatial_shape!r}"
+        )
+    hidden_dims = tuple(int(d) for d in hidden_dims)
+    if not hidden_dims:
+        raise ValueError("`hidden_dims` needs at least one block.")
+    n = len(hidden_dims)
+    if num_concat_pre is None:
+        num_concat_pre = tuple(
+            0 if i < 2 else min((i - 2) // 2 + 1, i - 1) for i in range(n)
+        )
+    num_concat_pre = tuple(int(c) for c in num_concat_pre)
+    if len(num_concat_pre) != n or any(
+        c < 0 or (c > 0 and c > i - 1) for i, c in enumerate(num_concat_pre)
+    ):
+        raise ValueError(
+            "`num_concat_pre` needs one count per block, block i "
+            "taking at most i-1 earlier outputs. Received: "
+            f"num_concat_pre={num_concat_pre!r} for {n} blocks"
+        )
+    check_choice("global_mode", global_mode, GLOBAL_MODES)
+    if stem_channels is not None and (
+        not isinstance(stem_channels, int) or stem_channels < 1
+    ):
+        raise ValueError(
+            "`stem_channels` must be a positive int or None. "
+            f"Received: stem_channels={stem_channels!r}"
+        )
+    return spatial_shape, hidden_dims, num_concat_pre
+
+
+def _skip_input(outputs, i, count, dtype):
+    """The earlier outputs block `i` concatenates (`None`: none)."""
+    pre = [outputs[i - 2 - j] for j in range(count)]
+    if not pre:
+        return None
+    if len(pre) == 1:
+        return pre[0]
+    return keras.layers.Concatenate(
+        axis=-1, dtype=dtype, name=f"skip_{i}"
+    )(pre)
 
 
 @keras.saving.register_keras_serializable(package="hyperzoo")
@@ -107,85 +169,36 @@ class TerminatorBackbone(Backbone):
         dtype=None,
         **kwargs,
     ):
-        spatial_shape = tuple(spatial_shape)
-        if len(spatial_shape) not in (1, 2) or not all(
-            isinstance(d, int) and d > 0 for d in spatial_shape
-        ):
-            raise ValueError(
-                "`spatial_shape` must be `(length,)` or `(size, size)` of "
-                f"positive ints. Received: spatial_shape={spatial_shape!r}"
-            )
+        spatial_shape, hidden_dims, num_concat_pre = _check_config(
+            spatial_shape, hidden_dims, num_concat_pre, global_mode,
+            stem_channels,
+        )
         rank = len(spatial_shape)
-        if rank == 2 and spatial_shape[0] != spatial_shape[1]:
-            raise ValueError(
-                "2-D Terminator needs square images (the global operator "
-                "multiplies maps over the spatial axes). Received: "
-                f"spatial_shape={spatial_shape!r}"
-            )
-        hidden_dims = tuple(int(d) for d in hidden_dims)
-        if not hidden_dims:
-            raise ValueError("`hidden_dims` needs at least one block.")
-        n = len(hidden_dims)
-        if num_concat_pre is None:
-            num_concat_pre = tuple(
-                0 if i < 2 else min((i - 2) // 2 + 1, i - 1)
-                for i in range(n)
-            )
-        num_concat_pre = tuple(int(c) for c in num_concat_pre)
-        if len(num_concat_pre) != n or any(
-            c < 0 or (c > 0 and c > i - 1)
-            for i, c in enumerate(num_concat_pre)
-        ):
-            raise ValueError(
-                "`num_concat_pre` needs one count per block, block i "
-                "taking at most i-1 earlier outputs. Received: "
-                f"num_concat_pre={num_concat_pre!r} for {n} blocks"
-            )
-        if global_mode not in GLOBAL_MODES:
-            raise ValueError(
-                f"`global_mode` must be one of {GLOBAL_MODES}. "
-                f"Received: global_mode={global_mode!r}"
-            )
-
-        if stem_channels is not None and (
-            not isinstance(stem_channels, int) or stem_channels < 1
-        ):
-            raise ValueError(
-                "`stem_channels` must be a positive int or None. "
-                f"Received: stem_channels={stem_channels!r}"
-            )
 
         # === Layers ===
-        self.stem = None
-        if stem_channels is not None:
-            self.stem = keras.layers.Dense(
-                stem_channels,
-                kernel_initializer=keras.initializers.HeUniform(
-                    None if seed is None else seed + 777
-                ),
-                dtype=dtype, name="stem",
-            )
-        self.blocks = []
-        for i, width in enumerate(hidden_dims):
-            self.blocks.append(TerminatorBlock(
-                width,
-                rank=rank,
-                local_kernel_sizes=local_kernel_sizes,
-                slow_hidden_dim=slow_hidden_dim,
-                slow_num_layers=slow_num_layers,
-                local_hidden_dim=local_hidden_dim,
-                interact_hidden_dim=interact_hidden_dim,
-                omega_0=omega_0,
-                num_groups=min(num_groups, width),
-                statistics=statistics,
+        self.stem = None if stem_channels is None else keras.layers.Dense(
+            stem_channels, kernel_initializer=keras.initializers.HeUniform(
+                None if seed is None else seed + 777),
+            dtype=dtype, name="stem",
+        )
+        shared = dict(
+            rank=rank, local_kernel_sizes=local_kernel_sizes,
+            slow_hidden_dim=slow_hidden_dim, slow_num_layers=slow_num_layers,
+            local_hidden_dim=local_hidden_dim,
+            interact_hidden_dim=interact_hidden_dim, omega_0=omega_0,
+            statistics=statistics, global_branch=global_branch,
+            local_branches=local_branches, global_mode=global_mode,
+            dtype=dtype,
+        )
+        self.blocks = [
+            TerminatorBlock(
+                width, num_groups=min(num_groups, width),
                 dropout=dropout if i > 0 else 0.0,
-                global_branch=global_branch,
-                local_branches=local_branches,
-                global_mode=global_mode,
                 seed=None if seed is None else seed + 10000 * i,
-                dtype=dtype,
-                name=f"block_{i}",
-            ))
+                name=f"block_{i}", **shared,
+            )
+            for i, width in enumerate(hidden_dims)
+        ]
 
         # === Functional Model ===
         features = keras.Input(spatial_shape + (input_channels,),
@@ -193,14 +206,7 @@ class TerminatorBackbone(Backbone):
         outputs = []
         x = features if self.stem is None else self.stem(features)
         for i, block in enumerate(self.blocks):
-            pre = [outputs[i - 2 - j] for j in range(num_concat_pre[i])]
-            skip = None
-            if len(pre) == 1:
-                skip = pre[0]
-            elif pre:
-                skip = keras.layers.Concatenate(
-                    axis=-1, dtype=dtype, name=f"skip_{i}"
-                )(pre)
+            skip = _skip_input(outputs, i, num_concat_pre[i], dtype)
             x = block(x) if skip is None else block(x, skip=skip)
             outputs.append(x)
         super().__init__(inputs=features, outputs=x, dtype=dtype, **kwargs)

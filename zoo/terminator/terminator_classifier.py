@@ -3,8 +3,9 @@
 import keras
 from keras import ops
 
-from zoo.losses import SparseLabelSmoothingCrossentropy
 from zoo.task import ZooTask
+from zoo.task import check_activation
+from zoo.task import check_num_classes
 from zoo.terminator.terminator_backbone import TerminatorBackbone
 
 
@@ -66,25 +67,14 @@ class TerminatorClassifier(ZooTask):
         preprocessor=None,
         **kwargs,
     ):
-        if not isinstance(num_classes, int) or num_classes < 2:
-            raise ValueError(
-                "`num_classes` must be an integer >= 2. "
-                f"Received: num_classes={num_classes!r}"
-            )
-        if activation not in (None, "softmax"):
-            raise ValueError(
-                "`activation` must be None or 'softmax'. "
-                f"Received: activation={activation!r}"
-            )
+        check_num_classes(num_classes)
+        check_activation(activation)
         if not slow_loss_weight >= 0:
             raise ValueError(
                 "`slow_loss_weight` must be >= 0. Received: "
                 f"slow_loss_weight={slow_loss_weight!r}"
             )
-        policy = backbone.dtype_policy
-        if head_dtype is None and policy.compute_dtype != policy.variable_dtype:
-            head_dtype = "float32"
-        head_dtype = head_dtype or policy
+        head_dtype = self.resolve_head_dtype(head_dtype, backbone)
 
         # Read by `compile()`, which keras-hub's Task calls in __init__.
         self.label_smoothing = float(label_smoothing)
@@ -115,9 +105,7 @@ class TerminatorClassifier(ZooTask):
         self.num_classes = num_classes
         self.dropout = dropout
         self.slow_loss_weight = float(slow_loss_weight)
-        self.head_dtype = keras.dtype_policies.serialize(
-            keras.dtype_policies.get(head_dtype)
-        )
+        self.set_head_dtype(head_dtype)
 
     def compile(self, optimizer="auto", loss="auto", *, metrics="auto",
                 **kwargs):
@@ -130,17 +118,11 @@ class TerminatorClassifier(ZooTask):
             metrics: `"auto"` or a list of metrics.
             **kwargs: passed to `keras.Model.compile`.
         """
-        if optimizer == "auto":
-            optimizer = keras.optimizers.Adam(1e-3)
-        if loss == "auto":
-            loss = SparseLabelSmoothingCrossentropy(
-                self.label_smoothing,
-                from_logits=self.activation is None,
-            )
-        if metrics == "auto":
-            metrics = [keras.metrics.SparseCategoricalAccuracy("accuracy")]
-        super().compile(optimizer=optimizer, loss=loss, metrics=metrics,
-                        **kwargs)
+        self.compile_classifier(
+            optimizer, loss, metrics,
+            from_logits=self.activation is None,
+            label_smoothing=self.label_smoothing, **kwargs,
+        )
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
                      training=True):

@@ -1,8 +1,10 @@
 """DyVTE visual-token exit: a tiny VLM with exit routers."""
 
-from zoo.token_exit import token_exit_recipes  # noqa: F401
-from zoo.token_exit import token_exit_registry  # noqa: F401
+from zoo.preset_utils import register_family_presets
 from zoo.token_exit.token_exit_backbone import TokenExitVLMBackbone
+from zoo.token_exit.token_exit_family import FAMILY
 from zoo.token_exit.token_exit_vlm import TokenExitVLM
 
-__all__ = ["TokenExitVLM", "TokenExitVLMBackbone"]
+register_family_presets(FAMILY)
+
+__all__ = ["FAMILY", "TokenExitVLM", "TokenExitVLMBackbone"]

@@ -12,6 +12,33 @@ from layers.token_exit import decoder_flops
 from layers.token_exit import visual_exit_key_mask
 
 
+def _check_config(vocabulary_size, num_layers, hidden_dim, image_size,
+                  patch_size, num_prefix_tokens, num_text_tokens,
+                  router_hidden_dim):
+    """Checks the backbone's sizes; returns the number of image tokens."""
+    for name, value, low in (
+        ("vocabulary_size", vocabulary_size, 2),
+        ("num_layers", num_layers, 1),
+        ("hidden_dim", hidden_dim, 2),
+        ("image_size", image_size, 1),
+        ("patch_size", patch_size, 1),
+        ("num_prefix_tokens", num_prefix_tokens, 0),
+        ("num_text_tokens", num_text_tokens, 2),
+        ("router_hidden_dim", router_hidden_dim, 1),
+    ):
+        if not isinstance(value, int) or value < low:
+            raise ValueError(
+                f"`{name}` must be an int >= {low}. Received: "
+                f"{name}={value!r}"
+            )
+    if image_size % patch_size:
+        raise ValueError(
+            "`image_size` must be a multiple of `patch_size`. Received: "
+            f"image_size={image_size}, patch_size={patch_size}"
+        )
+    return (image_size // patch_size) ** 2
+
+
 @keras.saving.register_keras_serializable(package="hyperzoo")
 class TokenExitVLMBackbone(Backbone):
     """Decoder-only vision-language model with a visual-token exit gate.
@@ -85,57 +112,15 @@ class TokenExitVLMBackbone(Backbone):
         dtype=None,
         **kwargs,
     ):
-        for name, value, low in (
-            ("vocabulary_size", vocabulary_size, 2),
-            ("num_layers", num_layers, 1),
-            ("hidden_dim", hidden_dim, 2),
-            ("image_size", image_size, 1),
-            ("patch_size", patch_size, 1),
-            ("num_prefix_tokens", num_prefix_tokens, 0),
-            ("num_text_tokens", num_text_tokens, 2),
-            ("router_hidden_dim", router_hidden_dim, 1),
-        ):
-            if not isinstance(value, int) or value < low:
-                raise ValueError(
-                    f"`{name}` must be an int >= {low}. Received: "
-                    f"{name}={value!r}"
-                )
-        if image_size % patch_size:
-            raise ValueError(
-                "`image_size` must be a multiple of `patch_size`. Received: "
-                f"image_size={image_size}, patch_size={patch_size}"
-            )
-        grid = image_size // patch_size
-        num_image_tokens = grid * grid
+        num_image_tokens = _check_config(
+            vocabulary_size, num_layers, hidden_dim, image_size, patch_size,
+            num_prefix_tokens, num_text_tokens, router_hidden_dim)
+        seq_len = num_prefix_tokens + num_image_tokens + num_text_tokens
 
         # === Layers ===
-        self.patch_embedding = keras.layers.Dense(
-            hidden_dim, dtype=dtype, name="patch_embedding"
-        )
-        self.token_embedding = keras.layers.Embedding(
-            vocabulary_size, hidden_dim, dtype=dtype, name="token_embedding"
-        )
-        self.image_position_embedding = PositionEmbedding(
-            num_image_tokens, dtype=dtype, name="image_position_embedding"
-        )
-        self.transformer_layers = [
-            TokenExitDecoderLayer(
-                num_heads, intermediate_dim, head_dim=head_dim,
-                layer_norm_epsilon=layer_norm_epsilon, dtype=dtype,
-                name=f"decoder_layer_{i}",
-            )
-            for i in range(num_layers)
-        ]
-        self.final_norm = keras.layers.RMSNormalization(
-            epsilon=layer_norm_epsilon, dtype=dtype, name="final_norm",
-        )
-        # Built here, in attribute order: `weights` is then in the same
-        # order on every backend (goldens, `set_weights`).
-        self.patch_embedding.build((None, None, patch_size * patch_size))
-        self.token_embedding.build((None, None))
-        self.image_position_embedding.build(
-            (None, num_image_tokens, hidden_dim))
-        seq_len = num_prefix_tokens + num_image_tokens + num_text_tokens
+        self._make_layers(vocabulary_size, num_layers, num_heads, hidden_dim,
+                          intermediate_dim, patch_size, num_image_tokens,
+                          head_dim, layer_norm_epsilon, dtype)
         routers = [
             TokenExitRouter(router_hidden_dim, num_text_tokens=num_text_tokens,
                             dtype=dtype, name=f"router_{i}")
@@ -179,6 +164,37 @@ class TokenExitVLMBackbone(Backbone):
         self.router_hidden_dim = router_hidden_dim
         self.head_dim = head_dim
         self.layer_norm_epsilon = layer_norm_epsilon
+
+    def _make_layers(self, vocabulary_size, num_layers, num_heads,
+                     hidden_dim, intermediate_dim, patch_size,
+                     num_image_tokens, head_dim, layer_norm_epsilon, dtype):
+        """Creates and builds the embeddings, decoder layers and norm."""
+        self.patch_embedding = keras.layers.Dense(
+            hidden_dim, dtype=dtype, name="patch_embedding"
+        )
+        self.token_embedding = keras.layers.Embedding(
+            vocabulary_size, hidden_dim, dtype=dtype, name="token_embedding"
+        )
+        self.image_position_embedding = PositionEmbedding(
+            num_image_tokens, dtype=dtype, name="image_position_embedding"
+        )
+        self.transformer_layers = [
+            TokenExitDecoderLayer(
+                num_heads, intermediate_dim, head_dim=head_dim,
+                layer_norm_epsilon=layer_norm_epsilon, dtype=dtype,
+                name=f"decoder_layer_{i}",
+            )
+            for i in range(num_layers)
+        ]
+        self.final_norm = keras.layers.RMSNormalization(
+            epsilon=layer_norm_epsilon, dtype=dtype, name="final_norm",
+        )
+        # Built here, in attribute order: `weights` is then in the same
+        # order on every backend (goldens, `set_weights`).
+        self.patch_embedding.build((None, None, patch_size * patch_size))
+        self.token_embedding.build((None, None))
+        self.image_position_embedding.build(
+            (None, num_image_tokens, hidden_dim))
 
     # ------------------------------------------------------------------
     def _key_mask(self, exit_layers, index):

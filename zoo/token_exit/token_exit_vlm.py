@@ -4,6 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from layers._checks import check_choice
 from layers.token_exit import token_exit_labels
 from zoo.task import ZooTask
 from zoo.token_exit.token_exit_backbone import TokenExitVLMBackbone
@@ -75,19 +76,13 @@ class TokenExitVLM(ZooTask):
                 "`num_answers` must be an integer >= 2. "
                 f"Received: num_answers={num_answers!r}"
             )
-        if stage not in STAGES:
-            raise ValueError(
-                f"`stage` must be one of {STAGES}. Received: stage={stage!r}"
-            )
+        check_choice("stage", stage, STAGES)
         if not 0.0 <= float(exit_threshold) <= 1.0:
             raise ValueError(
                 "`exit_threshold` must be in [0, 1]. Received: "
                 f"exit_threshold={exit_threshold!r}"
             )
-        policy = backbone.dtype_policy
-        if head_dtype is None and policy.compute_dtype != policy.variable_dtype:
-            head_dtype = "float32"
-        head_dtype = head_dtype or policy
+        head_dtype = self.resolve_head_dtype(head_dtype, backbone)
         self.stage = stage
 
         # === Layers ===
@@ -106,9 +101,7 @@ class TokenExitVLM(ZooTask):
         # === Config ===
         self.num_answers = num_answers
         self.exit_threshold = float(exit_threshold)
-        self.head_dtype = keras.dtype_policies.serialize(
-            keras.dtype_policies.get(head_dtype)
-        )
+        self.set_head_dtype(head_dtype)
         self.set_stage(stage)
 
     def set_stage(self, stage):
@@ -119,10 +112,7 @@ class TokenExitVLM(ZooTask):
         Args:
             stage: `"vlm"` or `"router"`.
         """
-        if stage not in STAGES:
-            raise ValueError(
-                f"`stage` must be one of {STAGES}. Received: stage={stage!r}"
-            )
+        check_choice("stage", stage, STAGES)
         self.stage = stage
         b = self.backbone
         model_layers = ([b.token_embedding, b.patch_embedding,
@@ -147,17 +137,9 @@ class TokenExitVLM(ZooTask):
             metrics: `"auto"` or a list of metrics.
             **kwargs: passed to `keras.Model.compile`.
         """
-        if optimizer == "auto":
-            optimizer = keras.optimizers.Adam(1e-3)
-        if loss == "auto":
-            loss = keras.losses.SparseCategoricalCrossentropy(
-                from_logits=True
-            )
-        if metrics == "auto":
-            metrics = ([keras.metrics.SparseCategoricalAccuracy("accuracy")]
-                       if self.stage == "vlm" else None)
-        super().compile(optimizer=optimizer, loss=loss, metrics=metrics,
-                        **kwargs)
+        if metrics == "auto" and self.stage != "vlm":
+            metrics = None
+        self.compile_classifier(optimizer, loss, metrics, **kwargs)
 
     def input_specs(self):
         """Input specs; token ids and exit layers in range.

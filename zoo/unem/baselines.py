@@ -1,8 +1,8 @@
 """Few-shot baselines for UNEM: fixed-lambda EM, prototypes, softmax.
 
 All take an episode batch (`{"support", "support_labels", "query"}`, see
-`zoo.unem.sample_episodes`) and return the predicted query labels `(B,
-Nq)` as numpy int arrays.
+`zoo.data.few_shot_episodes.sample_episodes`) and return the predicted
+query labels `(B, Nq)` as numpy int arrays.
 """
 
 import functools

@@ -2,7 +2,7 @@
 
 The routine adapts a trained classifier (a Task with a `backbone` that
 outputs pooled features and a dense head `output_dense`, e.g.
-`zoo.unem.DigitsCNNClassifier`) to an unlabelled, shifted test set:
+`zoo.DigitsCNNClassifier`) to an unlabelled, shifted test set:
 
 1. `source_statistics`: class means `mu_c` and one shared covariance
    `Sigma` of the backbone features on a small labelled source subset
@@ -15,7 +15,9 @@ outputs pooled features and a dense head `output_dense`, e.g.
 
 Baselines: `"source"` (no adaptation), `"bn_adapt"` (test-batch
 statistics, no training) and `"tent"` (entropy minimisation of the same
-BatchNormalization parameters).
+BatchNormalization parameters). The shifted digits and the labelled
+source subset come from `zoo.data.shifted_digits` (`shift_digits`,
+`digits_source_subset`, `SHIFTS`).
 
 Decisions (the spec marks them unverified): the denominator sums over
 all classes, the predicted one included (as the third-party code); one
@@ -31,75 +33,14 @@ import numpy as np
 from keras import ops
 
 from zoo.data import load_digits
+from zoo.data.shifted_digits import SHIFTS
+from zoo.data.shifted_digits import digits_source_subset
+from zoo.data.shifted_digits import shift_digits
 
-SHIFTS = ("rotation", "noise", "contrast")
 METHODS = ("source", "bn_adapt", "tent", "cafa")
-# Severity 1 of each shift (8x8 digits in [0, 1]).
-SHIFT_PARAMS = {"rotation": 30.0, "noise": 0.3, "contrast": 0.35}
 ADAPT_EPOCHS = 10
 ADAPT_LEARNING_RATE = 5e-3
 ADAPT_BATCH_SIZE = 108
-SOURCE_PER_CLASS = 30
-
-
-def shift_digits(images, kind, severity=1.0, seed=0):
-    """Applies a distribution shift to `(N, H, W, 1)` images in [0, 1].
-
-    - `"rotation"`: every image rotated by `+-30 * severity` degrees
-      (random sign; bilinear, zero fill);
-    - `"noise"`: additive Gaussian noise of std `0.3 * severity`, then
-      clipped to [0, 1];
-    - `"contrast"`: `x * c + (1 - c) / 2` with `c = 0.35 ** severity`
-      (lower contrast and a grey background).
-
-    Args:
-        images: float array `(N, H, W, 1)` in [0, 1].
-        kind: str. One of `SHIFTS`.
-        severity: float > 0. Strength.
-        seed: int. Seed of the random parts.
-
-    Returns:
-        float32 array of the same shape.
-
-    Example:
-
-    ```python
-    x, y = zoo.data.load_digits("test", layout="image")
-    x_rot = zoo.unem.cafa.shift_digits(x, "rotation")
-    ```
-    """
-    if kind not in SHIFTS:
-        raise ValueError(
-            f"`kind` must be one of {SHIFTS}. Received: kind={kind!r}"
-        )
-    if not severity > 0:
-        raise ValueError(
-            f"`severity` must be > 0. Received: severity={severity!r}"
-        )
-    images = np.asarray(images, "float32")
-    if images.ndim != 4:
-        raise ValueError(
-            "`images` must have shape (N, H, W, C). "
-            f"Received: shape {images.shape}"
-        )
-    rng = np.random.default_rng(seed)
-    if kind == "rotation":
-        from scipy.ndimage import rotate
-
-        angle = SHIFT_PARAMS["rotation"] * severity
-        signs = rng.choice([-1.0, 1.0], len(images))
-        out = np.stack([
-            rotate(img, s * angle, axes=(0, 1), reshape=False, order=1,
-                   mode="constant", cval=0.0)
-            for img, s in zip(images, signs)
-        ])
-    elif kind == "noise":
-        out = images + rng.normal(
-            0.0, SHIFT_PARAMS["noise"] * severity, images.shape)
-    else:
-        c = SHIFT_PARAMS["contrast"] ** severity
-        out = images * c + (1.0 - c) / 2.0
-    return np.clip(out, 0.0, 1.0).astype("float32")
 
 
 def _features(model, x, batch_size=256):
@@ -359,30 +300,6 @@ def test_time_adapt(model, x, method="cafa", source_stats=None,
     return predict_with_batch_statistics(clone, x, batch_size), clone
 
 
-def digits_source_subset(per_class=SOURCE_PER_CLASS):
-    """The labelled source subset CAFA's statistics come from.
-
-    The first `per_class` images of each class of the digits train
-    split (`load_digits("train", layout="image")`).
-
-    Args:
-        per_class: int. Images per class.
-
-    Returns:
-        `(x, y)`.
-
-    Example:
-
-    ```python
-    x_src, y_src = zoo.unem.cafa.digits_source_subset()
-    ```
-    """
-    x, y = load_digits("train", layout="image")
-    rows = np.concatenate([np.flatnonzero(y == c)[:per_class]
-                           for c in range(10)])
-    return x[rows], y[rows]
-
-
 def evaluate_shifts(model, split="test", shifts=SHIFTS, methods=METHODS,
                     epochs=ADAPT_EPOCHS, seed=0):
     """Accuracy of every method under every shift of a digits split.
@@ -418,29 +335,3 @@ def evaluate_shifts(model, split="test", shifts=SHIFTS, methods=METHODS,
             rows.append({"shift": shift, "method": method,
                          "accuracy": float((logits.argmax(-1) == y).mean())})
     return rows
-
-
-def evaluate_cafa_encoder(model, split="test"):
-    """Evaluator of the `cafa_digits_encoder` preset (`python -m zoo eval`).
-
-    Args:
-        model: the digits classifier.
-        split: str. Digits split.
-
-    Returns:
-        dict: `accuracy` (clean), and `accuracy_<shift>_<method>` for
-        every shift and method.
-
-    Example:
-
-    ```python
-    zoo.unem.cafa.evaluate_cafa_encoder(zoo.load("cafa_digits_encoder"))
-    ```
-    """
-    out = {}
-    for row in evaluate_shifts(model, split):
-        if row["shift"] == "clean":
-            out["accuracy"] = row["accuracy"]
-        else:
-            out[f"accuracy_{row['shift']}_{row['method']}"] = row["accuracy"]
-    return out

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from layers._checks import check_choice
 from layers.unem import UNEMDirichletHead
 from layers.unem import UNEMGaussianHead
 from zoo.task import ZooTask
@@ -35,10 +36,7 @@ class UNEMLoss(keras.losses.Loss):
     """
 
     def __init__(self, mode="nll", name="unem_loss", **kwargs):
-        if mode not in LOSS_MODES:
-            raise ValueError(
-                f"`mode` must be one of {LOSS_MODES}. Received: mode={mode!r}"
-            )
+        check_choice("mode", mode, LOSS_MODES)
         super().__init__(name=name, **kwargs)
         self.mode = mode
 
@@ -89,10 +87,6 @@ class EpisodeSplit(keras.layers.Layer):
             (embeddings_shape[0], ns, embeddings_shape[2]),
             (embeddings_shape[0], nq, embeddings_shape[2]),
         )
-
-
-def _is_mixed(policy):
-    return policy.compute_dtype != policy.variable_dtype
 
 
 @keras.saving.register_keras_serializable(package="hyperzoo")
@@ -162,15 +156,8 @@ class UNEMFewShotClassifier(ZooTask):
                 "`head_kwargs` must not set arguments the classifier sets "
                 f"itself. Received: {sorted(reserved)}"
             )
-        if head not in HEADS:
-            raise ValueError(
-                f"`head` must be one of {HEADS}. Received: head={head!r}"
-            )
-        if loss_mode not in LOSS_MODES:
-            raise ValueError(
-                f"`loss_mode` must be one of {LOSS_MODES}. "
-                f"Received: loss_mode={loss_mode!r}"
-            )
+        check_choice("head", head, HEADS)
+        check_choice("loss_mode", loss_mode, LOSS_MODES)
         if head == "dirichlet" and (
             backbone.projection_dim is not None
             or backbone.feature_dim != num_classes
@@ -182,9 +169,7 @@ class UNEMFewShotClassifier(ZooTask):
                 f"{backbone.projection_dim!r}, feature_dim="
                 f"{backbone.feature_dim!r}"
             )
-        if head_dtype is None and _is_mixed(backbone.dtype_policy):
-            head_dtype = "float32"
-        head_dtype = head_dtype or backbone.dtype_policy
+        head_dtype = self.resolve_head_dtype(head_dtype, backbone)
 
         # === Layers ===
         self.backbone = backbone
@@ -222,9 +207,7 @@ class UNEMFewShotClassifier(ZooTask):
         self.mm_steps = mm_steps
         self.loss_mode = loss_mode
         self.head_kwargs = head_kwargs
-        self.head_dtype = keras.dtype_policies.serialize(
-            keras.dtype_policies.get(head_dtype)
-        )
+        self.set_head_dtype(head_dtype)
 
     def compile(self, optimizer="auto", loss="auto", *, metrics="auto",
                 **kwargs):
@@ -241,10 +224,7 @@ class UNEMFewShotClassifier(ZooTask):
             optimizer = keras.optimizers.Adam(0.1)
         if loss == "auto":
             loss = UNEMLoss(self.loss_mode)
-        if metrics == "auto":
-            metrics = [keras.metrics.SparseCategoricalAccuracy("accuracy")]
-        super().compile(optimizer=optimizer, loss=loss, metrics=metrics,
-                        **kwargs)
+        self.compile_classifier(optimizer, loss, metrics, **kwargs)
 
     def input_specs(self):
         """Input specs; support labels in `[0, num_classes)`.

@@ -1,15 +1,20 @@
 """Few-shot episodes: a synthetic Gaussian class world, zero-shot logits.
 
-numpy only. A *world* fixes the class means once (from its seed) and
-splits its classes into disjoint meta-train, meta-val and meta-test
-classes. An *episode batch* holds `B` tasks in the "realistic"
-transductive setting of UNEM: the support has every class of the split
-(`K` classes, `shots` samples each) while the queries come from only
-`k_eff` of them (each query's class drawn uniformly among the `k_eff`),
-so the query set is imbalanced and most classes are absent from it.
+numpy only (the episode data of the UNEM family, `zoo.unem`). A *world*
+fixes the class means once (from its seed) and splits its classes into
+disjoint meta-train, meta-val and meta-test classes. An *episode batch*
+holds `B` tasks in the "realistic" transductive setting of UNEM: the
+support has every class of the split (`K` classes, `shots` samples each)
+while the queries come from only `k_eff` of them (each query's class
+drawn uniformly among the `k_eff`), so the query set is imbalanced and
+most classes are absent from it.
 """
 
 import numpy as np
+
+from layers._checks import check_positive
+from layers._checks import check_positive_int
+from zoo._checks import check_positive_ints
 
 SPLITS = ("train", "val", "test")
 
@@ -21,15 +26,44 @@ def _check_split(split):
         )
 
 
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
-            or value <= 0:
-        raise ValueError(
-            f"`{name}` must be a positive integer. Received: {name}={value!r}"
-        )
+class _NoisyClassWorld:
+    """A world whose class `c` of a split is one row plus Gaussian noise.
+
+    Subclasses set `noise` and define `_class_rows(split)`, the `(K, d)`
+    array of the split's class rows (means, confusion rows).
+    """
+
+    def split_classes(self, split):
+        """Number of classes `K` of a split.
+
+        Args:
+            split: str. `"train"`, `"val"` or `"test"`.
+
+        Returns:
+            int.
+        """
+        _check_split(split)
+        return self._class_rows(split).shape[0]
+
+    def sample(self, split, labels, rng):
+        """Draws one sample per label: its class row plus Gaussian noise.
+
+        Args:
+            split: str. The split.
+            labels: int array of class indices within the split.
+            rng: `numpy.random.Generator`.
+
+        Returns:
+            float32 array `labels.shape + (d,)` (`d` the row size: the
+            feature dimension, or `K` for logits).
+        """
+        _check_split(split)
+        rows = self._class_rows(split)[labels]
+        noise = rng.normal(size=rows.shape) * self.noise
+        return (rows + noise).astype("float32")
 
 
-class GaussianClassWorld:
+class GaussianClassWorld(_NoisyClassWorld):
     """Gaussian classes with disjoint meta-train / meta-val / meta-test.
 
     Class `c` has mean `mu_c ~ N(0, I_dim)` and isotropic covariance
@@ -48,7 +82,8 @@ class GaussianClassWorld:
     Example:
 
     ```python
-    world = zoo.unem.GaussianClassWorld(seed=0)
+    from zoo.data.few_shot_episodes import GaussianClassWorld
+    world = GaussianClassWorld(seed=0)
     batch, query_labels = world.episodes("test", num_tasks=4, shots=5)
     batch["support"].shape  # (4, 80, 32): 16 classes x 5 shots
     ```
@@ -56,17 +91,11 @@ class GaussianClassWorld:
 
     def __init__(self, num_classes=(16, 16, 16), dim=32, noise=1.5,
                  seed=0):
-        num_classes = tuple(num_classes)
-        if len(num_classes) != 3:
-            raise ValueError(
-                "`num_classes` must give the class counts of the 3 splits "
-                f"(train, val, test). Received: num_classes={num_classes!r}"
-            )
-        for value in num_classes:
-            _check_positive_int("num_classes[i]", value)
-        _check_positive_int("dim", dim)
-        if not noise > 0:
-            raise ValueError(f"`noise` must be > 0. Received: noise={noise!r}")
+        num_classes = check_positive_ints(
+            "num_classes", num_classes, 3,
+            "must give the class counts of the 3 splits (train, val, test)")
+        check_positive_int("dim", dim)
+        check_positive("noise", noise)
         self.num_classes = num_classes
         self.dim = dim
         self.noise = float(noise)
@@ -79,33 +108,8 @@ class GaussianClassWorld:
             for i, split in enumerate(SPLITS)
         }
 
-    def split_classes(self, split):
-        """Number of classes `K` of a split.
-
-        Args:
-            split: str. `"train"`, `"val"` or `"test"`.
-
-        Returns:
-            int.
-        """
-        _check_split(split)
-        return self.means[split].shape[0]
-
-    def sample(self, split, labels, rng):
-        """Draws one feature vector per label of a split's classes.
-
-        Args:
-            split: str. The split.
-            labels: int array of class indices within the split.
-            rng: `numpy.random.Generator`.
-
-        Returns:
-            float32 array `labels.shape + (dim,)`.
-        """
-        _check_split(split)
-        mu = self.means[split][labels]
-        noise = rng.normal(size=mu.shape) * self.noise
-        return (mu + noise).astype("float32")
+    def _class_rows(self, split):
+        return self.means[split]
 
     def episodes(self, split, num_tasks, shots, num_query=75, k_eff=5,
                  seed=0):
@@ -131,10 +135,10 @@ class GaussianClassWorld:
 
 
 def _episode_labels(num_classes, num_tasks, shots, num_query, k_eff, rng):
-    _check_positive_int("num_tasks", num_tasks)
-    _check_positive_int("shots", shots)
-    _check_positive_int("num_query", num_query)
-    _check_positive_int("k_eff", k_eff)
+    check_positive_int("num_tasks", num_tasks)
+    check_positive_int("shots", shots)
+    check_positive_int("num_query", num_query)
+    check_positive_int("k_eff", k_eff)
     if k_eff > num_classes:
         raise ValueError(
             f"`k_eff` must be <= the {num_classes} classes of the split. "
@@ -173,7 +177,8 @@ def sample_episodes(world, split, num_tasks, shots, num_query=75, k_eff=5,
     Example:
 
     ```python
-    batch, yq = zoo.unem.sample_episodes(world, "val", 100, shots=1)
+    from zoo.data.few_shot_episodes import sample_episodes
+    batch, yq = sample_episodes(world, "val", 100, shots=1)
     ```
     """
     rng = np.random.default_rng(seed)
@@ -192,7 +197,7 @@ def sample_episodes(world, split, num_tasks, shots, num_query=75, k_eff=5,
     return batch, yq
 
 
-class ZeroShotLogitsWorld:
+class ZeroShotLogitsWorld(_NoisyClassWorld):
     """Synthetic zero-shot logits with class-dependent confusion.
 
     Mimics the image-text similarities of a zero-shot classifier: a
@@ -214,26 +219,23 @@ class ZeroShotLogitsWorld:
     Example:
 
     ```python
-    world = zoo.unem.ZeroShotLogitsWorld(seed=0)
-    batch, yq = zoo.unem.sample_episodes(world, "test", 8, shots=4)
+    from zoo.data import few_shot_episodes as episodes
+    world = episodes.ZeroShotLogitsWorld(seed=0)
+    batch, yq = episodes.sample_episodes(world, "test", 8, shots=4)
     batch["query"].shape  # (8, 75, 10): logits over the 10 test classes
     ```
     """
 
     def __init__(self, num_classes=(10, 10, 10), strength=1.0,
                  confusion=0.8, num_confused=2, noise=0.6, seed=0):
-        num_classes = tuple(num_classes)
-        if len(num_classes) != 3:
-            raise ValueError(
-                "`num_classes` must give the class counts of the 3 splits. "
-                f"Received: num_classes={num_classes!r}"
-            )
+        num_classes = check_positive_ints(
+            "num_classes", num_classes, 3,
+            "must give the class counts of the 3 splits")
         self.num_classes = num_classes
         self.noise = float(noise)
         rng = np.random.default_rng(seed)
         self.confusion_matrices = {}
         for split, k in zip(SPLITS, num_classes):
-            _check_positive_int("num_classes[i]", k)
             a = strength * np.eye(k)
             for c in range(k):
                 others = rng.permutation([j for j in range(k) if j != c])
@@ -241,32 +243,8 @@ class ZeroShotLogitsWorld:
                     a[c, j] = rng.uniform(0.3, 1.0) * confusion
             self.confusion_matrices[split] = a.astype("float32")
 
-    def split_classes(self, split):
-        """Number of classes `K` of a split.
-
-        Args:
-            split: str. `"train"`, `"val"` or `"test"`.
-
-        Returns:
-            int.
-        """
-        _check_split(split)
-        return self.confusion_matrices[split].shape[0]
-
-    def sample(self, split, labels, rng):
-        """Draws the logits of one sample per label.
-
-        Args:
-            split: str. The split.
-            labels: int array of class indices within the split.
-            rng: `numpy.random.Generator`.
-
-        Returns:
-            float32 array `labels.shape + (K,)`.
-        """
-        _check_split(split)
-        a = self.confusion_matrices[split][labels]
-        return (a + self.noise * rng.normal(size=a.shape)).astype("float32")
+    def _class_rows(self, split):
+        return self.confusion_matrices[split]
 
 
 class FeatureBankWorld:
@@ -280,8 +258,9 @@ class FeatureBankWorld:
     Example:
 
     ```python
-    world = zoo.unem.FeatureBankWorld({"test": f}, {"test": y})
-    batch, yq = zoo.unem.sample_episodes(world, "test", 100, shots=5)
+    from zoo.data import few_shot_episodes as episodes
+    world = episodes.FeatureBankWorld({"test": f}, {"test": y})
+    batch, yq = episodes.sample_episodes(world, "test", 100, shots=5)
     ```
     """
 

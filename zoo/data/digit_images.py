@@ -1,4 +1,4 @@
-"""Turning a picture of a digit into HyperMLP digits features."""
+"""Turning a picture of a digit into the 8x8 digits features, and back."""
 
 import numpy as np
 
@@ -33,9 +33,14 @@ def digit_image_to_features(image):
     Example:
 
     ```python
-    x = zoo.hyper_mlp.digit_image_to_features(np.asarray(pil_image))
+    x = zoo.data.digit_image_to_features(np.asarray(pil_image))
     model.predict(x[None])
     ```
+
+    Reference:
+        - [Alpaydin & Kaynak, Optical Recognition of Handwritten Digits,
+        UCI Machine Learning Repository 1998](
+        https://doi.org/10.24432/C50P49)
     """
     if image is None:
         raise ValueError("`image` is empty: expected a picture of a digit.")
@@ -130,8 +135,13 @@ def features_to_image(features, scale=32):
 
     ```python
     x, _ = zoo.data.load_digits("test")
-    img = zoo.hyper_mlp.features_to_image(x[0])
+    img = zoo.data.features_to_image(x[0])
     ```
+
+    Reference:
+        - [Alpaydin & Kaynak, Optical Recognition of Handwritten Digits,
+        UCI Machine Learning Repository 1998](
+        https://doi.org/10.24432/C50P49)
     """
     feats = np.asarray(features, dtype="float64").reshape(
         DIGITS_SIDE, DIGITS_SIDE

@@ -1,16 +1,16 @@
-"""A small BatchNorm CNN on 8x8 digits: the encoder that CAFA adapts."""
+"""A small BatchNorm CNN on 8x8 digits: the encoder that CAFA adapts.
+
+Shared by two families: `zoo.unem` (the `cafa_digits_encoder` preset and
+the `digits_cnn_classifier` tiny model are declared there) and
+`zoo.terminator` (the plain-CNN baseline of `terminator_2d_digits`).
+"""
 
 import keras
 from keras_hub.models import Backbone
 
+from zoo._checks import check_positive_ints
 from zoo.task import ZooTask
-
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(
-            f"`{name}` must be a positive integer. Received: {name}={value!r}"
-        )
+from zoo.task import check_num_classes
 
 
 @keras.saving.register_keras_serializable(package="hyperzoo")
@@ -36,7 +36,7 @@ class DigitsCNNBackbone(Backbone):
     Example:
 
     ```python
-    backbone = zoo.unem.DigitsCNNBackbone()
+    backbone = zoo.DigitsCNNBackbone()
     backbone(np.zeros((2, 8, 8, 1), "float32")).shape  # (2, 64)
     ```
 
@@ -49,20 +49,11 @@ class DigitsCNNBackbone(Backbone):
 
     def __init__(self, image_shape=(8, 8, 1), filters=(32, 64), seed=None,
                  dtype=None, **kwargs):
-        image_shape = tuple(image_shape)
-        if len(image_shape) != 3:
-            raise ValueError(
-                "`image_shape` must be (height, width, channels). "
-                f"Received: image_shape={image_shape!r}"
-            )
-        for value in image_shape:
-            _check_positive_int("image_shape[i]", value)
-        filters = tuple(filters)
-        if not filters:
-            raise ValueError("`filters` needs at least one block. "
-                             f"Received: filters={filters!r}")
-        for value in filters:
-            _check_positive_int("filters[i]", value)
+        image_shape = check_positive_ints(
+            "image_shape", image_shape, 3,
+            "must be (height, width, channels)")
+        filters = check_positive_ints("filters", filters, None,
+                                      "needs at least one block")
 
         # === Layers ===
         self.convs, self.norms = [], []
@@ -113,7 +104,7 @@ class DigitsCNNClassifier(ZooTask):
     """A `DigitsCNNBackbone` with a dense classification head (logits).
 
     Args:
-        backbone: `zoo.unem.DigitsCNNBackbone`.
+        backbone: `zoo.DigitsCNNBackbone`.
         num_classes: int. Number of classes.
         head_dtype: dtype of the head; float32 under mixed precision.
         preprocessor: must be `None`.
@@ -122,7 +113,7 @@ class DigitsCNNClassifier(ZooTask):
     Example:
 
     ```python
-    model = zoo.unem.DigitsCNNClassifier(zoo.unem.DigitsCNNBackbone(), 10)
+    model = zoo.DigitsCNNClassifier(zoo.DigitsCNNBackbone(), 10)
     model.predict(np.zeros((2, 8, 8, 1), "float32")).shape  # (2, 10)
     ```
 
@@ -136,17 +127,8 @@ class DigitsCNNClassifier(ZooTask):
 
     def __init__(self, backbone, num_classes, head_dtype=None,
                  preprocessor=None, **kwargs):
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) \
-                or num_classes < 2:
-            raise ValueError(
-                "`num_classes` must be an integer >= 2. "
-                f"Received: num_classes={num_classes!r}"
-            )
-        policy = backbone.dtype_policy
-        if head_dtype is None and policy.compute_dtype != \
-                policy.variable_dtype:
-            head_dtype = "float32"
-        head_dtype = head_dtype or policy
+        check_num_classes(num_classes)
+        head_dtype = self.resolve_head_dtype(head_dtype, backbone)
 
         # === Layers ===
         self.backbone = backbone
@@ -162,9 +144,7 @@ class DigitsCNNClassifier(ZooTask):
 
         # === Config ===
         self.num_classes = num_classes
-        self.head_dtype = keras.dtype_policies.serialize(
-            keras.dtype_policies.get(head_dtype)
-        )
+        self.set_head_dtype(head_dtype)
 
     def compile(self, optimizer="auto", loss="auto", *, metrics="auto",
                 **kwargs):
@@ -176,15 +156,7 @@ class DigitsCNNClassifier(ZooTask):
             metrics: `"auto"` or a list of metrics.
             **kwargs: passed to `keras.Model.compile`.
         """
-        if optimizer == "auto":
-            optimizer = keras.optimizers.Adam(1e-3)
-        if loss == "auto":
-            loss = keras.losses.SparseCategoricalCrossentropy(
-                from_logits=True)
-        if metrics == "auto":
-            metrics = [keras.metrics.SparseCategoricalAccuracy("accuracy")]
-        super().compile(optimizer=optimizer, loss=loss, metrics=metrics,
-                        **kwargs)
+        self.compile_classifier(optimizer, loss, metrics, **kwargs)
 
     def get_config(self):
         config = super().get_config()

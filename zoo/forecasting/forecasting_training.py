@@ -1,0 +1,105 @@
+"""Training recipes of the forecasting presets (teacher forcing)."""
+
+import numpy as np
+
+from zoo.data.forecasting_systems import HORIZON_LYAPUNOV
+from zoo.data.forecasting_systems import NUM_TEST_ICS
+from zoo.data.forecasting_systems import SYSTEMS
+from zoo.data.forecasting_systems import load_system
+from zoo.data.forecasting_systems import training_windows
+from zoo.forecasting.forecasting_eval import evaluate_system
+from zoo.forecasting.forecasting_presets import build_forecaster
+from zoo.forecasting.forecasting_presets import check_preset
+from zoo.training import fit_resumable
+
+_REFERENCES = [
+    "Heidenreich, Vlachas, Koumoutsakos, 2024. Deconstructing "
+    "Recurrence, Attention, and Gating. arXiv:2410.02654",
+    "Zilly et al., 2017. Recurrent Highway Networks. arXiv:1607.03474",
+    "Vlachas et al., 2020. Backpropagation algorithms and "
+    "Reservoir Computing in Recurrent Neural Networks for the "
+    "forecasting of complex spatiotemporal dynamics. arXiv:1910.05266",
+]
+
+
+def train_preset(name, epochs=None, out_dir=None, seed=0, verbose=2):
+    """Trains a forecasting preset; returns model, metrics and metadata.
+
+    Teacher forcing on the z-scored training windows of the preset's
+    system (Adam, cosine decay, global clipnorm 1), then the test
+    metrics of `evaluate_system`. The dtype policy is the caller's
+    (`zoo.training.train` sets it).
+
+    Args:
+        name: str. A key of `zoo.forecasting.forecasting_presets.PRESETS`.
+        epochs: int or `None` (the preset's budget).
+        out_dir: str. Run directory (log, checkpoints).
+        seed: int. Seed.
+        verbose: int. Keras verbosity.
+
+    Returns:
+        `(model, test_metrics, preset_metadata)`.
+
+    Example:
+
+    ```python
+    zoo.training.train("rhn_attention_ks", "runs/ks")
+    ```
+    """
+    cfg = check_preset(name)
+    epochs = epochs or cfg["epochs"]
+    system = cfg["system"]
+    length = cfg["context_length"]
+    x, y = training_windows(system, length)
+    steps = epochs * int(np.ceil(len(x) / cfg["batch_size"]))
+    model = build_forecaster(system, context_length=length, seed=seed,
+                             total_steps=steps,
+                             learning_rate=cfg["learning_rate"],
+                             **cfg["backbone"])
+    fit_resumable(model, x, y, epochs=epochs, out_dir=out_dir,
+                  batch_size=cfg["batch_size"], verbose=verbose)
+    metrics = evaluate_system(model, system)
+    metadata = _metadata(model, cfg, epochs, steps)
+    return model, metrics, metadata
+
+
+def _metadata(model, cfg, epochs, steps):
+    system = cfg["system"]
+    sys_cfg = SYSTEMS[system]
+    data = load_system(system)
+    return {
+        "description": (
+            f"{model.backbone.variant} forecaster ({cfg['backbone']['units']}"
+            f" units) of {sys_cfg['label']}: next z-scored state, "
+            "autoregressive rollout"
+        ),
+        "dataset": system,
+        "split": {
+            "train": f"{len(data['train'])} samples (seeded trajectory)",
+            "val": (f"{len(data['val'])} samples of a third trajectory "
+                    "(choosing width and learning rate only)"),
+            "test": (f"{NUM_TEST_ICS} initial conditions of a separate "
+                     "trajectory"),
+        },
+        "sample_dt": sys_cfg["dt"],
+        "lyapunov_exponent": sys_cfg["lyapunov"],
+        "lyapunov_source": sys_cfg["lyapunov_source"],
+        "context_length": cfg["context_length"],
+        "horizon_lyapunov": HORIZON_LYAPUNOV,
+        "epochs": epochs,
+        "steps": steps,
+        "batch_size": cfg["batch_size"],
+        "optimizer": (f"adam(cosine from {cfg['learning_rate']} to 1%, "
+                      "global clipnorm 1)"),
+        "train_mean": [float(v) for v in data["mean"]],
+        "train_std": [float(v) for v in data["std"]],
+        "input_kind": f"forecast_{system}",
+        "input_spec": (
+            f"float32 (batch, time, {data['train'].shape[1]}): states "
+            "z-scored with train_mean / train_std; output: the next state"
+        ),
+        "pipeline_tag": "time-series-forecasting",
+        "license": "apache-2.0",
+        "references": list(_REFERENCES),
+    }
+
