@@ -255,7 +255,7 @@ def registry_model(spec):
         spec: a `zoo.registry.ModelSpec`.
 
     Returns:
-        `(model, x, y)` with `spec.build_tiny(0)` and
+        `(model, x, y)` with `harness.build_tiny(spec)` and
         `spec.example_batch(8, 0)`.
 
     Example:
@@ -264,8 +264,10 @@ def registry_model(spec):
     model, x, y = registry_model(zoo.get_model_spec("hyper_mlp_classifier"))
     ```
     """
+    from tests import harness
+
     x, y = spec.example_batch(8, 0)
-    model = spec.build_tiny(0)
+    model = harness.build_tiny(spec)
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     return model, x, y
 
