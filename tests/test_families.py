@@ -145,11 +145,9 @@ class ThrowawayClassifier(ZooTask):
         head_dtype = self.resolve_head_dtype(head_dtype, backbone)
         self.backbone = backbone
         self.preprocessor = preprocessor
-        self.output_dense = keras.layers.Dense(
-            num_classes, dtype=head_dtype, name="predictions")
-        inputs = backbone.input
-        outputs = self.output_dense(backbone(inputs))
-        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        outputs = self.build_classifier_head(backbone, num_classes,
+                                             head_dtype)
+        super().__init__(inputs=backbone.input, outputs=outputs, **kwargs)
         self.num_classes = num_classes
         self.set_head_dtype(head_dtype)
 

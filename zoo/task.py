@@ -179,6 +179,49 @@ class ZooTask(Task):
             keras.dtype_policies.get(head_dtype)
         )
 
+    def build_classifier_head(self, backbone, num_classes, head_dtype,
+                              activation=None, dropout=None,
+                              features=None):
+        """Creates the dense class head and returns the model's outputs.
+
+        Sets `self.output_dense` (a `Dense(num_classes)` named
+        `"predictions"` under `head_dtype`, see `resolve_head_dtype`)
+        and, when `dropout` is not `None`, `self.output_dropout` before
+        it; then applies them to `features` (by default
+        `backbone(backbone.input)`).
+
+        Args:
+            backbone: the task's backbone.
+            num_classes: int. Number of classes.
+            head_dtype: what `resolve_head_dtype` returned.
+            activation: `None` (logits) or `"softmax"`.
+            dropout: float or `None` (no dropout layer).
+            features: symbolic tensor fed to the head, or `None`.
+
+        Returns:
+            The symbolic outputs of the head.
+
+        Example:
+
+        ```python
+        head_dtype = self.resolve_head_dtype(head_dtype, backbone)
+        outputs = self.build_classifier_head(backbone, 10, head_dtype)
+        super().__init__(inputs=backbone.input, outputs=outputs)
+        ```
+        """
+        if features is None:
+            features = backbone(backbone.input)
+        if dropout is not None:
+            self.output_dropout = keras.layers.Dropout(
+                dropout, dtype=head_dtype, name="output_dropout"
+            )
+            features = self.output_dropout(features)
+        self.output_dense = keras.layers.Dense(
+            num_classes, activation=activation, dtype=head_dtype,
+            name="predictions",
+        )
+        return self.output_dense(features)
+
     def compile_classifier(self, optimizer="auto", loss="auto",
                            metrics="auto", from_logits=True,
                            label_smoothing=None, **kwargs):

@@ -130,17 +130,12 @@ class DigitsCNNClassifier(ZooTask):
         check_num_classes(num_classes)
         head_dtype = self.resolve_head_dtype(head_dtype, backbone)
 
-        # === Layers ===
+        # === Layers and functional model ===
         self.backbone = backbone
         self.preprocessor = preprocessor
-        self.output_dense = keras.layers.Dense(
-            num_classes, dtype=head_dtype, name="predictions"
-        )
-
-        # === Functional Model ===
-        inputs = backbone.input
-        outputs = self.output_dense(backbone(inputs))
-        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        outputs = self.build_classifier_head(backbone, num_classes,
+                                             head_dtype)
+        super().__init__(inputs=backbone.input, outputs=outputs, **kwargs)
 
         # === Config ===
         self.num_classes = num_classes

@@ -54,25 +54,13 @@ class HyperMLPClassifier(ZooTask):
         check_activation(activation)
         head_dtype = self.resolve_head_dtype(head_dtype, backbone)
 
-        # === Layers ===
+        # === Layers and functional model ===
         self.backbone = backbone
         self.preprocessor = preprocessor
-        self.output_dropout = keras.layers.Dropout(
-            dropout, dtype=head_dtype, name="output_dropout"
+        outputs = self.build_classifier_head(
+            backbone, num_classes, head_dtype, activation, dropout
         )
-        self.output_dense = keras.layers.Dense(
-            num_classes,
-            activation=activation,
-            dtype=head_dtype,
-            name="predictions",
-        )
-
-        # === Functional Model ===
-        inputs = backbone.input
-        x = backbone(inputs)
-        x = self.output_dropout(x)
-        outputs = self.output_dense(x)
-        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        super().__init__(inputs=backbone.input, outputs=outputs, **kwargs)
 
         # === Config ===
         self.num_classes = num_classes

@@ -86,20 +86,13 @@ class TerminatorClassifier(ZooTask):
         pool_cls = (keras.layers.GlobalAveragePooling1D if backbone.rank == 1
                     else keras.layers.GlobalAveragePooling2D)
         self.pooling = pool_cls(dtype=backbone.dtype_policy, name="pooling")
-        self.output_dropout = keras.layers.Dropout(
-            dropout, dtype=head_dtype, name="output_dropout"
-        )
-        self.output_dense = keras.layers.Dense(
-            num_classes, activation=activation, dtype=head_dtype,
-            name="predictions",
-        )
 
         # === Functional Model ===
-        inputs = backbone.input
-        x = self.pooling(backbone(inputs))
-        x = self.output_dropout(x)
-        outputs = self.output_dense(x)
-        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        outputs = self.build_classifier_head(
+            backbone, num_classes, head_dtype, activation, dropout,
+            features=self.pooling(backbone(backbone.input)),
+        )
+        super().__init__(inputs=backbone.input, outputs=outputs, **kwargs)
 
         # === Config ===
         self.num_classes = num_classes
