@@ -112,7 +112,7 @@ from zoo.family import PresetSpec
 from zoo.family import TinyModel
 from zoo.inputs import ArrayInput
 from zoo.preset_utils import register_family_presets
-from zoo.task import ZooTask
+from zoo.task import DenseClassifier
 
 
 @keras.saving.register_keras_serializable(package="hyperzoo")
@@ -135,31 +135,10 @@ class ThrowawayBackbone(keras_hub.models.Backbone):
 
 
 @keras.saving.register_keras_serializable(package="hyperzoo")
-class ThrowawayClassifier(ZooTask):
+class ThrowawayClassifier(DenseClassifier):
     """Logits over `num_classes`."""
 
     backbone_cls = ThrowawayBackbone
-
-    def __init__(self, backbone, num_classes=3, head_dtype=None,
-                 preprocessor=None, **kwargs):
-        head_dtype = self.resolve_head_dtype(head_dtype, backbone)
-        self.backbone = backbone
-        self.preprocessor = preprocessor
-        outputs = self.build_classifier_head(backbone, num_classes,
-                                             head_dtype)
-        super().__init__(inputs=backbone.input, outputs=outputs, **kwargs)
-        self.num_classes = num_classes
-        self.set_head_dtype(head_dtype)
-
-    def compile(self, optimizer="auto", loss="auto", *, metrics="auto",
-                **kwargs):
-        self.compile_classifier(optimizer, loss, metrics, **kwargs)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(num_classes=self.num_classes,
-                      head_dtype=self.head_dtype)
-        return config
 
 
 def build_tiny(seed=0):

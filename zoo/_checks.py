@@ -135,3 +135,28 @@ def check_positive_ints(name, values, length, requirement):
     for value in values:
         check_positive_int(f"{name}[i]", value)
     return values
+
+
+def check_has(name, present, required, what):
+    """Checks that every name in `required` is in `present`.
+
+    Args:
+        name: str. Argument name used in the error message.
+        present: a container of the names the argument has (dict keys,
+            attribute names).
+        required: tuple of str, in the order the message lists them.
+        what: str. What the argument must be, e.g. ``"a dict with
+            'support' and 'query'"``.
+
+    Raises:
+        ValueError: naming `what` and the missing names.
+
+    Example:
+
+    ```python
+    check_has("batch", batch, ("support", "query"), "a dict of episodes")
+    ```
+    """
+    missing = [n for n in required if n not in present]
+    if missing:
+        raise ValueError(f"`{name}` must be {what}. Missing: {missing}")

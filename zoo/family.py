@@ -149,8 +149,14 @@ class PresetSpec(_Declaration):
         task_cls: the class the preset loads as (Task or Backbone).
         train: callable `(epochs, out_dir, seed, verbose) ->
             (model, test_metrics, metadata)`: the training recipe, run
-            by `zoo.training.train` inside the caller's dtype policy.
-            `epochs=None` means the recipe's own budget.
+            by `zoo.training.train` inside the caller's dtype policy
+            (a recipe never sets a policy). `epochs`: int, or `None`
+            for the recipe's own budget; `out_dir`: str, the run
+            directory (log.csv, checkpoints); `seed`: int, seeds the
+            initialisers and the data order; `verbose`: int, Keras
+            verbosity. `test_metrics` is a dict of the test split's
+            metrics and `metadata` the preset's extra `metadata.json`
+            entries.
         evaluate: callable `(model, split) -> dict` of metrics computed
             now (`python -m zoo eval`).
         inputs: tuple of `zoo.inputs.InputAdapter`. The kinds of file

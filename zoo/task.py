@@ -485,3 +485,66 @@ class ZooTask(Task):
         self.compile(**config)
         if getattr(self, "optimizer", None) is not None and self.built:
             self.optimizer.build(self.trainable_variables)
+
+
+class DenseClassifier(ZooTask):
+    """Base of tasks that are a backbone and one dense head (logits).
+
+    The head is `ZooTask.build_classifier_head` on the backbone's output
+    (float32 under a mixed policy); `compile()` defaults to Adam(1e-3),
+    sparse categorical cross-entropy on logits and accuracy. A subclass
+    sets `backbone_cls` (for `from_preset`) and its docstring.
+
+    Args:
+        backbone: the backbone; its output is the feature vector.
+        num_classes: int. Number of classes (at least 2).
+        head_dtype: dtype of the head; float32 under mixed precision.
+        preprocessor: must be `None`.
+        **kwargs: passed to `keras_hub.models.Task`.
+
+    Example:
+
+    ```python
+    @keras.saving.register_keras_serializable(package="hyperzoo")
+    class MyClassifier(zoo.task.DenseClassifier):
+        backbone_cls = MyBackbone
+
+    model = MyClassifier(MyBackbone(), num_classes=10)
+    ```
+    """
+
+    preprocessor_cls = None
+
+    def __init__(self, backbone, num_classes, head_dtype=None,
+                 preprocessor=None, **kwargs):
+        check_num_classes(num_classes)
+        head_dtype = self.resolve_head_dtype(head_dtype, backbone)
+
+        # === Layers and functional model ===
+        self.backbone = backbone
+        self.preprocessor = preprocessor
+        outputs = self.build_classifier_head(backbone, num_classes,
+                                             head_dtype)
+        super().__init__(inputs=backbone.input, outputs=outputs, **kwargs)
+
+        # === Config ===
+        self.num_classes = num_classes
+        self.set_head_dtype(head_dtype)
+
+    def compile(self, optimizer="auto", loss="auto", *, metrics="auto",
+                **kwargs):
+        """Compiles with Adam(1e-3), sparse CE on logits and accuracy.
+
+        Args:
+            optimizer: `"auto"` or a Keras optimizer.
+            loss: `"auto"` or a Keras loss.
+            metrics: `"auto"` or a list of metrics.
+            **kwargs: passed to `keras.Model.compile`.
+        """
+        self.compile_classifier(optimizer, loss, metrics, **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"num_classes": self.num_classes,
+                       "head_dtype": self.head_dtype})
+        return config

@@ -9,8 +9,7 @@ import keras
 from keras_hub.models import Backbone
 
 from zoo._checks import check_positive_ints
-from zoo.task import ZooTask
-from zoo.task import check_num_classes
+from zoo.task import DenseClassifier
 
 
 @keras.saving.register_keras_serializable(package="hyperzoo")
@@ -100,7 +99,7 @@ class DigitsCNNBackbone(Backbone):
 
 
 @keras.saving.register_keras_serializable(package="hyperzoo")
-class DigitsCNNClassifier(ZooTask):
+class DigitsCNNClassifier(DenseClassifier):
     """A `DigitsCNNBackbone` with a dense classification head (logits).
 
     Args:
@@ -123,38 +122,3 @@ class DigitsCNNClassifier(ZooTask):
     """
 
     backbone_cls = DigitsCNNBackbone
-    preprocessor_cls = None
-
-    def __init__(self, backbone, num_classes, head_dtype=None,
-                 preprocessor=None, **kwargs):
-        check_num_classes(num_classes)
-        head_dtype = self.resolve_head_dtype(head_dtype, backbone)
-
-        # === Layers and functional model ===
-        self.backbone = backbone
-        self.preprocessor = preprocessor
-        outputs = self.build_classifier_head(backbone, num_classes,
-                                             head_dtype)
-        super().__init__(inputs=backbone.input, outputs=outputs, **kwargs)
-
-        # === Config ===
-        self.num_classes = num_classes
-        self.set_head_dtype(head_dtype)
-
-    def compile(self, optimizer="auto", loss="auto", *, metrics="auto",
-                **kwargs):
-        """Compiles with Adam(1e-3), sparse CE on logits and accuracy.
-
-        Args:
-            optimizer: `"auto"` or a Keras optimizer.
-            loss: `"auto"` or a Keras loss.
-            metrics: `"auto"` or a list of metrics.
-            **kwargs: passed to `keras.Model.compile`.
-        """
-        self.compile_classifier(optimizer, loss, metrics, **kwargs)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"num_classes": self.num_classes,
-                       "head_dtype": self.head_dtype})
-        return config

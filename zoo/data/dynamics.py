@@ -121,6 +121,22 @@ def lorenz96_step(state, forcing, dt):
         return _rk4(_lorenz96_rhs(forcing, state.shape[-1]), state, dt)
 
 
+def _trajectory_params(num_steps, dt, transient_steps, seed, **system):
+    """Checked arguments of a one-step-per-sample trajectory.
+
+    The dict is the generator's cache key (with the algorithm version);
+    `system` holds the already checked system parameters.
+    """
+    return {
+        "version": _ALGORITHM_VERSION,
+        "num_steps": check_int("num_steps", num_steps, 1),
+        "dt": check_real("dt", dt, positive=True),
+        "transient_steps": check_int("transient_steps", transient_steps, 0),
+        "seed": _check_seed(seed),
+        **system,
+    }
+
+
 def _integrate(step, x, p, system, every=1):
     """Runs `p["transient_steps"]` steps, then records `p["num_steps"]`.
 
@@ -203,15 +219,11 @@ def lorenz96(
         complex spatiotemporal dynamics, Neural Networks 2020](
         https://arxiv.org/abs/1910.05266)
     """
-    params = {
-        "version": _ALGORITHM_VERSION,
-        "num_steps": check_int("num_steps", num_steps, 1),
-        "forcing": check_real("forcing", forcing),
-        "num_dims": check_int("num_dims", num_dims, 4),
-        "dt": check_real("dt", dt, positive=True),
-        "transient_steps": check_int("transient_steps", transient_steps, 0),
-        "seed": _check_seed(seed),
-    }
+    params = _trajectory_params(
+        num_steps, dt, transient_steps, seed,
+        forcing=check_real("forcing", forcing),
+        num_dims=check_int("num_dims", num_dims, 4),
+    )
 
     def generate():
         p = params
@@ -588,15 +600,11 @@ def kuramoto_sivashinsky(
         learning their effective dynamics, Nat. Mach. Intell. 2022](
         https://arxiv.org/abs/2006.13431)
     """
-    params = {
-        "version": _ALGORITHM_VERSION,
-        "num_steps": check_int("num_steps", num_steps, 1),
-        "length": check_real("length", length, positive=True),
-        "num_points": check_int("num_points", num_points, 4),
-        "dt": check_real("dt", dt, positive=True),
-        "transient_steps": check_int("transient_steps", transient_steps, 0),
-        "seed": _check_seed(seed),
-    }
+    params = _trajectory_params(
+        num_steps, dt, transient_steps, seed,
+        length=check_real("length", length, positive=True),
+        num_points=check_int("num_points", num_points, 4),
+    )
     integrator = KSIntegrator(
         params["length"], params["num_points"], params["dt"]
     )

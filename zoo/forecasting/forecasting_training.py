@@ -27,18 +27,13 @@ def train_preset(name, epochs=None, out_dir=None, seed=0, verbose=2):
 
     Teacher forcing on the z-scored training windows of the preset's
     system (Adam, cosine decay, global clipnorm 1), then the test
-    metrics of `evaluate_system`. The dtype policy is the caller's
-    (`zoo.training.train` sets it).
+    metrics of `evaluate_system`. The other arguments, the return value
+    and the dtype policy follow the recipe contract of
+    `zoo.family.PresetSpec` (`train`).
 
     Args:
         name: str. A key of `zoo.forecasting.forecasting_presets.PRESETS`.
-        epochs: int or `None` (the preset's budget).
-        out_dir: str. Run directory (log, checkpoints).
-        seed: int. Seed.
-        verbose: int. Keras verbosity.
-
-    Returns:
-        `(model, test_metrics, preset_metadata)`.
+        epochs, out_dir, seed, verbose: see `zoo.family.PresetSpec`.
 
     Example:
 

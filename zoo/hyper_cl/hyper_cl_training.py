@@ -39,18 +39,13 @@ def train_permuted_digits(epochs=None, out_dir="runs/hyper_cl", seed=0,
     (20 by default) on the 1077 training images under that task's
     permutation, output regulariser beta 0.01. Writes the accuracy matrix
     `R[i, j]` (test accuracy on task j after task i) to
-    `out_dir/accuracy_matrix.csv`. The dtype policy is the caller's
-    (`zoo.training.train` sets it).
+    `out_dir/accuracy_matrix.csv`.
 
     Args:
-        epochs: int or `None`. Epochs per task.
-        out_dir: str. Run directory.
-        seed: int.
-        verbose: int. Keras verbosity.
+        epochs, out_dir, seed, verbose: the recipe contract of
+            `zoo.family.PresetSpec` (`train`), which also says what is
+            returned; `epochs` counts epochs per task.
         architecture: a key of `hyper_cl_presets.CL_HYPERNETS`.
-
-    Returns:
-        `(model, test_metrics, preset_metadata)`.
 
     Example:
 

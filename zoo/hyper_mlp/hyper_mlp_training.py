@@ -16,18 +16,13 @@ def train_digits(epochs=None, out_dir="runs/hyper_mlp_digits", seed=0,
     """Trains `hyper_mlp_digits` (or its Dense baseline) on digits.
 
     Train split 1077 images, validation 180 (logged, not used to stop),
-    test 540 (reported). Adam 1e-3, batch 32, 40 epochs by default. The
-    dtype policy is the caller's (`zoo.training.train` sets it).
+    test 540 (reported). Adam 1e-3, batch 32, 40 epochs by default.
 
     Args:
-        epochs: int or `None` (40).
-        out_dir: str. Run directory (log.csv, checkpoints).
-        seed: int. Seed.
-        verbose: int. Keras verbosity.
+        epochs, out_dir, seed, verbose: the recipe contract of
+            `zoo.family.PresetSpec` (`train`), which also says what is
+            returned and who sets the dtype policy.
         baseline: bool. Train the plain-Dense baseline instead.
-
-    Returns:
-        `(model, test_metrics, preset_metadata)`.
 
     Example:
 

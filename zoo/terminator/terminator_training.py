@@ -151,14 +151,10 @@ def train_preset(name, epochs=None, out_dir=None, seed=0, verbose=2,
 
     Args:
         name: str. A key of `terminator_presets.PRESETS`.
-        epochs: int or `None` (the preset's budget).
-        out_dir: str. Run directory.
-        seed: int. Seed.
-        verbose: int. Keras verbosity.
+        epochs, out_dir, seed, verbose: the recipe contract of
+            `zoo.family.PresetSpec` (`train`), which also says what is
+            returned.
         **overrides: passed to `build_terminator` (ablations).
-
-    Returns:
-        `(model, test_metrics, preset_metadata)`.
 
     Example:
 

@@ -26,17 +26,15 @@ import keras
 from keras import ops
 
 from layers.token_exit import TokenExitRouter
+from zoo._checks import check_has
 
 
 def _check_backbone(backbone):
     needed = ("vit_encoder", "token_embedding", "transformer_layers",
               "layer_norm", "image_sequence_length", "hidden_dim")
-    missing = [n for n in needed if not hasattr(backbone, n)]
-    if missing:
-        raise ValueError(
-            "`backbone` must be a keras_hub PaliGemmaBackbone (missing "
-            f"{missing}). Received: {type(backbone).__name__}"
-        )
+    check_has("backbone", dir(backbone), needed,
+              "a keras_hub PaliGemmaBackbone (received a "
+              f"{type(backbone).__name__})")
 
 
 @keras.saving.register_keras_serializable(package="hyperzoo")

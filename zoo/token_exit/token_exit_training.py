@@ -174,17 +174,13 @@ def choose_threshold(model, split="val", seed=0):
 def train_preset(epochs=None, out_dir=None, seed=0, verbose=2, **overrides):
     """Both stages, threshold choice and test metrics of the preset.
 
-    The dtype policy is the caller's (`zoo.training.train` sets it).
-
     Args:
-        epochs: int or `None`. Stage-1 epochs (stage 2 keeps its budget).
-        out_dir: unused (no checkpoints: a few CPU minutes).
-        seed: int.
-        verbose: int.
+        epochs, out_dir, seed, verbose: the recipe contract of
+            `zoo.family.PresetSpec` (`train`), which also says what is
+            returned; `epochs` counts stage-1 epochs (stage 2 keeps its
+            budget) and `out_dir` is unused (no checkpoints: a few CPU
+            minutes).
         **overrides: backbone arguments.
-
-    Returns:
-        `(model, test_metrics, preset_metadata)`.
 
     Example:
 

@@ -12,6 +12,7 @@ import numpy as np
 from keras import ops
 
 from layers.unem import gaussian_em
+from zoo._checks import check_has
 
 # PADDLE's fixed class-balance weight for mini-ImageNet / ResNet-18 (the
 # reference's config): the "default" a user gets without a grid search.
@@ -23,12 +24,8 @@ FIXED_EM_ITERATIONS = 10
 
 
 def _check_batch(batch):
-    missing = {"support", "support_labels", "query"} - set(batch)
-    if missing:
-        raise ValueError(
-            "`batch` must be a dict with 'support', 'support_labels' and "
-            f"'query'. Missing: {sorted(missing)}"
-        )
+    check_has("batch", batch, ("support", "support_labels", "query"),
+              "a dict with 'support', 'support_labels' and 'query'")
 
 
 @keras.saving.register_keras_serializable(package="hyperzoo")

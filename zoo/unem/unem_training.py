@@ -73,16 +73,11 @@ def train_unem_gaussian_5shot(epochs=None,
                               verbose=1):
     """Recipe of the `unem_gaussian_5shot` preset.
 
-    The dtype policy is the caller's (`zoo.training.train` sets it).
-
     Args:
-        epochs: int or `None`. Optimisation steps (100 by default).
-        out_dir: str. Run directory (log.csv, checkpoints).
-        seed: int. Seed of the meta-train tasks.
-        verbose: int. Keras verbosity.
-
-    Returns:
-        `(model, test_metrics, preset_metadata)`.
+        epochs, out_dir, seed, verbose: the recipe contract of
+            `zoo.family.PresetSpec` (`train`), which also says what is
+            returned; `epochs` counts optimisation steps (100 by
+            default) and `seed` seeds the meta-train tasks.
 
     Example:
 
@@ -134,16 +129,11 @@ def train_cafa_digits_encoder(epochs=None,
     """Recipe of the `cafa_digits_encoder` preset (digits train split).
 
     Adam 1e-3, batch 64, 30 epochs by default; validation split logged.
-    The dtype policy is the caller's (`zoo.training.train` sets it).
 
     Args:
-        epochs: int or `None` (30).
-        out_dir: str. Run directory (log.csv, checkpoints).
-        seed: int. Initialiser seed.
-        verbose: int. Keras verbosity.
-
-    Returns:
-        `(model, test_metrics, preset_metadata)`.
+        epochs, out_dir, seed, verbose: the recipe contract of
+            `zoo.family.PresetSpec` (`train`), which also says what is
+            returned; `epochs=None` means 30.
 
     Example:
 
