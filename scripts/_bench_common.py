@@ -6,6 +6,7 @@ be used by a parent process before it chooses a backend for its
 children.
 """
 
+import argparse
 import csv
 import datetime
 import os
@@ -18,7 +19,9 @@ from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
 
-RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join(ROOT, "scripts", "results")
+PRESETS_DIR = os.path.join(ROOT, "zoo", "presets")
 
 
 def cpu_model() -> str:
@@ -173,6 +176,70 @@ def run_command(backend: str, script: str, *options) -> str:
     """
     return " ".join([f"KERAS_BACKEND={backend}", "python",
                      f"scripts/{script}", *(o for o in options if o)])
+
+
+def train_args(doc: str, work_prefix: str, presets=None, epochs=None,
+               epochs_help=None, out_root=False, out_preset=None,
+               extra=None) -> argparse.Namespace:
+    """Parses the command line of a training script (`train_*.py`).
+
+    Every script takes `--seed N` (default 0) and `--work-dir DIR` (the
+    run directory; default a new temporary directory, which
+    `args.work_dir` then holds); the other shared options are asked
+    for by the arguments.
+
+    Args:
+        doc: the script's docstring; its first line describes the script.
+        work_prefix: name prefix of the default temporary run directory.
+        presets: names; if given, `--presets NAME ...` (default: all of
+            them, sorted).
+        epochs: the default of `--epochs N`.
+        epochs_help: the help of `--epochs N`; `None` leaves the option
+            out.
+        out_root: whether to take `--out-root DIR`, where each preset
+            goes in a folder of its name (default `zoo/presets/`).
+        out_preset: a preset name; if given, `--out DIR`, where that
+            preset goes (default `zoo/presets/<out_preset>/`).
+        extra: `{flag: add_argument keyword arguments}` of the script's
+            own options.
+
+    Returns:
+        The parsed `argparse.Namespace`.
+    """
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    if presets is not None:
+        parser.add_argument("--presets", nargs="*", default=sorted(presets))
+    if epochs_help is not None:
+        parser.add_argument("--epochs", type=int, default=epochs,
+                            help=epochs_help)
+    parser.add_argument("--seed", type=int, default=0)
+    for flag, kwargs in (extra or {}).items():
+        parser.add_argument(flag, **kwargs)
+    if out_root:
+        parser.add_argument("--out-root", default=PRESETS_DIR)
+    if out_preset is not None:
+        parser.add_argument("--out", default=os.path.join(PRESETS_DIR,
+                                                          out_preset))
+    parser.add_argument("--work-dir", default=None,
+                        help="run directory (default: a temp dir)")
+    args = parser.parse_args()
+    args.work_dir = args.work_dir or tempfile.mkdtemp(prefix=work_prefix)
+    return args
+
+
+def check_names(parser, **options) -> None:
+    """Stops with a usage error if an option names unknown items.
+
+    Args:
+        parser: the `argparse.ArgumentParser` that parsed the options.
+        **options: `option=(names given, names known)`, e.g.
+            `variants=(args.variants, VARIANTS)`.
+    """
+    for option, (given, known) in options.items():
+        unknown = sorted(set(given) - set(known))
+        if unknown:
+            parser.error(f"unknown {option} {unknown}; known: "
+                         f"{list(known)}")
 
 
 def copy_train_log(run_dir: str, name: str) -> None:

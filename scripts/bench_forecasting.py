@@ -46,6 +46,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from scripts._bench_common import RESULTS  # noqa: E402
+from scripts._bench_common import check_names  # noqa: E402
 from scripts._bench_common import cpu_model  # noqa: E402
 from scripts._bench_common import merge_csv_rows  # noqa: E402
 from scripts._bench_common import read_csv_rows  # noqa: E402
@@ -54,7 +56,6 @@ from scripts._bench_common import save_figure_atomic  # noqa: E402
 from scripts._bench_common import today  # noqa: E402
 from scripts._bench_common import usable_cpus  # noqa: E402
 
-RESULTS = os.path.join(ROOT, "scripts", "results")
 CSV = os.path.join(RESULTS, "benchmark-forecasting-ablation.csv")
 PNG = os.path.join(RESULTS, "forecasting-ablation.png")
 FIELDS = ("model", "dataset", "vpt_lyapunov", "vpt_lyapunov_std",
@@ -251,15 +252,12 @@ def main():
         args.variants = list(VARIANTS)
     elif args.variants == ["all"]:
         args.variants = list(ALL)
-    unknown = (set(args.variants) - set(ALL)) | (set(args.systems)
-                                                  - set(SYSTEMS))
-    if unknown:
-        parser.error(f"unknown variants or systems {sorted(unknown)}; "
-                     f"variants: {list(ALL)}; systems: {list(SYSTEMS)}")
+    check_names(parser, variants=(args.variants, ALL),
+                systems=(args.systems, SYSTEMS))
     if args.part == "plot":
         _plot()
-        return 0
-    _run(args)
+    else:
+        _run(args)
     return 0
 
 

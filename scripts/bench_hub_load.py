@@ -46,13 +46,14 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from scripts._bench_common import RESULTS  # noqa: E402
 from scripts._bench_common import cpu_model  # noqa: E402
 from scripts._bench_common import today  # noqa: E402
 from scripts._bench_common import usable_cpus  # noqa: E402
 from scripts._bench_common import write_csv_atomic  # noqa: E402
 
 HOST = "127.0.0.1"
-OUT = os.path.join(ROOT, "scripts", "results", "benchmark-hub-load.csv")
+OUT = os.path.join(RESULTS, "benchmark-hub-load.csv")
 REQUEST_TIMEOUT_S = 120.0
 SERVER_TIMEOUT_S = 600.0
 FIELDS = [

@@ -64,6 +64,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from scripts._bench_common import RESULTS  # noqa: E402
 from scripts._bench_common import cpu_model  # noqa: E402
 from scripts._bench_common import format_table  # noqa: E402
 from scripts._bench_common import median  # noqa: E402
@@ -73,7 +74,6 @@ from scripts._bench_common import today  # noqa: E402
 from scripts._bench_common import usable_cpus  # noqa: E402
 from scripts._bench_common import write_csv_atomic  # noqa: E402
 
-RESULTS = os.path.join(ROOT, "scripts", "results")
 BACKENDS = ("tensorflow", "jax", "torch")
 SUMMARY_COLUMNS = (
     "scenario", "method", "average_accuracy", "forgetting",

@@ -42,6 +42,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from scripts._bench_common import RESULTS  # noqa: E402
+from scripts._bench_common import check_names  # noqa: E402
 from scripts._bench_common import cpu_model  # noqa: E402
 from scripts._bench_common import merge_csv_rows  # noqa: E402
 from scripts._bench_common import read_csv_rows  # noqa: E402
@@ -51,7 +53,6 @@ from scripts._bench_common import today  # noqa: E402
 from scripts._bench_common import usable_cpus  # noqa: E402
 from scripts._bench_common import write_csv_atomic  # noqa: E402
 
-RESULTS = os.path.join(ROOT, "scripts", "results")
 CSV = os.path.join(RESULTS, "benchmark-terminator-ablation.csv")
 SEEDS_CSV = os.path.join(RESULTS, "benchmark-terminator-seeds.csv")
 SEEDS_FIELDS = ("model", "dataset", "seed", "top1", "top1_batch100",
@@ -239,19 +240,15 @@ def main():
     if args.variants is None:
         args.variants = (list(VARIANTS) if args.part != "speed"
                          else ["full", "no_global", "no_local"])
-    unknown = set(args.variants) - set(VARIANTS)
-    if unknown:
-        parser.error(f"unknown variants {sorted(unknown)}; known: "
-                     f"{list(VARIANTS)}")
+    check_names(parser, variants=(args.variants, VARIANTS))
     if args.part == "plot":
         _plot()
-        return 0
-    if args.part == "seeds":
+    elif args.part == "seeds":
         _seeds(args)
-        return 0
-    if args.epochs is None:
-        args.epochs = 30 if args.part == "accuracy" else 1
-    _run(args, args.part)
+    else:
+        if args.epochs is None:
+            args.epochs = 30 if args.part == "accuracy" else 1
+        _run(args, args.part)
     return 0
 
 

@@ -48,6 +48,7 @@ import numpy as np  # noqa: E402
 from keras import ops  # noqa: E402
 
 import zoo  # noqa: E402
+from scripts._bench_common import RESULTS  # noqa: E402
 from scripts._bench_common import cpu_model  # noqa: E402
 from scripts._bench_common import median  # noqa: E402
 from scripts._bench_common import read_csv_rows  # noqa: E402
@@ -62,7 +63,6 @@ from zoo.token_exit.token_exit_eval import exit_logits  # noqa: E402
 from zoo.token_exit.token_exit_eval import flops_saved  # noqa: E402
 from zoo.token_exit.token_exit_presets import PRESET_NAME  # noqa: E402
 
-RESULTS = os.path.join(ROOT, "scripts", "results")
 PER_TYPE_CSV = os.path.join(RESULTS, "benchmark-token-exit.csv")
 BASELINE_CSV = os.path.join(RESULTS, "benchmark-token-exit-baselines.csv")
 LATENCY_CSV = os.path.join(RESULTS, "benchmark-token-exit-latency.csv")

@@ -42,6 +42,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+from _bench_common import RESULTS  # noqa: E402
 from _bench_common import cpu_model  # noqa: E402
 from _bench_common import run_command  # noqa: E402
 from _bench_common import save_figure_atomic  # noqa: E402
@@ -61,7 +62,6 @@ from zoo.unem.unem_classifier import UNEMFewShotClassifier  # noqa: E402
 from zoo.unem.unem_eval import predict_labels  # noqa: E402
 from zoo.unem.unem_training import train_unem_gaussian  # noqa: E402
 
-RESULTS = os.path.join(ROOT, "scripts", "results")
 CURVE_GRID = (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.5, 10.0, 12.5, 15.0,
               17.5, 20.0, 25.0, 30.0, 40.0, 50.0, 60.0, 75.0, 100.0, 125.0,
               150.0)

@@ -32,6 +32,7 @@ sys.path.insert(0, ROOT)
 
 import keras  # noqa: E402
 
+from scripts._bench_common import RESULTS  # noqa: E402
 from scripts._bench_common import cpu_model  # noqa: E402
 from scripts._bench_common import read_csv_rows  # noqa: E402
 from scripts._bench_common import write_csv_atomic  # noqa: E402
@@ -40,8 +41,7 @@ from zoo.terminator.terminator_presets import build_terminator  # noqa: E402
 from zoo.terminator.terminator_presets import load_data  # noqa: E402
 from zoo.terminator.terminator_presets import preset_config  # noqa: E402
 
-CSV = os.path.join(ROOT, "scripts", "results",
-                   "terminator-statistics-selection.csv")
+CSV = os.path.join(RESULTS, "terminator-statistics-selection.csv")
 FIELDS = ("preset", "statistics", "seed", "epochs", "val_top1_batch1",
           "val_top1_batch100", "param_count", "sec_per_epoch", "backend",
           "precision", "machine", "command")

@@ -20,10 +20,8 @@ Writes:
   the command). Rows of presets not retrained in this run are kept.
 """
 
-import argparse
 import os
 import sys
-import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -31,13 +29,13 @@ sys.path.insert(0, ROOT)
 import keras  # noqa: E402
 
 import zoo  # noqa: E402
-from scripts._bench_common import read_csv_rows  # noqa: E402
+from scripts._bench_common import RESULTS  # noqa: E402
+from scripts._bench_common import merge_csv_rows  # noqa: E402
 from scripts._bench_common import run_command  # noqa: E402
+from scripts._bench_common import train_args  # noqa: E402
 from scripts._bench_common import train_preset  # noqa: E402
-from scripts._bench_common import write_csv_atomic  # noqa: E402
 from zoo.forecasting.forecasting_presets import PRESETS  # noqa: E402
 
-RESULTS = os.path.join(ROOT, "scripts", "results")
 CSV = os.path.join(RESULTS, "results-forecasting.csv")
 FIELDS = ("model", "dataset", "split", "vpt_lyapunov", "vpt_lyapunov_std",
           "nrmse_1_lyapunov", "power_spectrum_error_db", "num_ics",
@@ -47,30 +45,22 @@ FIELDS = ("model", "dataset", "split", "vpt_lyapunov", "vpt_lyapunov_std",
 
 def main():
     """Trains the presets and writes the CSVs."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--presets", nargs="*",
-                        default=sorted(PRESETS))
-    parser.add_argument("--epochs", type=int, default=None,
-                        help="override every preset's epochs")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out-root", default=os.path.join(ROOT, "zoo",
-                                                           "presets"))
-    parser.add_argument("--work-dir", default=None)
-    args = parser.parse_args()
-    work = args.work_dir or tempfile.mkdtemp(prefix="forecasting-")
+    args = train_args(__doc__, "forecasting-", presets=PRESETS,
+                      epochs_help="override every preset's epochs",
+                      out_root=True)
     backend = keras.backend.backend()
-    rows = {r["model"]: r for r in read_csv_rows(CSV)}
     for name in args.presets:
         command = run_command(
             backend, "train_forecasting.py", f"--presets {name}",
             f"--seed {args.seed}", args.epochs and f"--epochs {args.epochs}")
         preset_dir, metrics, seconds = train_preset(
-            name, os.path.join(work, name), os.path.join(args.out_root, name),
-            command, epochs=args.epochs, seed=args.seed, verbose=2,
+            name, os.path.join(args.work_dir, name),
+            os.path.join(args.out_root, name), command, epochs=args.epochs,
+            seed=args.seed, verbose=2,
         )
         # The budget the recipe used, as its metadata records it.
         meta = zoo.read_metadata(preset_dir)
-        rows[name] = {
+        row = {
             "model": name, "dataset": meta["dataset"], "split": "test",
             "vpt_lyapunov": round(metrics["vpt_lyapunov"], 3),
             "vpt_lyapunov_std": round(metrics["vpt_lyapunov_std"], 3),
@@ -85,8 +75,8 @@ def main():
             "command": command,
         }
         print(name, metrics, flush=True)
-        write_csv_atomic(CSV, FIELDS, sorted(rows.values(),
-                                             key=lambda r: r["model"]))
+        merge_csv_rows(CSV, FIELDS, [row], key=lambda r: r["model"],
+                       sort_key=lambda r: r["model"])
     return 0
 
 

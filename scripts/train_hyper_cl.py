@@ -13,11 +13,9 @@ Writes:
   preset after reloading it).
 """
 
-import argparse
 import os
 import shutil
 import sys
-import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -25,14 +23,15 @@ sys.path.insert(0, ROOT)
 import keras  # noqa: E402
 
 import zoo  # noqa: E402
+from scripts._bench_common import RESULTS  # noqa: E402
 from scripts._bench_common import run_command  # noqa: E402
+from scripts._bench_common import train_args  # noqa: E402
 from scripts._bench_common import write_csv_atomic  # noqa: E402
 from zoo.hyper_cl.hyper_cl_eval import evaluate_permuted_digits  # noqa: E402
 from zoo.hyper_cl.hyper_cl_presets import CL_BATCH_SIZE  # noqa: E402
 from zoo.hyper_cl.hyper_cl_presets import CL_EPOCHS_PER_TASK  # noqa: E402
 from zoo.training import train  # noqa: E402
 
-RESULTS = os.path.join(ROOT, "scripts", "results")
 COLUMNS = ("model", "dataset", "split", "average_accuracy", "forgetting",
            "compression_ratio", "class_incremental_accuracy",
            "param_count", "target_param_count", "num_tasks",
@@ -42,23 +41,16 @@ COLUMNS = ("model", "dataset", "split", "average_accuracy", "forgetting",
 
 def main():
     """Trains the preset, evaluates the saved copy, writes the CSVs."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int,
-                        default=CL_EPOCHS_PER_TASK,
-                        help="epochs per task")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=os.path.join(
-        ROOT, "zoo", "presets", "hyper_cl_permuted_digits"))
-    parser.add_argument("--work-dir", default=None)
-    args = parser.parse_args()
-    work = args.work_dir or tempfile.mkdtemp(prefix="hyper_cl-")
+    args = train_args(__doc__, "hyper_cl-", epochs=CL_EPOCHS_PER_TASK,
+                      epochs_help="epochs per task",
+                      out_preset="hyper_cl_permuted_digits")
     command = run_command(keras.backend.backend(), "train_hyper_cl.py",
                           f"--epochs {args.epochs}", f"--seed {args.seed}")
-    train("hyper_cl_permuted_digits", work, epochs=args.epochs,
+    train("hyper_cl_permuted_digits", args.work_dir, epochs=args.epochs,
           seed=args.seed, verbose=1, overwrite=True,
           training_command=command, preset_dir=args.out)
     shutil.copyfile(
-        os.path.join(work, "accuracy_matrix.csv"),
+        os.path.join(args.work_dir, "accuracy_matrix.csv"),
         os.path.join(RESULTS, "hyper_cl_permuted_digits-accuracy-matrix.csv"),
     )
     model = zoo.load(args.out)

@@ -12,10 +12,8 @@ Writes:
   epochs, batch size, optimizer and seed).
 """
 
-import argparse
 import os
 import sys
-import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -23,28 +21,23 @@ sys.path.insert(0, ROOT)
 import keras  # noqa: E402
 
 import zoo  # noqa: E402
+from scripts._bench_common import RESULTS  # noqa: E402
 from scripts._bench_common import copy_train_log  # noqa: E402
 from scripts._bench_common import run_command  # noqa: E402
+from scripts._bench_common import train_args  # noqa: E402
 from scripts._bench_common import train_preset  # noqa: E402
 from scripts._bench_common import write_csv_atomic  # noqa: E402
 from zoo.hyper_mlp.hyper_mlp_presets import DIGITS_BATCH_SIZE  # noqa: E402
 from zoo.hyper_mlp.hyper_mlp_presets import DIGITS_EPOCHS  # noqa: E402
 from zoo.hyper_mlp.hyper_mlp_training import train_digits  # noqa: E402
 
-RESULTS = os.path.join(ROOT, "scripts", "results")
-
 
 def main() -> int:
     """Trains the preset and the baseline, writes the CSVs."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=DIGITS_EPOCHS)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=os.path.join(
-        ROOT, "zoo", "presets", "hyper_mlp_digits"))
-    parser.add_argument("--work-dir", default=None,
-                        help="run directory (default: a temp dir)")
-    args = parser.parse_args()
-    work = args.work_dir or tempfile.mkdtemp(prefix="hyper_mlp_digits-")
+    args = train_args(__doc__, "hyper_mlp_digits-", epochs=DIGITS_EPOCHS,
+                      epochs_help="epochs of the preset and the baseline",
+                      out_preset="hyper_mlp_digits")
+    work = args.work_dir
     command = run_command(
         keras.backend.backend(), "train_hyper_mlp_digits.py",
         f"--epochs {args.epochs}", f"--seed {args.seed}")

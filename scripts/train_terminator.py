@@ -24,10 +24,8 @@ Writes:
   the command). Rows of presets not retrained in this run are kept.
 """
 
-import argparse
 import os
 import sys
-import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -35,16 +33,16 @@ sys.path.insert(0, ROOT)
 
 import keras  # noqa: E402
 
-from scripts._bench_common import read_csv_rows  # noqa: E402
+from scripts._bench_common import RESULTS  # noqa: E402
+from scripts._bench_common import merge_csv_rows  # noqa: E402
 from scripts._bench_common import run_command  # noqa: E402
+from scripts._bench_common import train_args  # noqa: E402
 from scripts._bench_common import train_preset  # noqa: E402
-from scripts._bench_common import write_csv_atomic  # noqa: E402
 from zoo.terminator.terminator_baselines import PAPER_RECIPE  # noqa: E402
 from zoo.terminator.terminator_presets import PRESETS  # noqa: E402
 from zoo.terminator.terminator_presets import dataset_label  # noqa: E402
 from zoo.terminator.terminator_training import train_baseline  # noqa: E402
 
-RESULTS = os.path.join(ROOT, "scripts", "results")
 CSV = os.path.join(RESULTS, "results-terminator.csv")
 FIELDS = ("model", "dataset", "split", "top1", "top1_err",
           "top1_batch100", "loss",
@@ -80,71 +78,68 @@ def _row(model, dataset, metrics, epochs, batch_size, seconds, seed,
     }
 
 
+def _train_baselines(name, cfg, epochs, args, command):
+    """Trains the baselines of a preset's dataset; returns their rows."""
+    runs = [(kind, dict(epochs=epochs,
+                        learning_rate=cfg["baseline_learning_rate"],
+                        batch_size=cfg["batch_size"]))
+            for kind in BASELINES[cfg["dataset"]]]
+    runs += [(kind, dict(PAPER_RECIPE))
+             for kind in PAPER_BASELINES.get(cfg["dataset"], ())]
+    dataset = dataset_label(cfg)
+    rows = []
+    for i, (kind, recipe) in enumerate(runs):
+        label = kind if i < len(BASELINES[cfg["dataset"]]) else (
+            f"{kind}_paper_recipe")
+        keras.utils.set_random_seed(args.seed)
+        start = time.perf_counter()
+        _, m = train_baseline(kind, cfg["dataset"], cfg["shuffled"],
+                              os.path.join(args.work_dir, f"{name}-{label}"),
+                              seed=args.seed, **recipe)
+        seconds = time.perf_counter() - start
+        rows.append(_row(label, dataset, m, recipe["epochs"],
+                         recipe["batch_size"], seconds, args.seed, command))
+        print(label, dataset, m, flush=True)
+    return rows
+
+
 def main():
     """Trains the presets and baselines, writes the CSVs."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--presets", nargs="*",
-                        default=sorted(PRESETS))
-    parser.add_argument("--epochs", type=int, default=None,
-                        help="override every preset's epochs")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-baselines", action="store_true")
-    parser.add_argument("--baselines-only", action="store_true",
-                        help="train only the baselines of each preset's "
-                        "dataset (the preset and its row stay)")
-    parser.add_argument("--out-root", default=os.path.join(ROOT, "zoo",
-                                                           "presets"))
-    parser.add_argument("--work-dir", default=None)
-    args = parser.parse_args()
-    work = args.work_dir or tempfile.mkdtemp(prefix="terminator-")
+    args = train_args(__doc__, "terminator-", presets=PRESETS,
+                      epochs_help="override every preset's epochs",
+                      out_root=True, extra={
+                          "--no-baselines": dict(action="store_true"),
+                          "--baselines-only": dict(
+                              action="store_true",
+                              help="train only the baselines of each "
+                              "preset's dataset (the preset and its row "
+                              "stay)"),
+                      })
     backend = keras.backend.backend()
-    rows = {(r["model"], r["dataset"]): r for r in read_csv_rows(CSV)}
     for name in args.presets:
         cfg = PRESETS[name]
         epochs = args.epochs or cfg["epochs"]
-        dataset = dataset_label(cfg)
         command = run_command(
             backend, "train_terminator.py", f"--presets {name}",
             f"--seed {args.seed}", args.epochs and f"--epochs {args.epochs}",
             args.baselines_only and "--baselines-only")
+        rows = []
         if not args.baselines_only:
             _, metrics, seconds = train_preset(
-                name, os.path.join(work, name),
+                name, os.path.join(args.work_dir, name),
                 os.path.join(args.out_root, name), command, epochs=epochs,
                 seed=args.seed, verbose=2,
             )
-            rows[(name, dataset)] = _row(name, dataset, metrics, epochs,
-                                         cfg["batch_size"], seconds,
-                                         args.seed, command)
+            rows.append(_row(name, dataset_label(cfg), metrics, epochs,
+                             cfg["batch_size"], seconds, args.seed,
+                             command))
             print(name, metrics, flush=True)
-        if args.no_baselines:
-            continue
-        runs = [(kind, dict(epochs=epochs,
-                            learning_rate=cfg["baseline_learning_rate"],
-                            batch_size=cfg["batch_size"]))
-                for kind in BASELINES[cfg["dataset"]]]
-        runs += [(kind, dict(PAPER_RECIPE))
-                 for kind in PAPER_BASELINES.get(cfg["dataset"], ())]
-        for i, (kind, recipe) in enumerate(runs):
-            label = kind if i < len(BASELINES[cfg["dataset"]]) else (
-                f"{kind}_paper_recipe")
-            keras.utils.set_random_seed(args.seed)
-            start = time.perf_counter()
-            _, m = train_baseline(kind, cfg["dataset"], cfg["shuffled"],
-                                  os.path.join(work, f"{name}-{label}"),
-                                  seed=args.seed, **recipe)
-            seconds = time.perf_counter() - start
-            rows[(label, dataset)] = _row(label, dataset, m,
-                                          recipe["epochs"],
-                                          recipe["batch_size"], seconds,
-                                          args.seed, command)
-            print(label, dataset, m, flush=True)
-        write_csv_atomic(CSV, FIELDS, sorted(rows.values(), key=lambda r: (
-            r["dataset"], r["model"])))
-    write_csv_atomic(CSV, FIELDS, sorted(rows.values(), key=lambda r: (
-        r["dataset"], r["model"])))
+        if not args.no_baselines:
+            rows += _train_baselines(name, cfg, epochs, args, command)
+        merge_csv_rows(CSV, FIELDS, rows,
+                       key=lambda r: (r["model"], r["dataset"]),
+                       sort_key=lambda r: (r["dataset"], r["model"]))
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -17,10 +17,8 @@ Writes:
   the command).
 """
 
-import argparse
 import os
 import sys
-import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -29,12 +27,13 @@ sys.path.insert(0, ROOT)
 import keras  # noqa: E402
 
 import zoo  # noqa: E402
+from scripts._bench_common import RESULTS  # noqa: E402
 from scripts._bench_common import run_command  # noqa: E402
+from scripts._bench_common import train_args  # noqa: E402
 from scripts._bench_common import write_csv_atomic  # noqa: E402
 from zoo.token_exit.token_exit_presets import PRESET_NAME  # noqa: E402
 from zoo.training import train  # noqa: E402
 
-RESULTS = os.path.join(ROOT, "scripts", "results")
 CSV = os.path.join(RESULTS, "results-token-exit.csv")
 FIELDS = ("model", "dataset", "split", "top1", "top1_err", "top1_exit",
           "flops_saved", "mean_exit_layer", "threshold", "param_count",
@@ -44,15 +43,9 @@ FIELDS = ("model", "dataset", "split", "top1", "top1_err", "top1_exit",
 
 def main():
     """Trains the preset and writes its CSV row."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=None,
-                        help="stage-1 epochs (default: the preset's)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out-root", default=os.path.join(ROOT, "zoo",
-                                                           "presets"))
-    parser.add_argument("--work-dir", default=None)
-    args = parser.parse_args()
-    work = args.work_dir or tempfile.mkdtemp(prefix="token-exit-")
+    args = train_args(__doc__, "token-exit-",
+                      epochs_help="stage-1 epochs (default: the preset's)",
+                      out_root=True)
     backend = keras.backend.backend()
     name = PRESET_NAME
     command = run_command(backend, "train_token_exit.py",
@@ -60,8 +53,8 @@ def main():
                           args.epochs and f"--epochs {args.epochs}")
     start = time.perf_counter()
     preset_dir, metrics = train(
-        name, os.path.join(work, name), epochs=args.epochs, seed=args.seed,
-        verbose=2, overwrite=True, training_command=command,
+        name, os.path.join(args.work_dir, name), epochs=args.epochs,
+        seed=args.seed, verbose=2, overwrite=True, training_command=command,
         preset_dir=os.path.join(args.out_root, name),
     )
     seconds = time.perf_counter() - start

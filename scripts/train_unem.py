@@ -16,17 +16,17 @@ The test metrics land in each preset's metadata; recompute them with
 `python -m zoo eval NAME --json`.
 """
 
-import argparse
 import os
 import sys
-import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import keras  # noqa: E402
 
+from scripts._bench_common import PRESETS_DIR  # noqa: E402
 from scripts._bench_common import run_command  # noqa: E402
+from scripts._bench_common import train_args  # noqa: E402
 from scripts._bench_common import train_preset  # noqa: E402
 from zoo.unem.unem_presets import CAFA_PRESET  # noqa: E402
 from zoo.unem.unem_presets import UNEM_PRESET  # noqa: E402
@@ -36,21 +36,16 @@ PRESETS = (UNEM_PRESET, CAFA_PRESET)
 
 def main() -> int:
     """Trains the presets and copies their training logs."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=PRESETS, default=None)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--work-dir", default=None,
-                        help="run directory (default: a temp dir)")
-    args = parser.parse_args()
-    work = args.work_dir or tempfile.mkdtemp(prefix="train_unem-")
+    args = train_args(__doc__, "train_unem-", extra={
+        "--only": dict(choices=PRESETS, default=None)})
     for name in PRESETS:
         if args.only and name != args.only:
             continue
         command = run_command(keras.backend.backend(), "train_unem.py",
                               f"--only {name}", f"--seed {args.seed}")
         _, metrics, _ = train_preset(
-            name, os.path.join(work, name),
-            os.path.join(ROOT, "zoo", "presets", name), command,
+            name, os.path.join(args.work_dir, name),
+            os.path.join(PRESETS_DIR, name), command,
             seed=args.seed, verbose=0,
         )
         print(name, {k: round(v, 4) if isinstance(v, float) else v

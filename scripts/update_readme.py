@@ -43,6 +43,20 @@ def _table(headers, items, cells) -> str:
     return "\n".join(lines)
 
 
+def _csv_table(name: str, headers, cells, note=None) -> str:
+    """A table of a line per row of `scripts/results/<name>`, and a note.
+
+    Args:
+        name: the CSV file.
+        headers: the column titles.
+        cells: callable, a row's cells (one per header).
+        note: optional callable taking the rows (only when there are
+            some), the paragraph below the table.
+    """
+    rows = _rows(name)
+    return _join(_table(headers, rows, cells), rows and note and note(rows))
+
+
 def _join(*parts) -> str:
     """The parts (tables, paragraphs), a blank line apart.
 
@@ -111,10 +125,10 @@ def _host(r: dict) -> str:
 
 def models_table() -> str:
     """The model table: test accuracy from results-digits.csv."""
-    return _table(
+    return _csv_table(
+        "results-digits.csv",
         ("model", "preset", "dataset (split)", "top-1 %", "params",
          "backend / precision", "command"),
-        _rows("results-digits.csv"),
         lambda r: [
             r["model"],
             r["model"] if r["model"] != "dense_mlp_baseline" else "—",
@@ -124,37 +138,35 @@ def models_table() -> str:
 
 def bench_table() -> str:
     """Training-step times from benchmark-train-hyperdense-cpu.csv."""
-    rows = _rows("benchmark-train-hyperdense-cpu.csv")
-    table = _table(
+    return _csv_table(
+        "benchmark-train-hyperdense-cpu.csv",
         ("model", "backend", "precision", "jit", "step ms (batch 32)",
          "x Dense", "params"),
-        rows,
         lambda r: [
             r["model"], r["backend"], r["precision"], r["jit_compile"],
             _num(r["train_step_time"], ".3f"), _num(r["ratio_vs_dense"]),
-            _count(r["param_count"])])
-    return _join(table, rows and _run(
-        rows[0],
-        f"Machine: {rows[0].get('cpu', '?')}, "
-        f"{rows[0].get('num_threads', '?')} threads",
-        "python scripts/bench_hyperdense.py"))
+            _count(r["param_count"])],
+        lambda rows: _run(
+            rows[0], f"Machine: {rows[0].get('cpu', '?')}, "
+            f"{rows[0].get('num_threads', '?')} threads",
+            "python scripts/bench_hyperdense.py"))
 
 
 def gpu_bench_table() -> str:
     """GPU training-step times, all precisions (benchmark-*-h200.csv)."""
-    rows = _rows("benchmark-train-hyperdense-h200.csv")
-    table = _table(
+    return _csv_table(
+        "benchmark-train-hyperdense-h200.csv",
         ("model", "backend", "precision", "step ms (batch 1024)",
          "x Dense", "samples/s"),
-        rows,
         lambda r: [
             r["model"], r["backend"], r["precision"],
             _num(r["train_step_time"], ".3f"), _num(r["ratio_vs_dense"]),
-            _num(r["train_samples_per_sec"], ",.0f")])
-    return _join(table, rows and _run(
-        rows[0], f"Device: NVIDIA H200 ({rows[0].get('device', '?')})",
-        "python scripts/bench_hyperdense.py --backends jax torch "
-        "--precision P --batch-size 1024", "Command, once per precision"))
+            _num(r["train_samples_per_sec"], ",.0f")],
+        lambda rows: _run(
+            rows[0], f"Device: NVIDIA H200 ({rows[0].get('device', '?')})",
+            "python scripts/bench_hyperdense.py --backends jax torch "
+            "--precision P --batch-size 1024",
+            "Command, once per precision"))
 
 
 def hyper_cl_table() -> str:
@@ -179,18 +191,17 @@ def hyper_cl_table() -> str:
 
 def hyper_cl_speed_table() -> str:
     """Training-step time of our HMLP against hypnettorch's."""
-    rows = _rows("benchmark-train-hyper-cl-cpu.csv")
-    table = _table(
+    return _csv_table(
+        "benchmark-train-hyper-cl-cpu.csv",
         ("backend", "jit", "ours ms", "hypnettorch ms",
          "ours / hypnettorch", "params"),
-        rows,
         lambda r: [
             r["backend"], r["jit_compile"], _num(r["train_step_time"]),
             _num(r["hypnettorch_step_time"]),
-            _num(r["ratio_vs_hypnettorch"]), _count(r["param_count"])])
-    return _join(table, rows and _run(
-        rows[0], f"Machine: {rows[0].get('cpu', '?')}",
-        "python scripts/bench_hyper_cl.py --part speed"))
+            _num(r["ratio_vs_hypnettorch"]), _count(r["param_count"])],
+        lambda rows: _run(
+            rows[0], f"Machine: {rows[0].get('cpu', '?')}",
+            "python scripts/bench_hyper_cl.py --part speed"))
 
 
 UNEM_COLUMNS = (
@@ -408,41 +419,43 @@ def terminator_ablation_table() -> str:
 
 def hub_load_table() -> str:
     """Demo hub under load (benchmark-hub-load.csv)."""
-    rows = _rows("benchmark-hub-load.csv")
-    table = _table(
+    return _csv_table(
+        "benchmark-hub-load.csv",
         ("queue size / running", "tab (alone s)", "clients", "requests",
          "errors", "p50 s", "p99 s"),
-        rows,
         lambda r: [
             f"{r['queue_max_size']} / {r['concurrency']}",
             f"{r['tab']} ({_num(r['alone_s'])})", r["clients"],
             r["requests"], r["errors"], _num(r["p50_s"]),
-            _num(r["p99_s"])])
-    r = rows[0] if rows else None
-    return _join(table, r and (
+            _num(r["p99_s"])],
+        lambda rows: _hub_load_note(rows[0]))
+
+
+def _hub_load_note(r: dict) -> str:
+    """The note under the hub load table, from its first row."""
+    return (
         f"{_num(r['duration_s'], '.0f')} s per row, {r['models']} presets, "
         f"clients on the same {r['cpus']}-core {r['machine']} CPU as "
         f"the server, backend {r['backend']}, {r['date']}. Command: "
         "`python scripts/bench_hub_load.py --duration 20 --queue 64:2 "
-        "--queue 16:2` (queue 16 was the previous setting)."))
+        "--queue 16:2` (queue 16 was the previous setting).")
 
 
 def forecasting_table() -> str:
     """Forecasting presets (results-forecasting.csv)."""
-    rows = _rows("results-forecasting.csv")
-    table = _table(
+    return _csv_table(
+        "results-forecasting.csv",
         ("preset", "system", "VPT (Lyapunov times)",
          "NRMSE at 1 Lyapunov time", "spectrum error dB", "params",
          "steps", "backend / precision"),
-        rows,
         lambda r: [
             r["model"], r["dataset"], _vpt(r),
             _num(r["nrmse_1_lyapunov"], ".3f"),
             _num(r["power_spectrum_error_db"]), _count(r["param_count"]),
-            r["steps"], _backend(r)])
-    return _join(table, (
-        "Mean ± std over the " + (rows[0]["num_ics"] if rows else "?")
-        + " test initial conditions. Commands: " + _commands(rows) + "."))
+            r["steps"], _backend(r)],
+        lambda rows: (
+            f"Mean ± std over the {rows[0]['num_ics']} test initial "
+            f"conditions. Commands: {_commands(rows)}."))
 
 
 def _forecasting_best(rows: list[dict], system: str) -> str:

@@ -25,6 +25,25 @@ _MLP_5_3_2 = [
     dict(name="dense_1/bias", shape=[2], kind="bias", fan_in=3, fan_out=2),
 ]
 
+
+def _few_shot_head(layer, feature_dim, **init_kwargs):
+    """A few-shot head's case: 3 classes, 3 trainable weights.
+
+    Two episodes, each of 6 labelled support and 5 query samples of
+    `feature_dim` features; the output holds the queries' 3 class
+    scores. `trainable_params` is left to the caller.
+    """
+    return dict(
+        layer=layer,
+        init_kwargs=dict(num_classes=3, **init_kwargs),
+        inputs={"query": ("float32", (2, 5, feature_dim), -1, 1),
+                "support": ("float32", (2, 6, feature_dim), -1, 1),
+                "support_labels": ("int32", (2, 6), 0, 3)},
+        output_shape=(2, 5, 3),
+        num_trainable=3,
+    )
+
+
 LAYER_CASES = {
     "hyper_dense_embedding": dict(
         init_kwargs=dict(units=5, embedding_dim=4, hyper_units=(8,)),
@@ -152,26 +171,14 @@ LAYER_CASES = {
         num_trainable=0,
         num_non_trainable=2,
     ),
+    # gamma (3), temperature_raw (3), scale_raw (scalar)
     "unem_gaussian_head": dict(
-        layer="UNEMGaussianHead",
-        init_kwargs=dict(num_classes=3, num_layers=3),
-        inputs={"query": ("float32", (2, 5, 4), -1, 1),
-                "support": ("float32", (2, 6, 4), -1, 1),
-                "support_labels": ("int32", (2, 6), 0, 3)},
-        output_shape=(2, 5, 3),
-        # gamma (3), temperature_raw (3), scale_raw (scalar)
-        num_trainable=3,
+        _few_shot_head("UNEMGaussianHead", 4, num_layers=3),
         trainable_params=3 + 3 + 1,
     ),
+    # gamma (1), temperature_raw (1), feature_temperature_raw (scalar)
     "unem_dirichlet_head": dict(
-        layer="UNEMDirichletHead",
-        init_kwargs=dict(num_classes=3, num_layers=1, mm_steps=1),
-        inputs={"query": ("float32", (2, 5, 3), -1, 1),
-                "support": ("float32", (2, 6, 3), -1, 1),
-                "support_labels": ("int32", (2, 6), 0, 3)},
-        output_shape=(2, 5, 3),
-        # gamma (1), temperature_raw (1), feature_temperature_raw (scalar)
-        num_trainable=3,
+        _few_shot_head("UNEMDirichletHead", 3, num_layers=1, mm_steps=1),
         trainable_params=1 + 1 + 1,
     ),
     # HyperZ·Z·W / Terminator. omega_0=1 keeps the sine arguments small
