@@ -17,9 +17,11 @@ these functions instead of its own copy or another tab's private helper:
   column of the digit tabs, with its test-split examples from
   `write_digit_examples`), `index_slider` (pick a sample),
   `run_controls` (an action's button, status line and summary),
-  `output_picture` (a read-only picture).
-- Pictures: `figure_to_picture` (a matplotlib figure to RGB) and
-  `heatmap_tiles` (arrays as `RdBu_r` tiles on a gray grid).
+  `top_classes_label` (the top-3 output), `output_picture` (a
+  read-only picture).
+- Pictures: `figure_axes` and `figure_to_picture` (a matplotlib figure
+  and its RGB picture) and `heatmap_tiles` (arrays as `RdBu_r` tiles on
+  a gray grid).
 - Headers: `preset_metrics`, `preset_label_names`, `header_markdown`,
   `mlp_widths`, `accuracy_line`, and for both Terminator tabs
   `check_terminator_model` and `terminator_header`.
@@ -45,6 +47,7 @@ import keras
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 from PIL import Image
 from PIL import ImageOps
 from PIL import UnidentifiedImageError
@@ -1114,6 +1117,29 @@ def run_controls(label, api_prefix, button_id, part=""):
     return button, status, summary
 
 
+def top_classes_label(api_prefix, label="Top-3 classes", name="label"):
+    """The `gr.Label` that shows a tab's three most probable classes.
+
+    Args:
+        api_prefix: str. Prefix of the element id.
+        label: str. Label of the component.
+        name: str. The element id, after `api_prefix`.
+
+    Returns:
+        A `gr.Label(num_top_classes=3)` with element id
+        `f"{api_prefix}{name}"`.
+
+    Example:
+
+    ```python
+    answers = demos.components.top_classes_label(
+        "tev_", "Top-3 answers", "answers")
+    ```
+    """
+    return gr.Label(num_top_classes=3, label=label,
+                    elem_id=f"{api_prefix}{name}")
+
+
 def output_picture(label, elem_id, **kwargs):
     """A read-only numpy picture output, sent to the browser as PNG.
 
@@ -1162,6 +1188,34 @@ def figure_to_picture(fig):
     fig.tight_layout()
     canvas.draw()
     return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+
+def figure_axes(width=6.4, height=2.4, dpi=100):
+    """A matplotlib figure with one axes, for `figure_to_picture`.
+
+    The plots of the tabs draw on these axes and return
+    `figure_to_picture(fig)`, a uint8 array `(height * dpi, width * dpi,
+    3)`.
+
+    Args:
+        width: float. Figure width in inches.
+        height: float. Figure height in inches.
+        dpi: int. Pixels per inch.
+
+    Returns:
+        `(fig, ax)`: a `matplotlib.figure.Figure` (no pyplot state) and
+        its axes.
+
+    Example:
+
+    ```python
+    fig, ax = demos.components.figure_axes(height=3.2)
+    ax.bar([0, 1], [0.9, 0.7])
+    picture = demos.components.figure_to_picture(fig)  # (320, 640, 3)
+    ```
+    """
+    fig = Figure(figsize=(width, height), dpi=dpi)
+    return fig, fig.add_subplot()
 
 
 def heatmap_tiles(tiles, cell, gap, columns, peak=None):

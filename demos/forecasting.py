@@ -23,6 +23,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from demos.components import check_whole_number
+from demos.components import figure_axes
 from demos.components import figure_to_picture
 from demos.components import header_markdown
 from demos.components import index_slider
@@ -155,8 +156,7 @@ def nrmse_picture(lead, error, vpt, dpi=100):
                                     4.0)
     ```
     """
-    fig = Figure(figsize=(6.4, 2.8), dpi=dpi)
-    ax = fig.add_subplot()
+    fig, ax = figure_axes(6.4, 2.8, dpi)
     error = np.nan_to_num(np.asarray(error, "float64"), nan=1e6,
                           posinf=1e6)
     ax.plot(lead, error, color="#08519c", label="NRMSE")

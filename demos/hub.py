@@ -5,9 +5,11 @@ The tabs are a view of `zoo.FAMILIES`: each family declares its tabs
 and `tabs()` reads them. A demo module `demos/<tab>.py` defines `TITLE`
 (tab label), `SUMMARY` (one sentence for the hub's model list),
 `render(model, api_prefix="", preset=None)` (adds the tab's components
-and events to the open Blocks, with endpoint names starting with
-`api_prefix`), `build_demo(model, preset=None)` (the standalone app) and
-`build_tiny_model()` (a small model for tests and
+and events to the open Blocks; `api_prefix` starts the endpoint names
+and element ids, and `preset`, the name of the preset the model came
+from or `None`, gives the header's metrics and the class names from
+the preset's metadata), `build_demo(model, preset=None)` (the
+standalone app) and `build_tiny_model()` (a small model for tests and
 `python -m demos --tiny-test-model`). Adding a tab takes the module and
 one `DemoTab` in its family's declaration; nothing here changes.
 
@@ -57,14 +59,14 @@ MODELS_TAB = "models"
 def get_tab(name):
     """Returns the `DemoTab` called `name`.
 
+    An unknown name raises a `ValueError` that lists the known tabs, in
+    `tabs()` order (as `zoo.registry.get_preset_spec` does for presets).
+
     Args:
         name: str. A tab name from `tabs()`.
 
     Returns:
         The `DemoTab`.
-
-    Raises:
-        ValueError: unknown name; the message lists the known ones.
 
     Example:
 

@@ -28,12 +28,12 @@ import numbers
 
 import gradio as gr
 import numpy as np
-from matplotlib.figure import Figure
 
 from demos.components import check_scores
 from demos.components import connect_digit_inputs
 from demos.components import digit_features
 from demos.components import digit_inputs
+from demos.components import figure_axes
 from demos.components import figure_to_picture
 from demos.components import header_markdown
 from demos.components import mlp_widths
@@ -44,6 +44,7 @@ from demos.components import softmax
 from demos.components import standalone_builder
 from demos.components import status_line
 from demos.components import top_classes
+from demos.components import top_classes_label
 from demos.components import unchecked
 from demos.components import user_error
 from zoo.data import DIGITS_CLASS_NAMES
@@ -197,20 +198,18 @@ def accuracy_figure(model, accuracies=None, width=6.4, height=3.2,
     Two bars per task: the accuracy right after the task was learned
     (stored weights; missing for the last task, whose weights were
     never stored) and the accuracy with the weights the hypernetwork
-    generates now. The gap is what the model forgot. Rendered with
-    matplotlib's Agg canvas (no pyplot state).
+    generates now. The gap is what the model forgot.
 
     Args:
         model: a `zoo.HyperCLClassifier` trained on permuted digits.
         accuracies: `None` to compute them on the test split with
             `task_accuracies`, or a dict as it returns.
-        width: float. Figure width in inches.
-        height: float. Figure height in inches.
-        dpi: int. Pixels per inch.
+        width, height, dpi: the figure's size in inches and its pixels
+            per inch (see `demos.components.figure_axes`).
 
     Returns:
-        uint8 array `(height * dpi, width * dpi, 3)`; `(320, 640, 3)`
-        with the defaults.
+        The uint8 picture of `demos.components.figure_to_picture`,
+        `(320, 640, 3)` with the defaults.
 
     Example:
 
@@ -227,8 +226,7 @@ def accuracy_figure(model, accuracies=None, width=6.4, height=3.2,
         dtype="float64",
     )
     tasks = np.arange(len(now))
-    fig = Figure(figsize=(width, height), dpi=dpi)
-    ax = fig.add_subplot()
+    fig, ax = figure_axes(width, height, dpi)
     bar = 0.4
     ax.bar(tasks - bar / 2, 100 * np.nan_to_num(stored), bar,
            color="#9ecae1", label="right after learning the task")
@@ -324,8 +322,10 @@ def render(model, api_prefix="", preset=None):
     Example:
 
     ```python
+    preset = "hyper_cl_permuted_digits"
     with gr.Blocks() as demo:
-        demos.hyper_cl_digits.render(model, api_prefix="cl_")
+        demos.hyper_cl_digits.render(zoo.load(preset), api_prefix="cl_",
+                                     preset=preset)
     ```
     """
     _check_model(model)
@@ -359,10 +359,8 @@ def render(model, api_prefix="", preset=None):
             )
         with gr.Column():
             status = status_line(f"{api_prefix}status")
-            label = gr.Label(
-                num_top_classes=3, label="Top-3 classes (task's weights)",
-                elem_id=f"{api_prefix}label",
-            )
+            label = top_classes_label(api_prefix,
+                                      "Top-3 classes (task's weights)")
             permuted = output_picture(
                 "Permuted input, as the target network sees it",
                 f"{api_prefix}permuted", height=160,
@@ -402,12 +400,12 @@ def build_tiny_model(train=True, num_tasks=3, epochs=3, seed=0):
         seed: int. Seed of the initialisers and of the training.
 
     Returns:
-        A compiled `zoo.HyperCLClassifier`.
+        A compiled `zoo.HyperCLClassifier` for `num_tasks` tasks.
 
     Example:
 
     ```python
-    model = demos.hyper_cl_digits.build_tiny_model()
+    model = demos.hyper_cl_digits.build_tiny_model(num_tasks=2, epochs=1)
     ```
     """
     from zoo.hyper_cl import continual

@@ -46,6 +46,7 @@ from demos.components import standalone_builder
 from demos.components import status_line
 from demos.components import to_numpy
 from demos.components import top_classes
+from demos.components import top_classes_label
 from zoo.data import DIGITS_CLASS_NAMES
 from zoo.data import load_digits
 
@@ -132,11 +133,9 @@ def predict(image, model, label_names=DIGITS_CLASS_NAMES):
     through a softmax.
 
     Args:
-        image: the picture: a numpy array `(H, W)`, `(H, W, 1)`,
-            `(H, W, 3)` or `(H, W, 4)` (uint8 0-255 or float 0-1), a
-            file path, or a Sketchpad/ImageEditor dict with a
-            `"composite"` picture (see
-            `demos.components.digit_features`).
+        image: the picture (an array, a file path, ...) or the
+            Sketchpad value: what `demos.components.digit_features`
+            reads.
         model: a HyperMLP digits classifier: `(N, 64)` float features to
             `(N, len(label_names))` logits (or probabilities when its
             `activation` is `"softmax"`).
@@ -232,10 +231,7 @@ def render(model, api_prefix="", preset=None):
                                   size=280)
         with gr.Column():
             status = status_line(f"{api_prefix}status")
-            label = gr.Label(
-                num_top_classes=3, label="Top-3 classes",
-                elem_id=f"{api_prefix}label",
-            )
+            label = top_classes_label(api_prefix)
             weights = output_picture(
                 "Generated weights of hyper_dense_0 (16 units)",
                 f"{api_prefix}weights", height=340,

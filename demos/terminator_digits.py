@@ -17,7 +17,8 @@ A picture is classified alone, as a batch of one
 
 This module also holds the helpers shared with the
 `terminator_mnist1d` tab (`global_kernels`, `kernel_picture`,
-`tiny_terminator`); the model check and the header of
+`tiny_terminator` and `tiny_model_builder`, which makes both tabs'
+`build_tiny_model`); the model check and the header of
 both tabs are `demos.components.check_terminator_model` and
 `demos.components.terminator_header`. A hub tab: the module contract
 is in `demos/hub.py`.
@@ -39,6 +40,7 @@ from demos.components import standalone_builder
 from demos.components import status_line
 from demos.components import terminator_header
 from demos.components import to_numpy
+from demos.components import top_classes_label
 from zoo.data import DIGITS_CLASS_NAMES
 
 TITLE = "Terminator digits (HyperZ·Z·W)"
@@ -116,11 +118,9 @@ def predict(image, model, label_names=DIGITS_CLASS_NAMES):
     and is classified alone (`demos.components.classify_sample`).
 
     Args:
-        image: the picture: a numpy array `(H, W)`, `(H, W, 1)`,
-            `(H, W, 3)` or `(H, W, 4)` (uint8 0-255 or float 0-1), a
-            file path, or a Sketchpad/ImageEditor dict with a
-            `"composite"` picture (see
-            `demos.components.digit_features`).
+        image: the picture (an array, a file path, ...) or the
+            Sketchpad value: what `demos.components.digit_features`
+            reads.
         model: a `zoo.TerminatorClassifier` on `(N, 8, 8, 1)` digits.
         label_names: sequence of str. Class names, in logit order.
 
@@ -151,15 +151,13 @@ def predict(image, model, label_names=DIGITS_CLASS_NAMES):
 def render(model, api_prefix="", preset=None):
     """Adds the Terminator digits tab to the open Blocks (`demos/hub.py`).
 
-    Endpoints of `demos.components.connect_digit_inputs`:
-    `f"{api_prefix}classify"` (picture) and
-    `f"{api_prefix}classify_drawing"` (Sketchpad).
+    The inputs and their endpoints are those of
+    `demos.hyper_mlp_digits.render`.
 
     Args:
         model: a `zoo.TerminatorClassifier` on `(N, 8, 8, 1)` digits.
-        api_prefix: str. Prefix of the endpoint names and element ids.
-        preset: str or `None`. Its metadata gives the test accuracy and
-            the label names.
+        api_prefix, preset: see the module contract in `demos/hub.py`;
+            the preset's metadata gives the test accuracy.
 
     Returns:
         A dict of the created components: those of
@@ -193,8 +191,7 @@ def render(model, api_prefix="", preset=None):
             inputs = digit_inputs(api_prefix, "test #{index} (digit {label})")
         with gr.Column():
             status = status_line(f"{api_prefix}status")
-            label = gr.Label(num_top_classes=3, label="Top-3 classes",
-                             elem_id=f"{api_prefix}label")
+            label = top_classes_label(api_prefix)
             gr.Markdown("**Global hyper-kernel of each block** (8x8, "
                         "block 0 on the left)")
             kernels = output_picture("Global hyper-kernels",
@@ -242,19 +239,58 @@ def tiny_terminator(spatial_shape, seed=0):
     return model
 
 
-def build_tiny_model(seed=0):
-    """A tiny untrained Terminator on 8x8 digits, for tests.
+_TINY_MODEL_DOC = """A tiny untrained Terminator on {inputs}, for tests.
+
+    `demos.terminator_digits.tiny_terminator({spatial_shape})`.
 
     Args:
         seed: int. Seed of the initialisers.
 
     Returns:
-        A compiled `zoo.TerminatorClassifier` on `(N, 8, 8, 1)`.
+        A compiled `zoo.TerminatorClassifier` on `(N, {dims}, 1)`.
 
     Example:
 
     ```python
-    model = demos.terminator_digits.build_tiny_model()
+    model = {module}.build_tiny_model()
     ```
     """
-    return tiny_terminator(SPATIAL_SHAPE, seed)
+
+
+def tiny_model_builder(spatial_shape, inputs, module):
+    """The `build_tiny_model(seed=0)` function of a Terminator tab.
+
+    Both Terminator tabs define `build_tiny_model` with it: the function
+    is documented and named as the module's own.
+
+    Args:
+        spatial_shape: tuple. The tab's spatial shape (see
+            `tiny_terminator`).
+        inputs: str. What the model reads, for the docstring (e.g.
+            `"8x8 digits"`).
+        module: str. Name of the tab's module (its `__name__`).
+
+    Returns:
+        A function `build_tiny_model(seed=0)` that returns
+        `tiny_terminator(spatial_shape, seed)`.
+
+    Example:
+
+    ```python
+    build_tiny_model = demos.terminator_digits.tiny_model_builder(
+        (40,), "MNIST-1D sequences", __name__)
+    ```
+    """
+    def build_tiny_model(seed=0):
+        return tiny_terminator(spatial_shape, seed)
+
+    build_tiny_model.__module__ = module
+    build_tiny_model.__qualname__ = "build_tiny_model"
+    build_tiny_model.__doc__ = _TINY_MODEL_DOC.format(
+        inputs=inputs, spatial_shape=tuple(spatial_shape), module=module,
+        dims=", ".join(str(d) for d in spatial_shape),
+    )
+    return build_tiny_model
+
+
+build_tiny_model = tiny_model_builder(SPATIAL_SHAPE, "8x8 digits", __name__)

@@ -17,11 +17,11 @@ import functools
 
 import gradio as gr
 import numpy as np
-from matplotlib.figure import Figure
 
 from demos.components import check_terminator_model
 from demos.components import check_whole_number
 from demos.components import classify_sample
+from demos.components import figure_axes
 from demos.components import figure_to_picture
 from demos.components import index_slider
 from demos.components import output_picture
@@ -30,10 +30,11 @@ from demos.components import read_only_arrays
 from demos.components import run_controls
 from demos.components import standalone_builder
 from demos.components import terminator_header
+from demos.components import top_classes_label
 from demos.components import wire
 from demos.terminator_digits import global_kernels
 from demos.terminator_digits import kernel_picture
-from demos.terminator_digits import tiny_terminator
+from demos.terminator_digits import tiny_model_builder
 from zoo.data import DIGITS_CLASS_NAMES
 from zoo.data import load_mnist1d
 
@@ -66,18 +67,15 @@ def mnist1d_test():
 def signal_picture(signal, title="", width=6.4, height=2.4, dpi=100):
     """Line plot of one sequence, as an RGB picture.
 
-    Rendered with matplotlib's Agg canvas (no pyplot state).
-
     Args:
         signal: 1-D float array (an MNIST-1D sequence).
         title: str. Title of the plot.
-        width: float. Figure width in inches.
-        height: float. Figure height in inches.
-        dpi: int. Pixels per inch.
+        width, height, dpi: the figure's size in inches and its pixels
+            per inch (see `demos.components.figure_axes`).
 
     Returns:
-        uint8 array `(height * dpi, width * dpi, 3)`; `(240, 640, 3)`
-        with the defaults.
+        The uint8 picture of `demos.components.figure_to_picture`,
+        `(240, 640, 3)` with the defaults.
 
     Example:
 
@@ -87,8 +85,7 @@ def signal_picture(signal, title="", width=6.4, height=2.4, dpi=100):
     ```
     """
     signal = np.asarray(signal, dtype="float64").reshape(-1)
-    fig = Figure(figsize=(width, height), dpi=dpi)
-    ax = fig.add_subplot()
+    fig, ax = figure_axes(width, height, dpi)
     ax.plot(np.arange(len(signal)), signal, color="#08519c", marker=".")
     ax.set_xlabel("position")
     ax.set_ylabel("value")
@@ -148,20 +145,17 @@ def predict(index, model, label_names=LABEL_NAMES):
 def render(model, api_prefix="", preset=None):
     """Adds the Terminator MNIST-1D tab to the open Blocks (`demos/hub.py`).
 
-    Endpoint `f"{api_prefix}classify"` (sample index).
+    Endpoint `f"{api_prefix}classify"` (sample index). The arguments and
+    the model check are those of `demos.terminator_digits.render`, for a
+    model on `(N, 40, 1)` sequences.
 
     Args:
         model: a `zoo.TerminatorClassifier` on `(N, 40, 1)` sequences.
-        api_prefix: str. Prefix of the endpoint names and element ids.
-        preset: str or `None`. Its metadata gives the test accuracy and
-            the label names.
+        api_prefix, preset: see `demos.terminator_digits.render`.
 
     Returns:
         A dict of the created components: `index`, `button`, `summary`,
         `label`, `signal`, `kernels`, `status`.
-
-    Raises:
-        ValueError: see `demos.components.check_terminator_model`.
 
     Example:
 
@@ -190,8 +184,7 @@ def render(model, api_prefix="", preset=None):
                                  f"{api_prefix}index")
             button, status, summary = run_controls(
                 "Classify sample", api_prefix, "classify-button")
-            label = gr.Label(num_top_classes=3, label="Top-3 classes",
-                             elem_id=f"{api_prefix}label")
+            label = top_classes_label(api_prefix)
         with gr.Column():
             signal = output_picture("Sequence", f"{api_prefix}signal")
             gr.Markdown("**Global hyper-kernels** (one row of 40 per "
@@ -207,21 +200,5 @@ def render(model, api_prefix="", preset=None):
 
 
 build_demo = standalone_builder(render, TITLE)
-
-
-def build_tiny_model(seed=0):
-    """A tiny untrained Terminator on MNIST-1D sequences, for tests.
-
-    Args:
-        seed: int. Seed of the initialisers.
-
-    Returns:
-        A compiled `zoo.TerminatorClassifier` on `(N, 40, 1)`.
-
-    Example:
-
-    ```python
-    model = demos.terminator_mnist1d.build_tiny_model()
-    ```
-    """
-    return tiny_terminator((LENGTH,), seed)
+build_tiny_model = tiny_model_builder((LENGTH,), "MNIST-1D sequences",
+                                      __name__)

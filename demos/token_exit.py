@@ -20,9 +20,9 @@ import functools
 import gradio as gr
 import keras
 import numpy as np
-from matplotlib.figure import Figure
 
 from demos.components import check_whole_number
+from demos.components import figure_axes
 from demos.components import figure_to_picture
 from demos.components import header_markdown
 from demos.components import index_slider
@@ -31,6 +31,7 @@ from demos.components import preset_metrics
 from demos.components import read_only_arrays
 from demos.components import run_controls
 from demos.components import standalone_builder
+from demos.components import top_classes_label
 from demos.components import unchecked
 from demos.components import user_error
 from demos.components import wire
@@ -125,13 +126,12 @@ def exit_plot(probs, threshold, exit_layer, width=6.4, height=2.8,
         probs: float array `(num_layers,)`.
         threshold: float. Drawn dashed.
         exit_layer: int. Marked (the last layer = no exit).
-        width: float. Inches.
-        height: float. Inches.
-        dpi: int.
+        width, height, dpi: the figure's size in inches and its pixels
+            per inch (see `demos.components.figure_axes`).
 
     Returns:
-        uint8 array `(height * dpi, width * dpi, 3)`; `(280, 640, 3)`
-        with the defaults.
+        The uint8 picture of `demos.components.figure_to_picture`,
+        `(280, 640, 3)` with the defaults.
 
     Example:
 
@@ -140,8 +140,7 @@ def exit_plot(probs, threshold, exit_layer, width=6.4, height=2.8,
     ```
     """
     probs = np.asarray(probs, "float64").reshape(-1)
-    fig = Figure(figsize=(width, height), dpi=dpi)
-    ax = fig.add_subplot()
+    fig, ax = figure_axes(width, height, dpi)
     layers_ = np.arange(len(probs))
     ax.bar(layers_, probs, color="#6baed6", label="p(exit) after layer")
     ax.axhline(threshold, color="#cb181d", linestyle="--",
@@ -324,8 +323,8 @@ def render(model, api_prefix="", preset=None):
                             "question only)", elem_id=f"{api_prefix}row"))
             button, status, summary = run_controls(
                 "Answer", api_prefix, "answer-button")
-            answers = gr.Label(num_top_classes=3, label="Top-3 answers",
-                               elem_id=f"{api_prefix}answers")
+            answers = top_classes_label(api_prefix, "Top-3 answers",
+                                        "answers")
         with gr.Column():
             image = output_picture("Digit", f"{api_prefix}image")
             plot = output_picture("Router exit probability per layer",
