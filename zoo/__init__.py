@@ -18,6 +18,7 @@ FAMILIES = [
     "zoo.terminator",
     "zoo.forecasting",
     "zoo.token_exit",
+    "zoo.pruning",
 ]
 # Exports that are not model classes, by module.
 _EXPORTS = {

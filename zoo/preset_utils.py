@@ -56,13 +56,14 @@ class PresetError(ValueError):
 class PresetChecksumError(PresetError):
     """Raised when a preset file does not match its recorded sha256.
 
+    `zoo.load` and every zoo class's `from_preset` check each file they
+    read against `metadata.json` before Keras opens it; the message names
+    the file whose checksum differs. A subclass of `PresetError`.
+
     Example:
 
     ```python
-    try:
-        zoo.load("/path/to/edited_preset")
-    except zoo.PresetChecksumError as e:
-        print(e)  # names the file whose checksum differs
+    zoo.load("/path/to/edited_preset")  # raises PresetChecksumError
     ```
     """
 

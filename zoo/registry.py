@@ -137,19 +137,19 @@ def list_recipes():
 def get_preset_spec(name):
     """Returns the `PresetSpec` declared under `name`.
 
+    The spec holds what `zoo.training.train`, `python -m zoo eval` and
+    `python -m zoo predict` run for the preset: its recipe, evaluator and
+    input adapters. An unknown name raises a `ValueError` that lists the
+    known ones.
+
     Args:
         name: str. A name from `list_recipes()`.
-
-    Returns:
-        The `zoo.family.PresetSpec`.
-
-    Raises:
-        ValueError: unknown name; the message lists the known ones.
 
     Example:
 
     ```python
-    zoo.registry.get_preset_spec("terminator_2d_digits").evaluate
+    spec = zoo.registry.get_preset_spec("terminator_2d_digits")
+    metrics = spec.evaluate(zoo.load(spec.name), "test")
     ```
     """
     return _named("presets", name, "Unknown preset or recipe")

@@ -162,15 +162,8 @@ def _integrate(step, x, p, system, every=1):
     return out
 
 
-def lorenz96(
-    num_steps=10000,
-    forcing=8.0,
-    num_dims=40,
-    dt=0.01,
-    transient_steps=1000,
-    seed=100,
-    cache=True,
-):
+def lorenz96(num_steps=10000, forcing=8.0, num_dims=40, dt=0.01,
+        transient_steps=1000, seed=100, cache=True):
     """Generates a Lorenz 96 trajectory (RK4, pure numpy).
 
     `dX_i/dt = (X_{i+1} - X_{i-2}) X_{i-1} - X_i + F`, periodic in `i`,
@@ -290,21 +283,10 @@ def _generate_two_scale(p):
     return out[:, :k].copy()
 
 
-def two_scale_lorenz96(
-    num_steps=5000,
-    num_slow=8,
-    num_fast_per_slow=32,
-    forcing=20.0,
-    coupling=1.0,
-    time_scale=10.0,
-    space_scale=10.0,
-    dt=0.005,
-    sample_every=2,
-    transient_time=10.0,
-    seed=0,
-    return_fast=False,
-    cache=True,
-):
+def two_scale_lorenz96(num_steps=5000, num_slow=8, num_fast_per_slow=32,
+        forcing=20.0, coupling=1.0, time_scale=10.0, space_scale=10.0,
+        dt=0.005, sample_every=2, transient_time=10.0, seed=0,
+        return_fast=False, cache=True):
     """Generates a two-scale (multiscale) Lorenz 96 trajectory (RK4).
 
     With `h = coupling`, `c = time_scale`, `b = space_scale`:
@@ -544,15 +526,8 @@ class KSIntegrator:
             return np.fft.irfft(v, n=self.num_points, axis=-1)
 
 
-def kuramoto_sivashinsky(
-    num_steps=20000,
-    length=22.0,
-    num_points=64,
-    dt=0.25,
-    transient_steps=1000,
-    seed=0,
-    cache=True,
-):
+def kuramoto_sivashinsky(num_steps=20000, length=22.0, num_points=64, dt=0.25,
+        transient_steps=1000, seed=0, cache=True):
     """Generates a Kuramoto-Sivashinsky trajectory (ETDRK4, pure numpy).
 
     `u_t = -u u_x - u_xx - u_xxxx` on `[0, length)`, periodic, integrated

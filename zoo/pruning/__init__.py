@@ -1,0 +1,25 @@
+"""Pruning family: sparse Keras 3 models on every backend.
+
+Masks live in `PruningOptimizer` (applied inside every optimizer step);
+`magnitude_masks` ranks weights globally or per layer, with Gupta et
+al.'s minimum threshold; `PolynomialDecay` / `ConstantSparsity` are
+tfmot's gradual schedules; `prune_once`, `strip_pruning` and
+`sparsity_report` work on any compiled model.
+"""
+
+from zoo.pruning.magnitude import layer_sparsities
+from zoo.pruning.magnitude import magnitude_masks
+from zoo.pruning.pruning_family import FAMILY
+from zoo.pruning.pruning_optimizer import PruningOptimizer
+from zoo.pruning.pruning_optimizer import is_prunable
+from zoo.pruning.pruning_schedules import ConstantSparsity
+from zoo.pruning.pruning_schedules import PolynomialDecay
+from zoo.pruning.pruning_utils import prune_once
+from zoo.pruning.pruning_utils import sparsity_report
+from zoo.pruning.pruning_utils import strip_pruning
+
+__all__ = [
+    "FAMILY", "ConstantSparsity", "PolynomialDecay", "PruningOptimizer",
+    "is_prunable", "layer_sparsities", "magnitude_masks", "prune_once",
+    "sparsity_report", "strip_pruning",
+]
