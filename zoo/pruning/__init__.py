@@ -4,11 +4,14 @@ Masks live in `PruningOptimizer` (applied inside every optimizer step);
 `magnitude_masks` ranks weights globally or per layer, with Gupta et
 al.'s minimum threshold; `PolynomialDecay` / `ConstantSparsity` are
 tfmot's gradual schedules; `prune_once`, `strip_pruning` and
-`sparsity_report` work on any compiled model.
+`sparsity_report` work on any compiled model; `pqi` / `sap_prune` are
+Diao et al.'s PQ Index and Sparsity-informed Adaptive Pruning.
 """
 
 from zoo.pruning.magnitude import layer_sparsities
 from zoo.pruning.magnitude import magnitude_masks
+from zoo.pruning.pqi import pqi
+from zoo.pruning.pqi import retained_bound
 from zoo.pruning.pruning_family import FAMILY
 from zoo.pruning.pruning_optimizer import PruningOptimizer
 from zoo.pruning.pruning_optimizer import is_prunable
@@ -17,9 +20,12 @@ from zoo.pruning.pruning_schedules import PolynomialDecay
 from zoo.pruning.pruning_utils import prune_once
 from zoo.pruning.pruning_utils import sparsity_report
 from zoo.pruning.pruning_utils import strip_pruning
+from zoo.pruning.sap import sap_masks
+from zoo.pruning.sap import sap_prune
 
 __all__ = [
     "FAMILY", "ConstantSparsity", "PolynomialDecay", "PruningOptimizer",
     "is_prunable", "layer_sparsities", "magnitude_masks", "prune_once",
-    "sparsity_report", "strip_pruning",
+    "pqi", "retained_bound", "sap_masks", "sap_prune", "sparsity_report",
+    "strip_pruning",
 ]
