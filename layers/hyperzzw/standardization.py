@@ -34,12 +34,14 @@ def instance_standardize(x):
         x: tensor `(batch, *spatial, channels)`.
 
     Returns:
-        Tensor of the same shape and dtype.
+        Tensor of the same shape and dtype, with zero mean and unit
+        variance over the spatial axes for every sample and channel.
 
     Example:
 
     ```python
     y = layers.instance_standardize(np.random.rand(2, 8, 3))
+    np.asarray(y).mean(axis=1)  # ~0, (2, 3): per sample and channel
     ```
     """
     return _standardize(x, tuple(range(1, len(x.shape) - 1)))
@@ -55,15 +57,18 @@ def batch_standardize(x):
         x: tensor `(batch, *spatial, channels)`.
 
     Returns:
-        Tensor of the same shape and dtype.
+        Tensor of the same shape and dtype, with zero mean and unit
+        variance over the batch and spatial axes for every channel.
 
     Example:
 
     ```python
     y = layers.batch_standardize(np.random.rand(2, 8, 3))
+    np.asarray(y).mean(axis=(0, 1))  # ~0, (3,): per channel only
     ```
     """
     return _standardize(x, tuple(range(len(x.shape) - 1)))
+
 
 def _running_batch_norm(layer):
     """Batch normalisation without affine parameters for `"running"`.

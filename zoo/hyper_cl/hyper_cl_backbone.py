@@ -6,6 +6,7 @@ from keras_hub.models import Backbone
 
 from layers._checks import check_choice
 from layers._checks import check_positive_int
+from layers._config import ConfigMixin
 from layers.functional import FunctionalDense
 from layers.hypernetwork import ARCHITECTURES
 from layers.hypernetwork import HyperNetwork
@@ -21,8 +22,14 @@ def _check_config(input_dim, num_classes, num_tasks, architecture):
     return sizes
 
 
+# The config entries that are also `HyperNetwork` arguments.
+_HYPERNETWORK_ARGS = ("num_tasks", "architecture", "embedding_dim",
+                      "hidden_units", "chunk_size", "chunk_embedding_dim",
+                      "recurrent_units", "residual", "seed")
+
+
 @keras.saving.register_keras_serializable(package="hyperzoo")
-class HyperCLBackbone(Backbone):
+class HyperCLBackbone(ConfigMixin, Backbone):
     """Target MLP whose every parameter comes from a task-conditioned hypernet.
 
     A `layers.HyperNetwork` maps a task id to the full parameter vector of
@@ -64,9 +71,9 @@ class HyperCLBackbone(Backbone):
 
     Reference:
     - [von Oswald et al., 2020](https://arxiv.org/abs/1906.00695),
-      "Continual learning with hypernetworks".
-    - [Chandra et al., 2023](https://arxiv.org/abs/2209.07712),
-      "Continual Learning with Dependency Preserving Hypernetworks".
+      "Continual learning with hypernetworks" (the CL1 setting).
+    - The papers of the hypernetwork architectures and initialisation:
+      see `layers.HyperNetwork`.
     """
 
     def __init__(
@@ -90,24 +97,22 @@ class HyperCLBackbone(Backbone):
         input_dim, num_classes, num_tasks = _check_config(
             input_dim, num_classes, num_tasks, architecture)
         hidden_dims = tuple(int(h) for h in hidden_dims)
-        specs = mlp_specs(input_dim, hidden_dims, num_classes)
+        config = dict(
+            input_dim=input_dim, hidden_dims=hidden_dims,
+            num_classes=num_classes, num_tasks=num_tasks,
+            architecture=architecture, embedding_dim=embedding_dim,
+            hidden_units=tuple(hidden_units), chunk_size=chunk_size,
+            chunk_embedding_dim=chunk_embedding_dim,
+            recurrent_units=recurrent_units, residual=residual,
+            activation=activation, seed=seed,
+        )
 
         # === Layers ===
         self.hypernetwork = HyperNetwork(
-            specs,
-            conditioning="task",
-            num_tasks=num_tasks,
-            embedding_dim=embedding_dim,
-            architecture=architecture,
-            hidden_units=hidden_units,
-            chunk_size=chunk_size,
-            chunk_embedding_dim=chunk_embedding_dim,
-            recurrent_units=recurrent_units,
-            residual=residual,
-            output_format="dict",
-            seed=seed,
-            dtype=dtype,
+            mlp_specs(input_dim, hidden_dims, num_classes),
+            conditioning="task", output_format="dict", dtype=dtype,
             name="hypernetwork",
+            **{key: config[key] for key in _HYPERNETWORK_ARGS},
         )
         n_layers = len(hidden_dims) + 1
         self.target_layers = [
@@ -132,19 +137,7 @@ class HyperCLBackbone(Backbone):
         )
 
         # === Config ===
-        self.input_dim = input_dim
-        self.hidden_dims = hidden_dims
-        self.num_classes = num_classes
-        self.num_tasks = num_tasks
-        self.architecture = architecture
-        self.embedding_dim = embedding_dim
-        self.hidden_units = tuple(hidden_units)
-        self.chunk_size = chunk_size
-        self.chunk_embedding_dim = chunk_embedding_dim
-        self.recurrent_units = recurrent_units
-        self.residual = residual
-        self.activation = activation
-        self.seed = seed
+        self._set_config(**config)
 
     def _target(self, x, params):
         for i, layer in enumerate(self.target_layers):
@@ -183,24 +176,3 @@ class HyperCLBackbone(Backbone):
     def compression_ratio(self):
         """Hypernetwork parameters (task embeddings included) / target's."""
         return self.hypernetwork.compression_ratio
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "input_dim": self.input_dim,
-                "hidden_dims": list(self.hidden_dims),
-                "num_classes": self.num_classes,
-                "num_tasks": self.num_tasks,
-                "architecture": self.architecture,
-                "embedding_dim": self.embedding_dim,
-                "hidden_units": list(self.hidden_units),
-                "chunk_size": self.chunk_size,
-                "chunk_embedding_dim": self.chunk_embedding_dim,
-                "recurrent_units": self.recurrent_units,
-                "residual": self.residual,
-                "activation": self.activation,
-                "seed": self.seed,
-            }
-        )
-        return config

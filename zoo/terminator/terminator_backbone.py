@@ -5,35 +5,35 @@ from keras import ops
 from keras_hub.models import Backbone
 
 from layers._checks import check_choice
+from layers._checks import check_positive_int
+from layers._config import ConfigMixin
 from layers.hyperzzw import GLOBAL_MODES
 from layers.hyperzzw import TerminatorBlock
+from zoo._checks import check_positive_ints
 
 
-def _check_config(spatial_shape, hidden_dims, num_concat_pre, global_mode,
-                  stem_channels):
-    """Checks the backbone's arguments; returns the normalised ones.
+def _check_config(config):
+    """Checks the backbone's config; returns it normalised.
 
-    Returns `(spatial_shape, hidden_dims, num_concat_pre)` as tuples,
-    `num_concat_pre` filled with its default when `None`.
+    `spatial_shape`, `hidden_dims` and `num_concat_pre` become tuples of
+    ints, `num_concat_pre` filled with its default when `None`.
     """
-    spatial_shape = tuple(spatial_shape)
-    if len(spatial_shape) not in (1, 2) or not all(
-        isinstance(d, int) and d > 0 for d in spatial_shape
-    ):
-        raise ValueError(
-            "`spatial_shape` must be `(length,)` or `(size, size)` of "
-            f"positive ints. Received: spatial_shape={spatial_shape!r}"
-        )
+    spatial_shape = tuple(config["spatial_shape"])
+    check_positive_ints("spatial_shape", spatial_shape,
+                        1 if len(spatial_shape) < 2 else 2,
+                        "must be `(length,)` or `(size, size)`")
     if len(spatial_shape) == 2 and spatial_shape[0] != spatial_shape[1]:
         raise ValueError(
             "2-D Terminator needs square images (the global operator "
             "multiplies maps over the spatial axes). Received: "
             f"spatial_shape={spatial_shape!r}"
         )
-    hidden_dims = tuple(int(d) for d in hidden_dims)
-    if not hidden_dims:
-        raise ValueError("`hidden_dims` needs at least one block.")
+    hidden_dims = check_positive_ints(
+        "hidden_dims", (int(d) for d in config["hidden_dims"]), None,
+        "needs at least one block",
+    )
     n = len(hidden_dims)
+    num_concat_pre = config["num_concat_pre"]
     if num_concat_pre is None:
         num_concat_pre = tuple(
             0 if i < 2 else min((i - 2) // 2 + 1, i - 1) for i in range(n)
@@ -47,15 +47,52 @@ def _check_config(spatial_shape, hidden_dims, num_concat_pre, global_mode,
             "taking at most i-1 earlier outputs. Received: "
             f"num_concat_pre={num_concat_pre!r} for {n} blocks"
         )
-    check_choice("global_mode", global_mode, GLOBAL_MODES)
-    if stem_channels is not None and (
-        not isinstance(stem_channels, int) or stem_channels < 1
-    ):
-        raise ValueError(
-            "`stem_channels` must be a positive int or None. "
-            f"Received: stem_channels={stem_channels!r}"
+    check_choice("global_mode", config["global_mode"], GLOBAL_MODES)
+    return dict(
+        config,
+        spatial_shape=tuple(int(d) for d in spatial_shape),
+        stem_channels=check_positive_int(
+            "stem_channels", config["stem_channels"], allow_none=True),
+        hidden_dims=hidden_dims,
+        num_concat_pre=num_concat_pre,
+        local_kernel_sizes=tuple(config["local_kernel_sizes"]),
+    )
+
+
+# The config entries that every `TerminatorBlock` takes as they are.
+_BLOCK_ARGS = ("local_kernel_sizes", "slow_hidden_dim", "slow_num_layers",
+               "local_hidden_dim", "interact_hidden_dim", "omega_0",
+               "statistics", "global_branch", "local_branches",
+               "global_mode")
+
+
+def _stem(config, dtype):
+    """The 1×1 input lift, or `None` without `stem_channels`."""
+    if config["stem_channels"] is None:
+        return None
+    seed = config["seed"]
+    return keras.layers.Dense(
+        config["stem_channels"],
+        kernel_initializer=keras.initializers.HeUniform(
+            None if seed is None else seed + 777),
+        dtype=dtype, name="stem",
+    )
+
+
+def _blocks(config, dtype):
+    """One `TerminatorBlock` per entry of `hidden_dims`, seeded apart."""
+    seed = config["seed"]
+    return [
+        TerminatorBlock(
+            width, rank=len(config["spatial_shape"]),
+            num_groups=min(config["num_groups"], width),
+            dropout=config["dropout"] if i > 0 else 0.0,
+            seed=None if seed is None else seed + 10000 * i,
+            dtype=dtype, name=f"block_{i}",
+            **{key: config[key] for key in _BLOCK_ARGS},
         )
-    return spatial_shape, hidden_dims, num_concat_pre
+        for i, width in enumerate(config["hidden_dims"])
+    ]
 
 
 def _skip_input(outputs, i, count, dtype):
@@ -71,7 +108,7 @@ def _skip_input(outputs, i, count, dtype):
 
 
 @keras.saving.register_keras_serializable(package="hyperzoo")
-class TerminatorBackbone(Backbone):
+class TerminatorBackbone(ConfigMixin, Backbone):
     """Terminator: a stack of HyperZ·Z·W blocks without residual sums.
 
     Every block (`layers.TerminatorBlock`) mixes a full-context global
@@ -117,18 +154,13 @@ class TerminatorBackbone(Backbone):
             outputs of blocks `i-2, ..., i-1-n` (the reference's `x_pre`,
             `x_pre_pre`). Defaults to `(0, 0, 1, 1, 2, ...)` capped so
             that only existing blocks are used.
-        local_kernel_sizes: tuple of odd int. Local branch kernel sizes.
-        slow_hidden_dim: int. Width of the slow networks.
-        slow_num_layers: int. Their multiplicative layers.
-        local_hidden_dim: int. Width of the local kernel networks.
-        interact_hidden_dim: int. Width of the interaction kernels.
-        omega_0: float. Frequency scale of every kernel network.
-        num_groups: int. Groups of the block standardisation.
-        statistics: str. `"sample"`, `"running"` or `"batch"`.
+        local_kernel_sizes, slow_hidden_dim, slow_num_layers,
+            local_hidden_dim, interact_hidden_dim, omega_0, statistics,
+            global_branch, local_branches, global_mode: passed as they
+            are to every block; see `layers.TerminatorBlock`.
+        num_groups: int. Groups of each block's standardisation, capped
+            at the block's width.
         dropout: float. Spatial dropout of every block but the first.
-        global_branch: bool. Ablation switch of the global branches.
-        local_branches: bool. Ablation switch of the local branches.
-        global_mode: str. `"circular"` or `"causal"` (rank 1).
         seed: int or `None`. Initialiser seed.
         dtype: string or `keras.DTypePolicy`.
         **kwargs: passed to `keras_hub.models.Backbone`.
@@ -169,68 +201,38 @@ class TerminatorBackbone(Backbone):
         dtype=None,
         **kwargs,
     ):
-        spatial_shape, hidden_dims, num_concat_pre = _check_config(
-            spatial_shape, hidden_dims, num_concat_pre, global_mode,
-            stem_channels,
-        )
-        rank = len(spatial_shape)
-
-        # === Layers ===
-        self.stem = None if stem_channels is None else keras.layers.Dense(
-            stem_channels, kernel_initializer=keras.initializers.HeUniform(
-                None if seed is None else seed + 777),
-            dtype=dtype, name="stem",
-        )
-        shared = dict(
-            rank=rank, local_kernel_sizes=local_kernel_sizes,
+        config = _check_config(dict(
+            spatial_shape=spatial_shape, input_channels=input_channels,
+            stem_channels=stem_channels, hidden_dims=hidden_dims,
+            num_concat_pre=num_concat_pre,
+            local_kernel_sizes=local_kernel_sizes,
             slow_hidden_dim=slow_hidden_dim, slow_num_layers=slow_num_layers,
             local_hidden_dim=local_hidden_dim,
             interact_hidden_dim=interact_hidden_dim, omega_0=omega_0,
-            statistics=statistics, global_branch=global_branch,
-            local_branches=local_branches, global_mode=global_mode,
-            dtype=dtype,
-        )
-        self.blocks = [
-            TerminatorBlock(
-                width, num_groups=min(num_groups, width),
-                dropout=dropout if i > 0 else 0.0,
-                seed=None if seed is None else seed + 10000 * i,
-                name=f"block_{i}", **shared,
-            )
-            for i, width in enumerate(hidden_dims)
-        ]
+            num_groups=num_groups, statistics=statistics, dropout=dropout,
+            global_branch=global_branch, local_branches=local_branches,
+            global_mode=global_mode, seed=seed,
+        ))
+
+        # === Layers ===
+        self.stem = _stem(config, dtype)
+        self.blocks = _blocks(config, dtype)
 
         # === Functional Model ===
-        features = keras.Input(spatial_shape + (input_channels,),
-                               name="features")
+        features = keras.Input(
+            config["spatial_shape"] + (input_channels,), name="features")
         outputs = []
         x = features if self.stem is None else self.stem(features)
         for i, block in enumerate(self.blocks):
-            skip = _skip_input(outputs, i, num_concat_pre[i], dtype)
+            skip = _skip_input(outputs, i, config["num_concat_pre"][i],
+                               dtype)
             x = block(x) if skip is None else block(x, skip=skip)
             outputs.append(x)
         super().__init__(inputs=features, outputs=x, dtype=dtype, **kwargs)
 
         # === Config ===
-        self.spatial_shape = spatial_shape
-        self.rank = rank
-        self.input_channels = input_channels
-        self.stem_channels = stem_channels
-        self.hidden_dims = hidden_dims
-        self.num_concat_pre = num_concat_pre
-        self.local_kernel_sizes = tuple(local_kernel_sizes)
-        self.slow_hidden_dim = slow_hidden_dim
-        self.slow_num_layers = slow_num_layers
-        self.local_hidden_dim = local_hidden_dim
-        self.interact_hidden_dim = interact_hidden_dim
-        self.omega_0 = omega_0
-        self.num_groups = num_groups
-        self.statistics = statistics
-        self.dropout = dropout
-        self.global_branch = global_branch
-        self.local_branches = local_branches
-        self.global_mode = global_mode
-        self.seed = seed
+        self._set_config(**config)
+        self.rank = len(self.spatial_shape)
 
     def global_kernels(self):
         """The channel-summed hyper-kernel of every block.
@@ -252,27 +254,3 @@ class TerminatorBackbone(Backbone):
             for j in range(i):
                 total = total + ops.mean(ops.square(kernels[j] - kernels[i]))
         return total
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({
-            "spatial_shape": list(self.spatial_shape),
-            "input_channels": self.input_channels,
-            "stem_channels": self.stem_channels,
-            "hidden_dims": list(self.hidden_dims),
-            "num_concat_pre": list(self.num_concat_pre),
-            "local_kernel_sizes": list(self.local_kernel_sizes),
-            "slow_hidden_dim": self.slow_hidden_dim,
-            "slow_num_layers": self.slow_num_layers,
-            "local_hidden_dim": self.local_hidden_dim,
-            "interact_hidden_dim": self.interact_hidden_dim,
-            "omega_0": self.omega_0,
-            "num_groups": self.num_groups,
-            "statistics": self.statistics,
-            "dropout": self.dropout,
-            "global_branch": self.global_branch,
-            "local_branches": self.local_branches,
-            "global_mode": self.global_mode,
-            "seed": self.seed,
-        })
-        return config
