@@ -6,10 +6,11 @@ code runs eagerly (one-shot pruning) and inside the compiled train step
 (`zoo.pruning.PruningOptimizer`, gradual pruning) on every backend.
 
 Counting convention (the same as tfmot's per-layer masks): at sparsity
-`s` a scope of `n` weights keeps `k = round(n * (1 - s))` of them, the
-`k` largest magnitudes, ties at the threshold kept (`|w| >= threshold`);
-`k = 0` keeps none. Pruned weights are exactly zero, hence the smallest
-magnitudes, so masks only ever shrink while the sparsity grows.
+`s` a scope of `n` weights keeps `k = max(round(n * (1 - s)), 1)` of
+them (computed in float32, rounding half to even), the `k` largest
+magnitudes, ties at the threshold kept (`|w| >= threshold`). Weights
+that are exactly zero are the smallest magnitudes, so masks computed
+from masked kernels only ever shrink while the sparsity grows.
 """
 
 from keras import ops
@@ -36,7 +37,9 @@ def _keep_threshold(values, keep):
 
 
 def _keep_count(n, sparsity):
-    return ops.cast(ops.round(n * (1.0 - sparsity)), "int32")
+    keep = ops.round(ops.cast(n, "float32")
+                     * (1.0 - ops.cast(sparsity, "float32")))
+    return ops.cast(ops.maximum(keep, 1.0), "int32")
 
 
 def layer_sparsities(kernels, sparsity, min_weights=0):

@@ -53,12 +53,16 @@ class PruningOptimizer(keras.optimizers.Optimizer):
     """Wraps an optimizer so that prunable kernels keep their masks.
 
     Each step: the wrapped optimizer updates every variable; then, if
-    `schedule(step)` says so (`step` = the wrapped optimizer's
-    iterations after the update), the masks are recomputed by magnitude
-    from the masked kernels (`zoo.pruning.magnitude_masks`: Global MP,
-    per-layer MP, or Global MP with Gupta et al.'s minimum threshold);
-    finally every prunable kernel is multiplied by its mask, so momentum
-    and weight decay cannot regrow a pruned weight. With
+    `schedule(t + 1)` says so (`t` = the wrapped optimizer's iterations
+    after the update), the masks are recomputed by magnitude from the
+    updated kernels (`zoo.pruning.magnitude_masks`: Global MP, per-layer
+    MP, or Global MP with Gupta et al.'s minimum threshold); finally
+    every prunable kernel is multiplied by its mask, so momentum and
+    weight decay cannot regrow a pruned weight between mask updates.
+    The step counting is tfmot's (`prune_low_magnitude` with
+    `UpdatePruningStep`): the mask of pruning step `t + 1` comes from
+    the weights after `t` updates, pruned positions included, and step
+    1 prunes the initial weights before the first update. With
     `schedule=None` the masks only change through `set_masks` (fixed
     masks for fine-tuning after one-shot pruning).
 
@@ -177,10 +181,12 @@ class PruningOptimizer(keras.optimizers.Optimizer):
         for v, m in zip(self._pruned, self._masks):
             v.assign(ops.cast(ops.cast(v, "float32") * m, v.dtype))
 
-    def _update_masks(self, step):
+    def _update_masks(self, step, when=True):
+        # As tfmot: from the raw kernels, pruned positions included (one
+        # update can regrow a weight above the new threshold).
         should_prune, sparsity = self.schedule(step)
-        kernels = [ops.cast(v, "float32") * m
-                   for v, m in zip(self._pruned, self._masks)]
+        should_prune = ops.logical_and(should_prune, when)
+        kernels = [ops.cast(v, "float32") for v in self._pruned]
         old = [ops.convert_to_tensor(m) for m in self._masks]
         new = ops.cond(
             should_prune,
@@ -196,10 +202,18 @@ class PruningOptimizer(keras.optimizers.Optimizer):
             with keras.name_scope(self.name, caller=self):
                 self.build(trainable_variables)
             self.built = True
+        if self._pruned and self.schedule is not None:
+            # Pruning step 1 (tfmot: before the first update) prunes the
+            # initial weights.
+            self._update_masks(
+                1, ops.equal(self.inner_optimizer.iterations, 0))
+            self._apply_masks()
         self.inner_optimizer.apply(grads, trainable_variables)
         if self._pruned:
             if self.schedule is not None:
-                self._update_masks(self.inner_optimizer.iterations)
+                # Pruning step t + 1 sees the weights after update t,
+                # as in tfmot (where it runs before the forward pass).
+                self._update_masks(self.inner_optimizer.iterations + 1)
             self._apply_masks()
 
     def scale_loss(self, loss):
