@@ -268,3 +268,48 @@ def test_pruning_optimizer_config_round_trip():
         "schedule"]
     assert restored.min_weights == 7
     assert float(restored.learning_rate) == pytest.approx(0.05)
+
+
+# ----------------------------------------------------------------------
+# python -m zoo prune
+# ----------------------------------------------------------------------
+def test_cli_pruning_constants_match_the_recipe():
+    from zoo import cli
+    from zoo.pruning import prune_preset
+
+    assert cli.PRUNING_METHODS == prune_preset.METHODS
+    assert cli.DEFAULT_MT_PERCENT == prune_preset.DEFAULT_MT_PERCENT
+
+
+@pytest.mark.once
+def test_cli_prune_writes_an_evaluable_sparse_preset(tmp_path, capsys):
+    import json
+
+    from zoo import cli
+
+    out = str(tmp_path / "run")
+    code = cli.main(["prune", "hyper_mlp_digits", "--sparsity", "0.3",
+                     "--epochs", "1", "--out", out, "--quiet"])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    metrics = result["metrics"]
+    total = metrics["prunable_parameters"]
+    # Global MP keeps round(0.7 * n); fine-tuning cannot refill zeros.
+    assert metrics["zero_parameters"] >= total - round(0.7 * total)
+    meta = zoo.read_metadata(result["preset"])
+    assert meta["recipe"] == "hyper_mlp_digits"
+    assert meta["pruning"]["method"] == "global_mp"
+    model = zoo.load(result["preset"])
+    assert not isinstance(getattr(model, "optimizer", None),
+                          PruningOptimizer)
+    assert sparsity_report(model)["zero_parameters"] == metrics[
+        "zero_parameters"]
+    assert cli.main(["eval", result["preset"], "--json"]) == 0
+    # Bad input: exit 2 and a one-line message naming the argument.
+    capsys.readouterr()
+    assert cli.main(["prune", "hyper_mlp_digits", "--sparsity", "1.5",
+                     "--out", str(tmp_path / "bad")]) == 2
+    assert "--sparsity" in capsys.readouterr().err
+    assert cli.main(["prune", "unem_gaussian_5shot",
+                     "--out", str(tmp_path / "bad")]) == 2
+    assert "no input/label data" in capsys.readouterr().err

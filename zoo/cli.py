@@ -14,6 +14,10 @@ import sys
 
 BACKENDS = ("tensorflow", "jax", "torch")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+# zoo.pruning.prune_preset's METHODS and DEFAULT_MT_PERCENT (repeated
+# here so that parsing imports no Keras; a test checks they agree).
+PRUNING_METHODS = ("global_mp", "layer_mp", "sap")
+DEFAULT_MT_PERCENT = 0.05
 
 
 def _parser():
@@ -40,6 +44,24 @@ def _parser():
     p.add_argument("--json", action="store_true", help="print one JSON")
     p = sub.add_parser("train", help="train a family into a preset")
     p.add_argument("family", help="recipe name, e.g. hyper_mlp_digits")
+    _run_options(p)
+    p = sub.add_parser("prune", help="prune and fine-tune a classification "
+                       "preset into a new preset (zoo.pruning)")
+    p.add_argument("family", metavar="preset",
+                   help="bundled preset name, e.g. terminator_2d_digits")
+    p.add_argument("--method", choices=PRUNING_METHODS,
+                   default="global_mp")
+    p.add_argument("--sparsity", type=float, default=0.9,
+                   help="target fraction of zero prunable weights")
+    p.add_argument("--mt", type=float, default=DEFAULT_MT_PERCENT,
+                   help="global_mp: minimum weights kept per layer, in %% "
+                   "of all prunable weights (0: off)")
+    p.add_argument("--learning-rate", type=float, default=3e-4)
+    _run_options(p)
+    return parser
+
+
+def _run_options(p):
     p.add_argument("--backend", choices=BACKENDS, default=None)
     p.add_argument("--precision", choices=PRECISIONS, default="float32")
     p.add_argument("--epochs", type=int, default=None)
@@ -49,7 +71,6 @@ def _parser():
                    help="preset directory name inside --out")
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    return parser
 
 
 def _fail(message):
@@ -226,6 +247,20 @@ _INTERRUPTED = "interrupted; rerun the same command to resume"
 
 
 def _cmd_train(args):
+    return _run(args, None)
+
+
+def _cmd_prune(args):
+    from zoo.pruning.prune_preset import pruning_recipe
+
+    recipe = pruning_recipe(args.family, args.method, args.sparsity,
+                            mt_percent=args.mt,
+                            learning_rate=args.learning_rate)
+    return _run(args, recipe)
+
+
+def _run(args, recipe):
+    """`train` (recipe `None`: the declared one) or `prune` a recipe."""
     if args.epochs is not None and args.epochs <= 0:
         raise ValueError(f"`--epochs` must be >= 1. Received: {args.epochs}")
     if args.backend:
@@ -246,11 +281,15 @@ def _cmd_train(args):
                     proc.wait()
                     print(f"error: {_INTERRUPTED}", file=sys.stderr)
                     return 130
-    from zoo.training import train
+    from zoo import registry
+    from zoo.training import run_recipe
 
+    if recipe is None:
+        recipe = registry.get_preset_spec(args.family).train
     try:
-        preset_dir, metrics = train(
+        preset_dir, metrics = run_recipe(
             args.family,
+            recipe,
             args.out,
             epochs=args.epochs,
             precision=args.precision,
@@ -276,6 +315,7 @@ _COMMANDS = {
     "predict": _cmd_predict,
     "eval": _cmd_eval,
     "train": _cmd_train,
+    "prune": _cmd_prune,
 }
 
 

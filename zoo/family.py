@@ -162,6 +162,11 @@ class PresetSpec(_Declaration):
         inputs: tuple of `zoo.inputs.InputAdapter`. The kinds of file
             `python -m zoo predict` accepts for this preset; empty: none.
         description: str. One line, for `python -m zoo list --all`.
+        data: callable `(split) -> (x, y)` numpy inputs and labels of
+            the preset's supervised data set (`split`: `"train"`,
+            `"val"`, `"test"` or `"trainval"`), or `None` where the data
+            are not input/label pairs (episodes, trajectories).
+            `python -m zoo prune` fine-tunes on it.
 
     Example:
 
@@ -171,8 +176,8 @@ class PresetSpec(_Declaration):
     """
 
     _fields = ("name", "task_cls", "train", "evaluate", "inputs",
-               "description")
-    _defaults = {"inputs": (), "description": ""}
+               "description", "data")
+    _defaults = {"inputs": (), "description": "", "data": None}
 
 
 class Family(_Declaration):

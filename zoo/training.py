@@ -411,9 +411,44 @@ def train(
     zoo.training.train("hyper_mlp_digits", "runs/digits", epochs=2)
     ```
     """
+    recipe = registry.get_preset_spec(family).train
+    return run_recipe(family, recipe, out_dir, epochs=epochs,
+                      precision=precision, seed=seed, verbose=verbose,
+                      preset_name=preset_name, overwrite=overwrite,
+                      training_command=training_command,
+                      preset_dir=preset_dir)
+
+
+def run_recipe(name, recipe, out_dir, epochs=None, precision="float32",
+               seed=0, verbose=1, preset_name=None, overwrite=False,
+               training_command=None, preset_dir=None):
+    """Runs a recipe callable and writes its preset atomically (`train`).
+
+    `train` looks the recipe up by name; this runs any callable with the
+    recipe contract of `zoo.family.PresetSpec` (`train`), e.g. the one
+    `python -m zoo prune` builds, with the same run-directory checks,
+    resumption, precision scope and metadata.
+
+    Args:
+        name: str. Recorded as the run's family in `run.json` and as
+            `"recipe"` in the preset metadata (unless the recipe's
+            metadata sets `"recipe"` itself).
+        recipe: callable `(epochs, out_dir, seed, verbose) -> (model,
+            test_metrics, metadata)`.
+        out_dir, epochs, precision, seed, verbose, preset_name,
+            overwrite, training_command, preset_dir: as in `train`.
+
+    Returns:
+        `(preset_dir, metrics)`.
+
+    Example:
+
+    ```python
+    zoo.training.run_recipe("my_run", my_recipe, "runs/mine", epochs=2)
+    ```
+    """
     from zoo.preset_utils import save_preset
 
-    recipe = registry.get_preset_spec(family).train
     check_precision(precision)
     if epochs is not None and (isinstance(epochs, bool) or not isinstance(
             epochs, int) or epochs <= 0):
@@ -430,7 +465,7 @@ def train(
             "overwrite=True (--overwrite) to replace it, or another "
             "--preset-name."
         )
-    _check_resume(out_dir, {"family": family, "precision": precision,
+    _check_resume(out_dir, {"family": name, "precision": precision,
                             "seed": seed, "epochs": epochs,
                             "backend": keras.backend.backend()})
     keras.utils.set_random_seed(seed)
@@ -439,9 +474,9 @@ def train(
             epochs=epochs, out_dir=out_dir, seed=seed, verbose=verbose
         )
     metadata = dict(metadata)
+    metadata.setdefault("recipe", name)
     metadata.update(
         {
-            "recipe": family,
             "metrics": metrics,
             "backend": keras.backend.backend(),
             "precision": precision,

@@ -186,3 +186,22 @@ def load_digits(split="train", layout="flat", permuted=False, normalize=True):
     elif layout == "sequence":
         x = x.reshape(-1, 64, 1)
     return np.ascontiguousarray(x, dtype=np.float32), y.copy()
+
+
+def load_digit_images(split="train"):
+    """`load_digits(split, layout="image")`: `(N, 8, 8, 1)` images.
+
+    Args:
+        split: str. `"train"`, `"val"`, `"test"` or `"trainval"`.
+
+    Returns:
+        `(x, y)`: float32 images in [0, 1] and int labels.
+
+    Example:
+
+    ```python
+    x, y = zoo.data.digits.load_digit_images("test")
+    x.shape  # (540, 8, 8, 1)
+    ```
+    """
+    return load_digits(split, layout="image")

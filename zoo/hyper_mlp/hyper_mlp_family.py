@@ -5,6 +5,7 @@
 
 import numpy as np
 
+from zoo.data.digits import load_digits
 from zoo.family import DemoTab
 from zoo.family import Family
 from zoo.family import PresetSpec
@@ -101,6 +102,7 @@ FAMILY = Family(
             evaluate=evaluate_digits,
             inputs=(PictureInput((64,)), ArrayInput()),
             description="HyperMLP on scikit-learn digits",
+            data=load_digits,
         ),
     ),
     demo_tabs=(

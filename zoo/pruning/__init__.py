@@ -5,9 +5,13 @@ Masks live in `PruningOptimizer` (applied inside every optimizer step);
 al.'s minimum threshold; `PolynomialDecay` / `ConstantSparsity` are
 tfmot's gradual schedules; `prune_once`, `strip_pruning` and
 `sparsity_report` work on any compiled model; `pqi` / `sap_prune` are
-Diao et al.'s PQ Index and Sparsity-informed Adaptive Pruning.
+Diao et al.'s PQ Index and Sparsity-informed Adaptive Pruning;
+`HESSOOptimizer` / `build_subnet` remove whole channels (Chen et al.).
 """
 
+from zoo.pruning.hesso import HESSOOptimizer
+from zoo.pruning.hesso import dense_unit_groups
+from zoo.pruning.hesso import digits_cnn_groups
 from zoo.pruning.magnitude import layer_sparsities
 from zoo.pruning.magnitude import magnitude_masks
 from zoo.pruning.pqi import pqi
@@ -22,10 +26,12 @@ from zoo.pruning.pruning_utils import sparsity_report
 from zoo.pruning.pruning_utils import strip_pruning
 from zoo.pruning.sap import sap_masks
 from zoo.pruning.sap import sap_prune
+from zoo.pruning.subnet import build_subnet
 
 __all__ = [
-    "FAMILY", "ConstantSparsity", "PolynomialDecay", "PruningOptimizer",
-    "is_prunable", "layer_sparsities", "magnitude_masks", "prune_once",
-    "pqi", "retained_bound", "sap_masks", "sap_prune", "sparsity_report",
-    "strip_pruning",
+    "FAMILY", "ConstantSparsity", "HESSOOptimizer", "PolynomialDecay",
+    "PruningOptimizer", "build_subnet", "dense_unit_groups",
+    "digits_cnn_groups", "is_prunable", "layer_sparsities",
+    "magnitude_masks", "pqi", "prune_once", "retained_bound", "sap_masks",
+    "sap_prune", "sparsity_report", "strip_pruning",
 ]

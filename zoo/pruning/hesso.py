@@ -19,8 +19,10 @@ import numbers
 import keras
 import numpy as np
 from keras import ops
-from keras.src.saving import serialization_lib
 from keras.src.utils import tracking
+
+from zoo._checks import check_int
+from zoo.pruning.wrapper_optimizer import WrapperOptimizer
 
 PROXIES = ("magnitude", "avg_magnitude", "cosine_similarity",
            "taylor_first_order", "taylor_second_order")
@@ -231,14 +233,6 @@ def dense_unit_groups(model):
             for layer, consumer in zip(denses, denses[1:])]
 
 
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
-            or value < minimum:
-        raise ValueError(f"`{name}` must be an int >= {minimum}. "
-                         f"Received: {name}={value!r}")
-    return int(value)
-
-
 def _check_importance(importance):
     if importance == "default":
         return importance
@@ -255,7 +249,7 @@ def _check_importance(importance):
 
 
 @keras.saving.register_keras_serializable(package="hyperzoo")
-class HESSOOptimizer(keras.optimizers.Optimizer):
+class HESSOOptimizer(WrapperOptimizer):
     """Wraps an optimizer so that it zeroes whole groups progressively.
 
     Pruning runs for `pruning_periods` periods of `D = pruning_steps //
@@ -334,13 +328,6 @@ class HESSOOptimizer(keras.optimizers.Optimizer):
     def __init__(self, inner_optimizer, groups, target_group_sparsity=0.5,
                  start_pruning_step=0, pruning_steps=1, pruning_periods=1,
                  importance="default", name=None, **kwargs):
-        if kwargs:
-            raise ValueError("HESSOOptimizer takes no base optimizer "
-                             "arguments (set them on `inner_optimizer`). "
-                             f"Received: {sorted(kwargs)}")
-        if not isinstance(inner_optimizer, keras.optimizers.Optimizer):
-            raise ValueError("`inner_optimizer` must be a keras Optimizer. "
-                             f"Received: {inner_optimizer!r}")
         groups = [[(getattr(v, "path", v), axis) for v, axis in kind]
                   for kind in _check_groups(groups)]
         if any(not isinstance(p, str) for kind in groups for p, _ in kind):
@@ -352,16 +339,15 @@ class HESSOOptimizer(keras.optimizers.Optimizer):
             raise ValueError("`target_group_sparsity` must be a float in "
                              "[0, 1). Received: target_group_sparsity="
                              f"{target_group_sparsity!r}")
-        start_pruning_step = _check_int("start_pruning_step",
+        start_pruning_step = check_int("start_pruning_step",
                                         start_pruning_step, 0)
-        pruning_steps = _check_int("pruning_steps", pruning_steps, 1)
-        pruning_periods = _check_int("pruning_periods", pruning_periods, 1)
+        pruning_steps = check_int("pruning_steps", pruning_steps, 1)
+        pruning_periods = check_int("pruning_periods", pruning_periods, 1)
         if pruning_periods > pruning_steps:
             raise ValueError("`pruning_periods` must be <= pruning_steps "
                              f"({pruning_steps}). Received: "
                              f"pruning_periods={pruning_periods}")
-        super().__init__(learning_rate=0.0, name=name)
-        self.inner_optimizer = inner_optimizer
+        super().__init__(inner_optimizer, name=name, **kwargs)
         self.groups = [[[p, axis] for p, axis in kind] for kind in groups]
         self.target_group_sparsity = float(target_group_sparsity)
         self.start_pruning_step = start_pruning_step
@@ -411,12 +397,7 @@ class HESSOOptimizer(keras.optimizers.Optimizer):
                                              aggregation="none",
                                              name=f"hesso_redundant_{i}")
                            for i, n in enumerate(sizes)]
-        self.inner_optimizer.build(var_list)
         super().build(var_list)
-
-    @property
-    def variables(self):
-        return self._variables + self.inner_optimizer.variables
 
     @property
     def target_num_groups(self):
@@ -491,10 +472,7 @@ class HESSOOptimizer(keras.optimizers.Optimizer):
         return ops.split(chosen, splits.tolist(), axis=0)
 
     def apply(self, grads, trainable_variables=None):
-        if not self.built:
-            with keras.name_scope(self.name, caller=self):
-                self.build(trainable_variables)
-            self.built = True
+        self.ensure_built(trainable_variables)
         var_list = (self._trainable_variables if trainable_variables is None
                     else list(trainable_variables))
         length = self.period_length
@@ -529,29 +507,9 @@ class HESSOOptimizer(keras.optimizers.Optimizer):
                                       kept))
             redundant_var.assign(ops.where(is_end, 0.0, redundant))
 
-    def scale_loss(self, loss):
-        return self.inner_optimizer.scale_loss(loss)
-
-    @property
-    def learning_rate(self):
-        return self.inner_optimizer.learning_rate
-
-    @learning_rate.setter
-    def learning_rate(self, learning_rate):
-        self.inner_optimizer.learning_rate = learning_rate
-
-    @property
-    def iterations(self):
-        return self.inner_optimizer.iterations
-
-    def finalize_variable_values(self, var_list):
-        self.inner_optimizer.finalize_variable_values(var_list)
-
     def get_config(self):
-        return {
-            "name": self.name,
-            "inner_optimizer": serialization_lib.serialize_keras_object(
-                self.inner_optimizer),
+        config = super().get_config()
+        config.update({
             "groups": [[list(s) for s in kind] for kind in self.groups],
             "target_group_sparsity": self.target_group_sparsity,
             "start_pruning_step": self.start_pruning_step,
@@ -559,11 +517,5 @@ class HESSOOptimizer(keras.optimizers.Optimizer):
             "pruning_periods": self.pruning_periods,
             "importance": (self.importance if isinstance(
                 self.importance, str) else dict(self.importance)),
-        }
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        config["inner_optimizer"] = serialization_lib.deserialize_keras_object(
-            config["inner_optimizer"], custom_objects=custom_objects)
-        return cls(**config)
+        })
+        return config

@@ -17,6 +17,7 @@ from keras.src.utils import tracking
 
 from zoo.pruning.magnitude import SCOPES
 from zoo.pruning.magnitude import magnitude_masks
+from zoo.pruning.wrapper_optimizer import WrapperOptimizer
 
 # Default prunable weights: kernels with 2+ axes (Dense, EinsumDense,
 # Conv*, DepthwiseConv, and the zoo layers' `*_kernel_<i>` weights);
@@ -49,7 +50,7 @@ def is_prunable(variable, include=DEFAULT_INCLUDE, exclude=None):
 
 
 @keras.saving.register_keras_serializable(package="hyperzoo")
-class PruningOptimizer(keras.optimizers.Optimizer):
+class PruningOptimizer(WrapperOptimizer):
     """Wraps an optimizer so that prunable kernels keep their masks.
 
     Each step: the wrapped optimizer updates every variable; then, if
@@ -102,13 +103,6 @@ class PruningOptimizer(keras.optimizers.Optimizer):
     def __init__(self, inner_optimizer, schedule=None, scope="global",
                  min_weights=0, include=DEFAULT_INCLUDE, exclude=None,
                  name=None, **kwargs):
-        if kwargs:
-            raise ValueError("PruningOptimizer takes no base optimizer "
-                             "arguments (set them on `inner_optimizer`). "
-                             f"Received: {sorted(kwargs)}")
-        if not isinstance(inner_optimizer, keras.optimizers.Optimizer):
-            raise ValueError("`inner_optimizer` must be a keras Optimizer. "
-                             f"Received: {inner_optimizer!r}")
         if scope not in SCOPES:
             raise ValueError(f"`scope` must be one of {SCOPES}. Received: "
                              f"scope={scope!r}")
@@ -120,8 +114,7 @@ class PruningOptimizer(keras.optimizers.Optimizer):
             raise ValueError("`min_weights` (MT) needs scope='global'. "
                              f"Received: min_weights={min_weights}")
         re.compile(include)
-        super().__init__(learning_rate=0.0, name=name)
-        self.inner_optimizer = inner_optimizer
+        super().__init__(inner_optimizer, name=name, **kwargs)
         self.schedule = schedule
         self.scope = scope
         self.min_weights = min_weights
@@ -143,12 +136,7 @@ class PruningOptimizer(keras.optimizers.Optimizer):
                               name=f"mask_{i}_{v.name}")
             for i, v in enumerate(self._pruned)
         ]
-        self.inner_optimizer.build(var_list)
         super().build(var_list)
-
-    @property
-    def variables(self):
-        return self._variables + self.inner_optimizer.variables
 
     @property
     def pruned_variables(self):
@@ -198,10 +186,7 @@ class PruningOptimizer(keras.optimizers.Optimizer):
             m.assign(value)
 
     def apply(self, grads, trainable_variables=None):
-        if not self.built:
-            with keras.name_scope(self.name, caller=self):
-                self.build(trainable_variables)
-            self.built = True
+        self.ensure_built(trainable_variables)
         if self._pruned and self.schedule is not None:
             # Pruning step 1 (tfmot: before the first update) prunes the
             # initial weights.
@@ -216,41 +201,14 @@ class PruningOptimizer(keras.optimizers.Optimizer):
                 self._update_masks(self.inner_optimizer.iterations + 1)
             self._apply_masks()
 
-    def scale_loss(self, loss):
-        return self.inner_optimizer.scale_loss(loss)
-
-    @property
-    def learning_rate(self):
-        return self.inner_optimizer.learning_rate
-
-    @learning_rate.setter
-    def learning_rate(self, learning_rate):
-        self.inner_optimizer.learning_rate = learning_rate
-
-    @property
-    def iterations(self):
-        return self.inner_optimizer.iterations
-
-    def finalize_variable_values(self, var_list):
-        self.inner_optimizer.finalize_variable_values(var_list)
-
     def get_config(self):
-        return {
-            "name": self.name,
-            "inner_optimizer": serialization_lib.serialize_keras_object(
-                self.inner_optimizer),
+        config = super().get_config()
+        config.update({
             "schedule": serialization_lib.serialize_keras_object(
                 self.schedule),
             "scope": self.scope,
             "min_weights": self.min_weights,
             "include": self.include,
             "exclude": self.exclude,
-        }
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        for key in ("inner_optimizer", "schedule"):
-            config[key] = serialization_lib.deserialize_keras_object(
-                config[key], custom_objects=custom_objects)
-        return cls(**config)
+        })
+        return config

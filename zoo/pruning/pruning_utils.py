@@ -22,7 +22,25 @@ def _pruning_optimizer(model):
     )
 
 
-def _built(model):
+def built_pruning_optimizer(model):
+    """The model's `PruningOptimizer`, built on its trainable variables.
+
+    Args:
+        model: a `keras.Model` compiled with a `PruningOptimizer`
+            (optionally inside a `LossScaleOptimizer`).
+
+    Returns:
+        The `PruningOptimizer`.
+
+    Raises:
+        ValueError: the model is not compiled with one.
+
+    Example:
+
+    ```python
+    masks = built_pruning_optimizer(model).masks
+    ```
+    """
     optimizer = _pruning_optimizer(model)
     if not optimizer.built:
         optimizer.build(model.trainable_variables)
@@ -66,7 +84,7 @@ def prune_once(model, sparsity, scope="global", min_weights=0):
             sparsity, (int, float)) or not 0.0 <= sparsity < 1.0:
         raise ValueError("`sparsity` must be a number in [0, 1). "
                          f"Received: sparsity={sparsity!r}")
-    optimizer = _built(model)
+    optimizer = built_pruning_optimizer(model)
     kernels = [np.asarray(v) * np.asarray(m) for v, m in
                zip(optimizer.pruned_variables, optimizer.masks)]
     masks = [np.asarray(m) for m in magnitude_masks(
@@ -96,7 +114,7 @@ def strip_pruning(model):
     model.save("pruned.keras")  # no pruning optimizer inside
     ```
     """
-    optimizer = _built(model)
+    optimizer = built_pruning_optimizer(model)
     optimizer.set_masks([np.asarray(m) for m in optimizer.masks])
     inner = optimizer.inner_optimizer
     # Recompile from the stored compile config with the wrapped

@@ -42,7 +42,7 @@ from zoo.pruning.pqi import _from_neuron_rows
 from zoo.pruning.pqi import _pqi_rows
 from zoo.pruning.pqi import _scope_units
 from zoo.pruning.pqi import pqi
-from zoo.pruning.pruning_optimizer import PruningOptimizer
+from zoo.pruning.pruning_utils import built_pruning_optimizer
 
 _SLACK = 1e-9
 
@@ -134,20 +134,12 @@ def sap_masks(weights, masks=None, p=0.5, q=1.0, eta=0.0, gamma=1.0,
 
 
 def _pruning_optimizer(model):
-    optimizer = getattr(model, "optimizer", None)
-    if not isinstance(optimizer, PruningOptimizer):
-        raise ValueError(
-            "`model` must be compiled with a zoo.pruning.PruningOptimizer "
-            "(e.g. `model.compile(optimizer=PruningOptimizer(keras."
-            "optimizers.SGD(0.1)), ...)`). Received: optimizer="
-            f"{optimizer!r}")
+    optimizer = built_pruning_optimizer(model)
     if optimizer.schedule is not None:
         raise ValueError(
             "SAP keeps the masks fixed while training: compile `model` "
             "with `PruningOptimizer(inner, schedule=None)`. Received: "
             f"schedule={optimizer.schedule!r}")
-    if not optimizer.built:
-        optimizer.build(model.trainable_variables)
     if not optimizer.pruned_variables:
         raise ValueError("`model` has no prunable kernels (see "
                          "`zoo.pruning.pruning_optimizer.is_prunable`).")

@@ -16,6 +16,7 @@ from zoo.terminator.terminator_backbone import TerminatorBackbone
 from zoo.terminator.terminator_classifier import TerminatorClassifier
 from zoo.terminator.terminator_eval import split_evaluator
 from zoo.terminator.terminator_presets import preset_config
+from zoo.terminator.terminator_presets import split_loader
 from zoo.terminator.terminator_training import train_preset
 
 _REF = ("Zhang, 2024, HyperZ·Z·W Operator Connects Slow-Fast Networks for "
@@ -107,10 +108,12 @@ TINY_MODELS = (
 
 
 def _preset(name, evaluate, inputs, description):
+    cfg = preset_config(name)
     return PresetSpec(name=name, task_cls=TerminatorClassifier,
                       train=preset_recipe(train_preset, name, preset_config),
                       evaluate=evaluate, inputs=inputs,
-                      description=description)
+                      description=description,
+                      data=split_loader(cfg["dataset"], cfg["shuffled"]))
 
 
 # MNIST-1D: a `.npy`/`.csv` of 40 values per sequence (the channel axis

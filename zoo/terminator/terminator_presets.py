@@ -92,6 +92,31 @@ def dataset_label(cfg):
     return cfg["dataset"] + ("_shuffled" if cfg["shuffled"] else "")
 
 
+def split_loader(dataset, shuffled=False):
+    """`load_data` of one data set as a function of the split.
+
+    Args:
+        dataset: str. `"mnist1d"` or `"digits"`.
+        shuffled: bool. Shuffled MNIST-1D.
+
+    Returns:
+        A function `data(split) -> (x, y)` (a preset's `data`, see
+        `zoo.family.PresetSpec`).
+
+    Example:
+
+    ```python
+    x, y = split_loader("digits")("test")
+    ```
+    """
+
+    def data(split):
+        return load_data(dataset, split, shuffled)
+
+    data.__name__ = f"load_{dataset}{'_shuffled' if shuffled else ''}"
+    return data
+
+
 def load_data(dataset, split, shuffled=False):
     """Loads a Terminator data split shaped for the backbone.
 

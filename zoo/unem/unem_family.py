@@ -16,6 +16,7 @@ import numpy as np
 
 from zoo.baselines.digits_cnn import DigitsCNNBackbone
 from zoo.baselines.digits_cnn import DigitsCNNClassifier
+from zoo.data.digits import load_digit_images
 from zoo.family import DemoTab
 from zoo.family import Family
 from zoo.family import PresetSpec
@@ -131,6 +132,7 @@ FAMILY = Family(
             evaluate=evaluate_cafa_encoder,
             inputs=(PictureInput((8, 8, 1)), ChannelArrayInput()),
             description="BatchNorm digits CNN adapted by CAFA",
+            data=load_digit_images,
         ),
     ),
     demo_tabs=(
