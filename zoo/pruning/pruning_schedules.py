@@ -99,10 +99,8 @@ class ConstantSparsity(PruningSchedule):
 
     Args:
         target_sparsity: float in `[0, 1)`. Fraction of zero weights.
-        begin_step: int. First step at which masks are updated.
-        end_step: int. Last step at which masks are updated (-1: never
-            stop).
-        frequency: int. Masks are updated every `frequency` steps.
+        begin_step, end_step, frequency: when masks are updated, see
+            `PruningSchedule`.
 
     Example:
 
@@ -148,8 +146,8 @@ class PolynomialDecay(PruningSchedule):
     Args:
         initial_sparsity: float in `[0, 1)`. Sparsity at `begin_step`.
         final_sparsity: float in `[0, 1)`. Sparsity from `end_step` on.
-        begin_step: int. First step at which masks are updated.
-        end_step: int. Last step at which masks are updated (> begin).
+        begin_step, end_step: the ramp's first and last pruning steps
+            (`end_step > begin_step`; see `PruningSchedule`).
         power: float > 0. Exponent of the ramp. Defaults to 3.
         frequency: int. Masks are updated every `frequency` steps.
 
