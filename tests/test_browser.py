@@ -448,3 +448,26 @@ def test_errors_leave_no_empty_error_badge(browser_page, tmp_path):
         "el => el.innerText.trim() === ''",
         arg=page.locator(f"#{TAB}_status").element_handle())
     assert not browser_page.problems, browser_page.problems
+
+
+PR_TAB = "pruning"
+
+
+def test_hub_pruning_tab_in_chromium(browser_page, tmp_path):
+    page = browser_page.page
+    _open_model(page, PR_TAB)
+    page.locator(f"#{PR_TAB}_method").get_by_text(
+        "Uniform per-layer MP", exact=True).click()
+    number = page.locator(f"#{PR_TAB}_sparsity input[type='number']")
+    number.fill("50")
+    number.press("Enter")
+    page.locator(f"#{PR_TAB}_prune-button").click()
+    summary = _wait_for_text(page, f"#{PR_TAB}_summary", "Test accuracy")
+    # The tiny model's kernels: 36 + 216 + 60 weights, half of each zero.
+    assert "Uniform per-layer MP" in summary
+    assert "measured sparsity 50.00% (156 of 312" in summary
+    assert _wait_for_picture(page, f"#{PR_TAB}_bars") == 640
+    assert _wait_for_picture(page, f"#{PR_TAB}_histogram") == 640
+    page.screenshot(path=str(_artifacts_dir(tmp_path) / "hub_pruning.png"),
+                    full_page=True)
+    assert not browser_page.problems, browser_page.problems
