@@ -560,6 +560,72 @@ def token_exit_baselines_table() -> str:
         rows and f"Baselines: `{rows[0]['command']}`.")
 
 
+def pruning_table() -> str:
+    """Accuracy vs sparsity and SAP (results-pruning*.csv)."""
+    rows = _rows("results-pruning.csv")
+    targets = sorted({r["target_sparsity"] for r in rows
+                      if r["method"] != "dense"}, key=float)
+
+    def mean(cell_rows):
+        tops = [float(r["top1"]) for r in cell_rows]
+        mark = " †" if any(r["collapsed"] for r in cell_rows) else ""
+        return f"{sum(tops) / len(tops):.2f}{mark}" if tops else "—"
+
+    def cells(key):
+        model, method = key
+        mine = [r for r in rows if r["model"] == model]
+        dense = mean([r for r in mine if r["method"] == "dense"])
+        return [f"{model} ({dense})", method, *(
+            mean([r for r in mine if r["method"] == method
+                  and r["target_sparsity"] == t]) for t in targets)]
+
+    table = _table(
+        ("model (dense)", "method",
+         *(f"{_pct(t, 'g')} %" for t in targets)),
+        _unique((r["model"], r["method"]) for r in rows
+                if r["method"] != "dense"), cells)
+    mt = {r["model"]: r["min_weights"] for r in rows
+          if r["method"] == "global_mp_mt"}
+    r = rows[0] if rows else None
+    note = r and (
+        f"Test accuracy (%), mean of seeds "
+        f"{', '.join(_unique(x['seed'] for x in rows))}, after one-shot "
+        f"pruning and {r['epochs']} epochs of fine-tuning with fixed "
+        "masks (Adam 1e-3, train split), BatchNorm statistics recomputed "
+        "on the train split; † = a prunable kernel kept no weight (layer "
+        "collapse) in a run; dense: the unpruned preset fine-tuned the "
+        "same way. MT keeps at least "
+        + ", ".join(f"{n} weights per layer ({m})" for m, n in mt.items())
+        + f" (0.05 % of the prunable weights). {_backend(r)}, "
+        f"{r['cpu']}, keras {r['keras_version']}, {r['date']}. Command: "
+        f"`{r['command']}`.")
+    sap = _rows("results-pruning-sap.csv")
+
+    def trajectory(seed):
+        # PQI at the start, its first local minimum, the highest value
+        # after it and the last one (Diao et al.'s down-up-down).
+        mine = [x for x in sap if x["seed"] == seed]
+        pqi = [float(x["pqi"]) for x in mine]
+        low = next((i for i in range(len(pqi) - 1)
+                    if pqi[i + 1] > pqi[i]), len(pqi) - 1)
+        high = max(range(low, len(pqi)), key=pqi.__getitem__)
+        return f"seed {seed}: PQI " + " → ".join(_unique(
+            f"{_num(mine[i]['pqi'], '.3f')} (iteration {i}, density "
+            f"{_pct(mine[i]['density'], '.1f')} %)"
+            for i in (0, low, high, len(mine) - 1))) + (
+            f", last top-1 {_num(mine[-1]['top1'])} %")
+
+    s = sap[0] if sap else None
+    return _join(table, note, s and (
+        f"SAP on a freshly initialised digits CNN (p = {s['p']}, q = "
+        f"{s['q']}, eta = {s['eta']}, gamma = {s['gamma']}, beta = "
+        f"{s['beta']}, {s['scope']} scope, rewinding, "
+        f"{s['epochs_per_iteration']} epochs per iteration), "
+        "global PQI of the trained kernels by iteration; "
+        + "; ".join(trajectory(seed)
+                    for seed in _unique(x["seed"] for x in sap))
+        + f". Command: `{s['command']}`."))
+
 BLOCKS = {
     "unem": unem_table,
     "unem_params": unem_params_table,
@@ -570,6 +636,7 @@ BLOCKS = {
     "forecasting_ablation": forecasting_ablation_table,
     "token_exit": token_exit_table,
     "token_exit_baselines": token_exit_baselines_table,
+    "pruning": pruning_table,
     "hyper_cl": hyper_cl_table,
     "hyper_cl_speed": hyper_cl_speed_table,
     "models": models_table,

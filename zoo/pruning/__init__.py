@@ -9,6 +9,7 @@ Diao et al.'s PQ Index and Sparsity-informed Adaptive Pruning;
 `HESSOOptimizer` / `build_subnet` remove whole channels (Chen et al.).
 """
 
+from zoo.preset_utils import register_family_presets
 from zoo.pruning.hesso import HESSOOptimizer
 from zoo.pruning.hesso import dense_unit_groups
 from zoo.pruning.hesso import digits_cnn_groups
@@ -27,6 +28,8 @@ from zoo.pruning.pruning_utils import strip_pruning
 from zoo.pruning.sap import sap_masks
 from zoo.pruning.sap import sap_prune
 from zoo.pruning.subnet import build_subnet
+
+register_family_presets(FAMILY)
 
 __all__ = [
     "FAMILY", "ConstantSparsity", "HESSOOptimizer", "PolynomialDecay",
