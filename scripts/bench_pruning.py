@@ -110,21 +110,6 @@ def _accuracy(model, x, y):
     return float(np.mean(np.argmax(logits, axis=-1) == y))
 
 
-def _recalibrate(model, x):
-    """Recomputes the BatchNormalization statistics on all of `x`."""
-    import keras
-
-    norms = [layer for layer in model._flatten_layers()
-             if isinstance(layer, keras.layers.BatchNormalization)]
-    momenta = [layer.momentum for layer in norms]
-    for layer in norms:
-        layer.momentum = 0.0
-    if norms:
-        model(x, training=True)
-    for layer, momentum in zip(norms, momenta):
-        layer.momentum = momentum
-
-
 def _compile(model, include):
     """Compiles `model` for fixed-mask fine-tuning (the presets' Adam)."""
     import keras
@@ -156,6 +141,7 @@ def _grid_model(name, args):
     import zoo
     from zoo.data import load_digits
     from zoo.pruning import prune_once
+    from zoo.pruning import recalibrate_batch_norm
     from zoo.pruning import sparsity_report
 
     spec = MODELS[name]
@@ -189,12 +175,12 @@ def _grid_model(name, args):
                     scope, mt = METHODS[method]
                     masks = prune_once(model, target, scope,
                                        min_weights if mt else 0)
-                _recalibrate(model, x)
+                recalibrate_batch_norm(model, x)
                 oneshot = _accuracy(model, x_test, y_test)
                 keras.utils.set_random_seed(seed)
                 model.fit(x, y, epochs=args.epochs,
                           batch_size=spec["batch_size"], verbose=0)
-                _recalibrate(model, x)
+                recalibrate_batch_norm(model, x)
                 top1 = _accuracy(model, x_test, y_test)
                 report = sparsity_report(model, **report_kwargs)
                 rows.append({

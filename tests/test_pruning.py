@@ -313,3 +313,16 @@ def test_cli_prune_writes_an_evaluable_sparse_preset(tmp_path, capsys):
     assert cli.main(["prune", "unem_gaussian_5shot",
                      "--out", str(tmp_path / "bad")]) == 2
     assert "no input/label data" in capsys.readouterr().err
+
+
+def test_recalibrate_batch_norm_sets_the_statistics_of_the_batch():
+    x, _ = _digits_batch(64)
+    model = _tiny_cnn()
+    assert zoo.pruning.recalibrate_batch_norm(model, x) == 2
+    norm = model.backbone.get_layer("bn_0")
+    assert norm.momentum == pytest.approx(0.99)
+    features = keras.ops.convert_to_numpy(
+        model.backbone.get_layer("conv_0")(x))
+    np.testing.assert_allclose(np.asarray(norm.moving_mean),
+                               features.mean(axis=(0, 1, 2)),
+                               rtol=1e-4, atol=1e-5)

@@ -23,6 +23,7 @@ from zoo.pruning.pruning_optimizer import is_prunable
 from zoo.pruning.pruning_schedules import ConstantSparsity
 from zoo.pruning.pruning_schedules import PolynomialDecay
 from zoo.pruning.pruning_utils import prune_once
+from zoo.pruning.pruning_utils import recalibrate_batch_norm
 from zoo.pruning.pruning_utils import sparsity_report
 from zoo.pruning.pruning_utils import strip_pruning
 from zoo.pruning.sap import sap_masks
@@ -35,6 +36,7 @@ __all__ = [
     "FAMILY", "ConstantSparsity", "HESSOOptimizer", "PolynomialDecay",
     "PruningOptimizer", "build_subnet", "dense_unit_groups",
     "digits_cnn_groups", "is_prunable", "layer_sparsities",
-    "magnitude_masks", "pqi", "prune_once", "retained_bound", "sap_masks",
-    "sap_prune", "sparsity_report", "strip_pruning",
+    "magnitude_masks", "pqi", "prune_once", "recalibrate_batch_norm",
+    "retained_bound", "sap_masks", "sap_prune", "sparsity_report",
+    "strip_pruning",
 ]

@@ -16,6 +16,7 @@ from zoo._checks import check_int
 from zoo._checks import check_str_choice
 from zoo.pruning.pruning_optimizer import PruningOptimizer
 from zoo.pruning.pruning_schedules import PolynomialDecay
+from zoo.pruning.pruning_utils import recalibrate_batch_norm
 from zoo.pruning.pruning_utils import sparsity_report
 from zoo.pruning.pruning_utils import strip_pruning
 from zoo.pruning.sap import sap_prune
@@ -64,7 +65,8 @@ def pruning_recipe(base, method="global_mp", sparsity=0.9,
 
     Fine-tuning: Adam(`learning_rate`) on the base preset's `"train"`
     split (its `PresetSpec.data`), the base task's own loss; the model
-    is stripped before it is saved.
+    is stripped, and its BatchNormalization statistics recomputed on the
+    train split (`recalibrate_batch_norm`), before it is saved.
 
     Args:
         base: str. A bundled preset whose `PresetSpec.data` is set.
@@ -155,6 +157,7 @@ def pruning_recipe(base, method="global_mp", sparsity=0.9,
             extra = {"min_weights": optimizer.min_weights,
                      "schedule": schedule.get_config()}
         strip_pruning(model)
+        recalibrate_batch_norm(model, x)
         report = sparsity_report(model)
         metrics = dict(spec.evaluate(model, "test"))
         metrics.update(sparsity=report["sparsity"],

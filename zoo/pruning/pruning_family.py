@@ -48,4 +48,7 @@ FAMILY = Family(
     preset_commands=(
         "KERAS_BACKEND=jax {python} scripts/train_pruning.py",
     ),
+    bench_commands=(
+        "KERAS_BACKEND=jax {python} scripts/bench_pruning.py",
+    ),
 )

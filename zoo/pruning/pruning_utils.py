@@ -173,3 +173,42 @@ def sparsity_report(model, include=None, exclude=None):
                               for v in model.trainable_variables)),
         "layers": rows,
     }
+
+
+def recalibrate_batch_norm(model, x):
+    """Recomputes every BatchNormalization's moving statistics on `x`.
+
+    Pruning changes the activations a BatchNormalization sees, and its
+    moving averages (momentum 0.99 by default) then describe the dense
+    network: measured on the digits CNN, Global MP at 90 % scored 12 %
+    one-shot with the stale statistics and 93 % after recomputing them
+    (`scripts/bench_pruning.py`). One forward pass in training mode with
+    momentum 0 sets them to the statistics of `x` (one batch: pass a
+    sample that fits in memory). Weights are not changed.
+
+    Args:
+        model: a `keras.Model`.
+        x: inputs (a batch representative of the training data).
+
+    Returns:
+        The number of BatchNormalization layers recalibrated.
+
+    Example:
+
+    ```python
+    zoo.pruning.prune_once(model, 0.9)
+    zoo.pruning.recalibrate_batch_norm(model, x_train)
+    ```
+    """
+    norms = [layer for layer in model._flatten_layers()
+             if isinstance(layer, keras.layers.BatchNormalization)]
+    momenta = [layer.momentum for layer in norms]
+    try:
+        for layer in norms:
+            layer.momentum = 0.0
+        if norms:
+            model(x, training=True)
+    finally:
+        for layer, momentum in zip(norms, momenta):
+            layer.momentum = momentum
+    return len(norms)
