@@ -289,6 +289,36 @@ def train_preset(name: str, run_dir: str, preset_dir: str, command: str,
     return preset_dir, metrics, seconds
 
 
+def train_named_presets(script, names, args):
+    """Trains each preset of `names` (or `args.only`) into zoo/presets/.
+
+    The loop of the training scripts that only run declared recipes:
+    each preset is trained by `train_preset` in `args.work_dir/<name>`
+    with the command `KERAS_BACKEND=... python scripts/<script> --only
+    <name> --seed <seed>` recorded, and its metrics printed.
+
+    Args:
+        script: the script's file name, e.g. `"train_unem.py"`.
+        names: the preset names, in training order.
+        args: the parsed options (`only`, `seed`, `work_dir`).
+    """
+    import keras
+
+    for name in names:
+        if args.only and name != args.only:
+            continue
+        command = run_command(keras.backend.backend(), script,
+                              f"--only {name}", f"--seed {args.seed}")
+        _, metrics, seconds = train_preset(
+            name, os.path.join(args.work_dir, name),
+            os.path.join(PRESETS_DIR, name), command,
+            seed=args.seed, verbose=0,
+        )
+        print(name, f"{seconds:.0f} s",
+              {k: round(v, 4) if isinstance(v, float) else v
+               for k, v in sorted(metrics.items())}, flush=True)
+
+
 def format_table(
     rows: Sequence[Mapping[str, object]], columns: Sequence[str]
 ) -> str:

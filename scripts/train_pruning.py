@@ -20,12 +20,9 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-import keras  # noqa: E402
 
-from scripts._bench_common import PRESETS_DIR  # noqa: E402
-from scripts._bench_common import run_command  # noqa: E402
 from scripts._bench_common import train_args  # noqa: E402
-from scripts._bench_common import train_preset  # noqa: E402
+from scripts._bench_common import train_named_presets  # noqa: E402
 from zoo.pruning.pruning_family import PRESET_NAMES  # noqa: E402
 
 
@@ -33,19 +30,7 @@ def main() -> int:
     """Trains the presets and copies their training logs."""
     args = train_args(__doc__, "train_pruning-", extra={
         "--only": dict(choices=PRESET_NAMES, default=None)})
-    for name in PRESET_NAMES:
-        if args.only and name != args.only:
-            continue
-        command = run_command(keras.backend.backend(), "train_pruning.py",
-                              f"--only {name}", f"--seed {args.seed}")
-        _, metrics, seconds = train_preset(
-            name, os.path.join(args.work_dir, name),
-            os.path.join(PRESETS_DIR, name), command,
-            seed=args.seed, verbose=0,
-        )
-        print(name, f"{seconds:.0f} s",
-              {k: round(v, 4) if isinstance(v, float) else v
-               for k, v in sorted(metrics.items())}, flush=True)
+    train_named_presets("train_pruning.py", PRESET_NAMES, args)
     return 0
 
 

@@ -22,12 +22,9 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-import keras  # noqa: E402
 
-from scripts._bench_common import PRESETS_DIR  # noqa: E402
-from scripts._bench_common import run_command  # noqa: E402
 from scripts._bench_common import train_args  # noqa: E402
-from scripts._bench_common import train_preset  # noqa: E402
+from scripts._bench_common import train_named_presets  # noqa: E402
 from zoo.unem.unem_presets import CAFA_PRESET  # noqa: E402
 from zoo.unem.unem_presets import UNEM_PRESET  # noqa: E402
 
@@ -38,18 +35,7 @@ def main() -> int:
     """Trains the presets and copies their training logs."""
     args = train_args(__doc__, "train_unem-", extra={
         "--only": dict(choices=PRESETS, default=None)})
-    for name in PRESETS:
-        if args.only and name != args.only:
-            continue
-        command = run_command(keras.backend.backend(), "train_unem.py",
-                              f"--only {name}", f"--seed {args.seed}")
-        _, metrics, _ = train_preset(
-            name, os.path.join(args.work_dir, name),
-            os.path.join(PRESETS_DIR, name), command,
-            seed=args.seed, verbose=0,
-        )
-        print(name, {k: round(v, 4) if isinstance(v, float) else v
-                     for k, v in sorted(metrics.items())}, flush=True)
+    train_named_presets("train_unem.py", PRESETS, args)
     return 0
 
 
