@@ -18,7 +18,7 @@ FAMILIES = [
     "zoo.terminator",
     "zoo.forecasting",
     "zoo.token_exit",
-    "zoo.pruning",
+    "zoo.pruning",  # after the families whose presets it prunes
 ]
 # Exports that are not model classes, by module.
 _EXPORTS = {
