@@ -301,9 +301,13 @@ def train_named_presets(script, names, args):
         script: the script's file name, e.g. `"train_unem.py"`.
         names: the preset names, in training order.
         args: the parsed options (`only`, `seed`, `work_dir`).
+
+    Returns:
+        `{name: (metrics, seconds, command)}` of the presets trained.
     """
     import keras
 
+    done = {}
     for name in names:
         if args.only and name != args.only:
             continue
@@ -317,6 +321,8 @@ def train_named_presets(script, names, args):
         print(name, f"{seconds:.0f} s",
               {k: round(v, 4) if isinstance(v, float) else v
                for k, v in sorted(metrics.items())}, flush=True)
+        done[name] = (metrics, seconds, command)
+    return done
 
 
 def format_table(

@@ -9,7 +9,10 @@ Writes, each atomically:
   `cafa_digits_encoder`, channels removed by `zoo.pruning.build_subnet`);
 - `zoo/presets/terminator_2d_digits_globalmp90/` (gradual Global MP with
   the minimum threshold of `terminator_2d_digits` to 90 % sparsity);
-- `scripts/results/<name>-train-log.csv` (per-epoch logs).
+- `scripts/results/<name>-train-log.csv` (per-epoch logs);
+- `scripts/results/results-pruning-presets.csv` (one row per preset: test
+  accuracy, parameters and sparsity of the preset and of the dense
+  preset it comes from; the README's pruning presets table).
 The test metrics land in each preset's metadata; recompute them with
 `python -m zoo eval NAME --json`.
 """
@@ -21,6 +24,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 
+from scripts._bench_common import RESULTS  # noqa: E402
+from scripts._bench_common import cpu_model  # noqa: E402
+from scripts._bench_common import merge_csv_rows  # noqa: E402
+from scripts._bench_common import today  # noqa: E402
 from scripts._bench_common import train_args  # noqa: E402
 from scripts._bench_common import train_named_presets  # noqa: E402
 from zoo.pruning.pruning_family import PRESET_NAMES  # noqa: E402
@@ -30,8 +37,46 @@ def main() -> int:
     """Trains the presets and copies their training logs."""
     args = train_args(__doc__, "train_pruning-", extra={
         "--only": dict(choices=PRESET_NAMES, default=None)})
-    train_named_presets("train_pruning.py", PRESET_NAMES, args)
+    done = train_named_presets("train_pruning.py", PRESET_NAMES, args)
+    rows = [_row(name, *result) for name, result in done.items()]
+    merge_csv_rows(os.path.join(RESULTS, "results-pruning-presets.csv"),
+                   FIELDS, rows, key=lambda r: r["model"],
+                   sort_key=lambda r: r["model"])
     return 0
+
+
+FIELDS = ("model", "base_preset", "dataset", "split", "top1",
+          "base_top1", "param_count", "base_param_count", "sparsity",
+          "macs", "base_macs", "speedup_cpu", "train_seconds", "seed",
+          "backend", "precision", "cpu", "date", "command")
+
+
+def _row(name, metrics, seconds, command):
+    """One CSV row from a preset's metrics and metadata."""
+    import zoo
+
+    meta = zoo.read_metadata(name)
+    pruning = meta.get("pruning", {})
+    base = pruning.get("base_preset") or meta.get("dense_preset")
+    base_meta = zoo.read_metadata(base)
+    return {
+        "model": name, "base_preset": base,
+        "dataset": meta.get("dataset", ""), "split": "test",
+        "top1": round(100 * metrics["accuracy"], 2),
+        "base_top1": round(100 * base_meta["metrics"]["accuracy"], 2),
+        "param_count": metrics.get("parameters",
+                                   meta.get("parameter_count")),
+        "base_param_count": base_meta.get("parameter_count"),
+        "sparsity": round(metrics.get("sparsity", 0.0), 4),
+        "macs": metrics.get("macs", ""),
+        "base_macs": metrics.get("dense_macs", ""),
+        "speedup_cpu": round(metrics["speedup_cpu"], 2)
+        if "speedup_cpu" in metrics else "",
+        "train_seconds": round(seconds), "seed": meta.get("seed", 0),
+        "backend": meta.get("backend", ""),
+        "precision": meta.get("precision", ""), "cpu": cpu_model(),
+        "date": today(), "command": command,
+    }
 
 
 if __name__ == "__main__":
