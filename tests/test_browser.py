@@ -471,3 +471,31 @@ def test_hub_pruning_tab_in_chromium(browser_page, tmp_path):
     page.screenshot(path=str(_artifacts_dir(tmp_path) / "hub_pruning.png"),
                     full_page=True)
     assert not browser_page.problems, browser_page.problems
+
+
+HS_TAB = "hesso"
+
+
+def test_hub_hesso_tab_in_chromium(browser_page, tmp_path):
+    page = browser_page.page
+    _open_model(page, HS_TAB)
+    # The tiny model (filters 3, 4) against its tiny dense reference (4, 6).
+    table = _wait_for_text(page, f"#{HS_TAB}_widths-table", "total")
+    assert "conv_0 | 4 -> 3 | 52 -> 39" in table.replace("\t", " | ")
+    assert "362 -> 213" in table
+    assert _wait_for_picture(page, f"#{HS_TAB}_widths") == 640
+    page.locator(f"#tab-{HS_TAB}").get_by_text(
+        "4 (test #1)", exact=True).click()
+    _wait_for_picture(page, f"#{HS_TAB}_digit-image")
+    page.locator(f"#{HS_TAB}_classify-button").click()
+    heading = page.locator(f"#{HS_TAB}_label h2")
+    heading.wait_for(state="visible", timeout=60_000)
+    assert heading.inner_text().strip() in DIGITS_CLASS_NAMES
+    assert page.locator(f"#{HS_TAB}_label .confidence-set").count() == 3
+    page.locator(f"#tab-{HS_TAB}").get_by_role("tab", name="Draw").click()
+    page.locator(f"#{HS_TAB}_classify-drawing-button").click()
+    status = _wait_for_text(page, f"#{HS_TAB}_status", "No picture received")
+    assert status.startswith("Error:")
+    page.screenshot(path=str(_artifacts_dir(tmp_path) / "hub_hesso.png"),
+                    full_page=True)
+    assert not browser_page.problems, browser_page.problems

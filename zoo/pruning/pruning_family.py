@@ -44,6 +44,7 @@ FAMILY = Family(
     demo_tabs=(
         DemoTab("pruning", "demos.pruning", "cafa_digits_encoder",
                 "Pruning"),
+        DemoTab("hesso", "demos.hesso", "digits_cnn_hesso", "Pruning"),
     ),
     preset_commands=(
         "KERAS_BACKEND=jax {python} scripts/train_pruning.py",
