@@ -14,6 +14,14 @@ benchmark) on any Keras 3 backend can compare `zoo.pruning` with it:
 - `trajectory`: the same model trained for real (SGD, MSE, fixed batch)
   from seeded initial weights: the weights, the batch, per-step losses,
   masks and raw kernels, to pin which step's weights a mask update sees.
+- `train` (only on request, with `--inputs`): the tf_keras twin of the
+  digits CNN (`zoo.DigitsCNNClassifier`: conv 3x3 32 - BN - ReLU -
+  max-pool - conv 3x3 64 - BN - ReLU - GAP - dense 10) fine-tuned with
+  `prune_low_magnitude` + `PolynomialDecay` from the weights, data,
+  batch orders and settings of the `--inputs` file (see
+  `scripts/bench_tfmot.py`); per run, the test accuracy after the
+  BatchNorm statistics are recomputed on the train split, the masks
+  (zero patterns of the stripped kernels) and tfmot's final step.
 
 tfmot only accepts tf_keras (Keras 2) models and switches its process to
 tf_keras on import (`TF_USE_LEGACY_KERAS=1`), so this script must run in
@@ -21,6 +29,8 @@ its own process, never imported by zoo or a test process:
 
 ```bash
 TF_USE_LEGACY_KERAS=1 python scripts/tfmot_oracle.py --out oracle.npz
+TF_USE_LEGACY_KERAS=1 python scripts/tfmot_oracle.py --mode train \
+    --inputs twin_inputs.npz --out twin.npz
 ```
 
 tfmot's step semantics (read in tfmot 0.8.1, `.../sparsity/keras/`):
@@ -42,7 +52,8 @@ import sys
 
 import numpy as np
 
-MODES = ("schedule", "masks", "trajectory")
+MODES = ("schedule", "masks", "trajectory", "train")
+DEFAULT_MODES = MODES[:3]  # `train` needs `--inputs`
 NO_TENSORFLOW = 3  # exit status where TensorFlow is not installed
 INPUT_SHAPE = (5, 5, 2)
 FILTERS = 3
@@ -204,18 +215,129 @@ def run_trajectory(tf_keras, sparsity_module):
     return out
 
 
+def _twin_cnn(tf_keras, weights):
+    """The digits CNN in tf_keras, with `weights` in `get_weights` order."""
+    layers = tf_keras.layers
+    model = tf_keras.Sequential([layers.InputLayer((8, 8, 1))])
+    for i, filters in enumerate((32, 64)):
+        model.add(layers.Conv2D(filters, 3, padding="same", use_bias=False))
+        model.add(layers.BatchNormalization())
+        model.add(layers.ReLU())
+        if i == 0:
+            model.add(layers.MaxPooling2D(2))
+    model.add(layers.GlobalAveragePooling2D())
+    model.add(layers.Dense(10))
+    model.set_weights(weights)
+    return model
+
+
+def _recalibrate(tf_keras, model, x):
+    """One training-mode pass with momentum 0: BN statistics of `x`."""
+    norms = [layer for layer in model.layers
+             if isinstance(layer, tf_keras.layers.BatchNormalization)]
+    for layer in norms:
+        layer.momentum = 0.0
+    model(x, training=True)
+    for layer in norms:
+        layer.momentum = 0.99
+
+
+def _train_run(tf_keras, sparsity_module, inputs, config, target, seed):
+    """One fine-tuning run of the twin; returns (top1, masks, step)."""
+    weights = [inputs[f"weight_{i}"] for i in range(config["weights"])]
+    model = _twin_cnn(tf_keras, weights)
+    callbacks = []
+    if target > 0:
+        model = sparsity_module.prune_low_magnitude(
+            model, pruning_schedule=sparsity_module.PolynomialDecay(
+                0.0, target, 0, config["end_step"],
+                frequency=config["frequency"]))
+        callbacks = [sparsity_module.UpdatePruningStep()]
+    model.compile(
+        optimizer=tf_keras.optimizers.Adam(config["learning_rate"]),
+        loss=tf_keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True))
+    x, y = inputs["x"], inputs["y"]
+    for order in inputs["orders"][config["seeds"].index(seed)]:
+        model.fit(x[order], y[order], batch_size=config["batch_size"],
+                  epochs=1, shuffle=False, callbacks=callbacks, verbose=0)
+    step = int(model.optimizer.iterations.numpy())
+    if target > 0:
+        step = int(next(layer.pruning_step.numpy() for layer in model.layers
+                        if getattr(layer, "pruning_vars", None)))
+        model = sparsity_module.strip_pruning(model)
+    _recalibrate(tf_keras, model, x)
+    logits = model(inputs["x_test"], training=False).numpy()
+    top1 = float(np.mean(np.argmax(logits, -1) == inputs["y_test"]))
+    masks = [(layer.kernel.numpy() != 0) for layer in model.layers
+             if isinstance(layer, (tf_keras.layers.Conv2D,
+                                   tf_keras.layers.Dense))]
+    return top1, masks, step
+
+
+def run_train(tf, tf_keras, sparsity_module, inputs_path):
+    """Fine-tunes the twin for every (target sparsity, seed) of the file.
+
+    Args:
+        tf: the `tensorflow` module.
+        tf_keras: the `tf_keras` module.
+        sparsity_module: `tfmot.sparsity.keras`.
+        inputs_path: the `.npz` written by `scripts/bench_tfmot.py`:
+            `weight_<i>` (the dense weights in `get_weights` order),
+            `x`, `y`, `x_test`, `y_test`, `orders` (seeds x epochs x
+            train size: the batch order of each epoch) and `config` (a
+            JSON object: `weights`, `targets` (0 = no pruning), `seeds`,
+            `learning_rate`, `batch_size`, `end_step`, `frequency`).
+
+    Returns:
+        A dict of arrays: `train_runs` (JSON list of `[target, seed]`),
+        `train_top1`, `train_step` (tfmot's `pruning_step`, or the
+        optimizer's iterations without pruning), `train_seconds` and
+        `train_masks_<run>_<kernel>` (bool).
+    """
+    import time
+
+    with np.load(inputs_path) as data:
+        inputs = dict(data)
+    config = json.loads(str(inputs["config"]))
+    runs, top1s, steps, seconds = [], [], [], []
+    out = {}
+    for target in config["targets"]:
+        for seed in config["seeds"]:
+            start = time.perf_counter()
+            tf.random.set_seed(seed)
+            top1, masks, step = _train_run(
+                tf_keras, sparsity_module, inputs, config, target, seed)
+            for j, mask in enumerate(masks):
+                out[f"train_masks_{len(runs)}_{j}"] = mask
+            runs.append([target, seed])
+            top1s.append(top1)
+            steps.append(step)
+            seconds.append(time.perf_counter() - start)
+            print(f"tfmot {target} seed {seed}: {100 * top1:.2f} % "
+                  f"({seconds[-1]:.0f} s)", file=sys.stderr, flush=True)
+    out.update(train_runs=json.dumps(runs), train_top1=np.array(top1s),
+               train_step=np.array(steps), train_seconds=np.array(seconds))
+    return out
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="the .npz to write")
-    parser.add_argument("--mode", default=",".join(MODES),
+    parser.add_argument("--mode", default=",".join(DEFAULT_MODES),
                         help="comma-separated subset of "
-                             f"{', '.join(MODES)} (default: all)")
+                             f"{', '.join(MODES)} (default: all but "
+                             "train)")
+    parser.add_argument("--inputs", default=None,
+                        help="the .npz of the `train` mode")
     args = parser.parse_args(argv)
     modes = [m for m in args.mode.split(",") if m]
     unknown = sorted(set(modes) - set(MODES))
     if unknown or not modes:
         parser.error(f"--mode must name some of {MODES}. Received: "
                      f"{args.mode!r}")
+    if "train" in modes and not args.inputs:
+        parser.error("--mode train needs --inputs")
     os.environ["TF_USE_LEGACY_KERAS"] = "1"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
@@ -237,6 +359,8 @@ def main(argv=None):
         out.update(run_masks(tf_keras, sparsity_module))
     if "trajectory" in modes:
         out.update(run_trajectory(tf_keras, sparsity_module))
+    if "train" in modes:
+        out.update(run_train(tf, tf_keras, sparsity_module, args.inputs))
     np.savez(args.out, **out)
     return 0
 
