@@ -650,6 +650,116 @@ def pruning_presets_table() -> str:
             "the MACs column, not in the batch-1 latency of an 8x8 input."))
 
 
+def filter_design_table() -> str:
+    """Kernel size x initialiser ablation (results-filter-design.csv)."""
+    rows = _rows("results-filter-design.csv")
+    # One backend per table (the first in the file).
+    rows = [r for r in rows if r["backend"] == rows[0]["backend"]]
+    sizes = sorted({r["kernel_size"] for r in rows}, key=int)
+    metrics = (("top1", "test top-1", ".2f"),
+               ("best_val_top1", "best val top-1", ".2f"),
+               ("loss_epoch1", "loss, epoch 1", ".3f"),
+               ("top1_stale_bn", "test top-1, stale BN", ".2f"))
+
+    def stat(mine, column, spec):
+        values = [float(r[column]) for r in mine]
+        if not values:
+            return "—"
+        mean = sum(values) / len(values)
+        std = (sum((v - mean) ** 2 for v in values)
+               / max(len(values) - 1, 1)) ** 0.5
+        return f"{format(mean, spec)} ± {format(std, spec)}"
+
+    def cells(key):
+        model, init = key
+        mine = [r for r in rows
+                if r["model"] == model and r["initializer"] == init]
+        return [model, init, *(
+            stat([r for r in mine if r["kernel_size"] == k], column, spec)
+            for column, _, spec in metrics for k in sizes)]
+
+    table = _table(
+        ("model", "initialiser",
+         *(f"{title}, k = {k}" for _, title, _ in metrics for k in sizes)),
+        _unique((r["model"], r["initializer"]) for r in rows), cells)
+    r = rows[0] if rows else None
+    return _join(table, r and (
+        f"Mean ± std over seeds {', '.join(_unique(x['seed'] for x in rows))}"
+        f" of {r['epochs']} epochs (Adam {r['learning_rate']}, batch "
+        f"{r['batch_size']}, train split); k: the kernel size of every "
+        "conv. Test accuracy (%) after the last epoch and best "
+        "validation accuracy (%) over the epochs, both with BatchNorm "
+        "statistics recomputed on the train split; mean training loss "
+        "of epoch 1; stale BN: test accuracy with the moving statistics "
+        "as training left them (momentum 0.99, 255 steps: far off after "
+        "a small-scale initialiser; the same as test top-1 without "
+        "BatchNorm). digits_cnn: the digits CNN's "
+        "architecture (BatchNorm); mnist1d_cnn: conv1d 32 - conv1d 64 "
+        "(stride 2) - GAP - dense, no BatchNorm. LSUV: orthogonal, then "
+        "each layer rescaled to unit output variance on 256 training "
+        "samples (Mishkin & Matas 2016). "
+        f"{_backend(r)}, {r['cpu']}, keras {r['keras_version']}, "
+        f"{r['date']}. Command: `{r['command']}`."))
+
+
+def pruning_tfmot_table() -> str:
+    """tfmot vs zoo.pruning, gradual pruning (results-pruning-tfmot.csv)."""
+    rows = _rows("results-pruning-tfmot.csv")
+    targets = sorted({r["target_sparsity"] for r in rows
+                      if r["method"] != "dense"}, key=float)
+
+    def mean(library, method, target=None):
+        values = [float(r["top1"]) for r in rows
+                  if (r["library"], r["method"]) == (library, method)
+                  and (target is None or r["target_sparsity"] == target)]
+        return sum(values) / len(values) if values else None
+
+    def cells(key):
+        agreement = [float(r["mask_agreement"]) for r in rows
+                     if (r["library"], r["method"]) == key
+                     and r["mask_agreement"]]
+        return [*key, f"{mean(key[0], 'dense'):.2f}",
+                *(f"{mean(*key, t):.2f}" for t in targets),
+                f"{min(agreement):.4f}" if agreement else "—"]
+
+    keys = _unique((r["library"], r["method"]) for r in rows
+                   if r["method"] != "dense")
+    table = _table(
+        ("library", "method", "dense",
+         *(f"{_pct(t, 'g')} %" for t in targets),
+         "mask agreement with tfmot (min)"), keys, cells)
+    tfmot = next((k for k in keys if k[0] != "zoo"), None)
+
+    def verdict(key):
+        below = [f"{_pct(t, 'g')} % ({mean(*key, t) - mean(*tfmot, t):+.2f})"
+                 for t in targets
+                 if mean(*key, t) < mean(*tfmot, t) - 0.3]
+        return f"{key[1]} " + (", ".join(below) if below else "nowhere")
+
+    r = rows[0] if rows else None
+    ours = _first(rows, library="zoo")
+    return _join(table, r and tfmot and ours and (
+        "Gradual magnitude pruning of the digits CNN (from the dense "
+        "preset `cafa_digits_encoder`) by tfmot's `prune_low_magnitude` "
+        "on the tf_keras twin and by `zoo.pruning.PruningOptimizer`, from "
+        "the same weights on the same batches: `PolynomialDecay(0, s, 0, "
+        f"{r['end_step']}, power=3, frequency={r['frequency']})` over "
+        f"{r['steps']} steps ({r['epochs']} epochs), Adam "
+        f"{r['learning_rate']}, batch {r['batch_size']}; BatchNorm "
+        "statistics recomputed on the train split, pruning stripped. Test "
+        "accuracy (%), mean of seeds "
+        f"{', '.join(_unique(x['seed'] for x in rows))}; tfmot prunes "
+        "every layer to `s` (`layer_mp`); MT keeps at least "
+        f"{_first(rows, method='global_mp_mt')['min_weights']} weights "
+        "per layer. Mask agreement: the fraction of prunable weights on "
+        "which the final mask equals tfmot's (same `s`, same seed). Below "
+        "tfmot − 0.3 points: "
+        + "; ".join(verdict(k) for k in keys if k[0] == "zoo")
+        + f". zoo: {_backend(ours)}, keras {ours['keras_version']}; "
+        f"tfmot: {r['keras_version']}; {r['cpu']}, {r['date']}. Command: "
+        f"`{r['command']}`."))
+
+
 BLOCKS = {
     "pruning-presets": pruning_presets_table,
     "unem": unem_table,
@@ -662,6 +772,8 @@ BLOCKS = {
     "token_exit": token_exit_table,
     "token_exit_baselines": token_exit_baselines_table,
     "pruning": pruning_table,
+    "pruning_tfmot": pruning_tfmot_table,
+    "filter_design": filter_design_table,
     "hyper_cl": hyper_cl_table,
     "hyper_cl_speed": hyper_cl_speed_table,
     "models": models_table,
