@@ -259,3 +259,32 @@ def test_bad_arguments_raise(kwargs, name):
     arguments.update(kwargs)
     with pytest.raises(ValueError, match=f"`{name}`"):
         HESSOOptimizer(**arguments)
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_hesso_under_mixed_precision(policy, tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (16, 8, 8, 1)).astype("float32")
+    y = rng.integers(0, 10, 16).astype("int32")
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        model = _tiny_cnn()
+    finally:
+        keras.config.set_dtype_policy(previous)
+    groups = digits_cnn_groups(model)
+    model.compile(optimizer=HESSOOptimizer(
+        keras.optimizers.Adam(1e-2), groups, target_group_sparsity=0.5,
+        start_pruning_step=0, pruning_steps=4, pruning_periods=2))
+    history = model.fit(x, y, batch_size=8, epochs=3, verbose=0)
+    assert np.isfinite(history.history["loss"][-1])
+    for kind in groups:
+        for variable, _ in kind:
+            assert variable.dtype == "float32"
+    assert sum(_zero_counts(groups)) == 5
+    # A masked mixed-precision model saves and loads with its masks.
+    path = str(tmp_path / "hesso.keras")
+    model.save(path)
+    restored = keras.models.load_model(path)
+    np.testing.assert_allclose(_np(restored(x, training=False)),
+                               _np(model(x, training=False)), atol=1e-6)

@@ -51,5 +51,7 @@ FAMILY = Family(
     ),
     bench_commands=(
         "KERAS_BACKEND=jax {python} scripts/bench_pruning.py",
+        "KERAS_BACKEND=jax {python} scripts/bench_tfmot.py",
+        "KERAS_BACKEND=jax {python} scripts/bench_filter_design.py",
     ),
 )
