@@ -325,6 +325,25 @@ def train_named_presets(script, names, args):
     return done
 
 
+def run_parts(chosen, steps) -> int:
+    """Runs the chosen parts of a benchmark in order, timing each.
+
+    Args:
+        chosen: the part names asked for (e.g. `args.parts`).
+        steps: `(name, callable)` pairs in run order; a part that is
+            chosen runs, and its cumulated wall time is printed.
+
+    Returns:
+        0, the script's exit code.
+    """
+    start = time.perf_counter()
+    for name, step in steps:
+        if name in chosen:
+            step()
+            print(f"{name}: {time.perf_counter() - start:.0f} s", flush=True)
+    return 0
+
+
 def format_table(
     rows: Sequence[Mapping[str, object]], columns: Sequence[str]
 ) -> str:

@@ -60,6 +60,7 @@ from scripts._bench_common import cpu_model  # noqa: E402
 from scripts._bench_common import merge_csv_rows  # noqa: E402
 from scripts._bench_common import read_csv_rows  # noqa: E402
 from scripts._bench_common import run_command  # noqa: E402
+from scripts._bench_common import run_parts  # noqa: E402
 from scripts._bench_common import save_figure_atomic  # noqa: E402
 from scripts._bench_common import today  # noqa: E402
 
@@ -412,13 +413,8 @@ def main():
     args = parser.parse_args()
     check_names(parser, **{option: (getattr(args, option), known)
                            for option, known in names.items()})
-    start = time.perf_counter()
-    if "run" in args.parts:
-        _run(args)
-        print(f"run: {time.perf_counter() - start:.0f} s", flush=True)
-    if "plot" in args.parts:
-        _plot()
-    return 0
+    return run_parts(args.parts, [("run", lambda: _run(args)),
+                                  ("plot", _plot)])
 
 
 if __name__ == "__main__":

@@ -48,7 +48,6 @@ import argparse
 import math
 import os
 import sys
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -59,6 +58,7 @@ from scripts._bench_common import cpu_model  # noqa: E402
 from scripts._bench_common import merge_csv_rows  # noqa: E402
 from scripts._bench_common import read_csv_rows  # noqa: E402
 from scripts._bench_common import run_command  # noqa: E402
+from scripts._bench_common import run_parts  # noqa: E402
 from scripts._bench_common import save_figure_atomic  # noqa: E402
 from scripts._bench_common import today  # noqa: E402
 
@@ -371,17 +371,12 @@ def main():
     check_names(parser, parts=(args.parts, PARTS),
                 models=(args.models, MODELS),
                 methods=(args.methods, METHODS))
-    start = time.perf_counter()
-    if "grid" in args.parts:
-        for name in args.models:
-            _write_grid(_grid_model(name, args))
-            print(f"{name}: {time.perf_counter() - start:.0f} s", flush=True)
-    if "sap" in args.parts:
-        _sap(args)
-        print(f"sap: {time.perf_counter() - start:.0f} s", flush=True)
-    if "plot" in args.parts:
-        _plot()
-    return 0
+    return run_parts(args.parts, [
+        ("grid", lambda: [_write_grid(_grid_model(name, args))
+                          for name in args.models]),
+        ("sap", lambda: _sap(args)),
+        ("plot", _plot),
+    ])
 
 
 if __name__ == "__main__":

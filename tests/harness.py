@@ -247,6 +247,24 @@ def _check_training_step(model, x, y, fit_fn, zero_grad_weights, context):
     )
 
 
+def build_under_policy(policy, build):
+    """`build()` under the global dtype policy `policy`, then restored.
+
+    Args:
+        policy: str. A dtype policy name, e.g. `"mixed_bfloat16"`.
+        build: callable with no arguments returning a model.
+
+    Returns:
+        What `build()` returns.
+    """
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        return build()
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
 def build_tiny(spec):
     """`spec.build_tiny(0)` after seeding Keras's global generator.
 

@@ -11,6 +11,7 @@ import pytest
 import zoo
 from tests.harness import EAGER_JIT
 from tests.harness import JIT_BACKENDS
+from tests.harness import build_under_policy
 from zoo.pruning import ConstantSparsity
 from zoo.pruning import PolynomialDecay
 from zoo.pruning import PruningOptimizer
@@ -198,12 +199,7 @@ def test_masked_model_saves_and_loads_with_its_masks(tmp_path):
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
 def test_pruning_under_mixed_precision(policy):
     x, y = _digits_batch()
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(policy)
-    try:
-        model = _tiny_cnn()
-    finally:
-        keras.config.set_dtype_policy(previous)
+    model = build_under_policy(policy, _tiny_cnn)
     model.compile(optimizer=PruningOptimizer(
         keras.optimizers.Adam(1e-2),
         ConstantSparsity(0.5, begin_step=1, frequency=1)))

@@ -12,6 +12,7 @@ import pytest
 import zoo
 from tests.harness import EAGER_JIT
 from tests.harness import JIT_BACKENDS
+from tests.harness import build_under_policy
 from zoo.pruning.hesso import HESSOOptimizer
 from zoo.pruning.hesso import dense_unit_groups
 from zoo.pruning.hesso import digits_cnn_groups
@@ -266,12 +267,7 @@ def test_hesso_under_mixed_precision(policy, tmp_path):
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 1, (16, 8, 8, 1)).astype("float32")
     y = rng.integers(0, 10, 16).astype("int32")
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(policy)
-    try:
-        model = _tiny_cnn()
-    finally:
-        keras.config.set_dtype_policy(previous)
+    model = build_under_policy(policy, _tiny_cnn)
     groups = digits_cnn_groups(model)
     model.compile(optimizer=HESSOOptimizer(
         keras.optimizers.Adam(1e-2), groups, target_group_sparsity=0.5,

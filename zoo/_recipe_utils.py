@@ -39,3 +39,29 @@ def preset_recipe(train_preset, name, check):
     recipe.__name__ = recipe.__qualname__ = f"train_{name}"
     recipe.__doc__ = f"Recipe of the `{name}` preset (`train_preset`)."
     return recipe
+
+
+def table_entry(table, name, family):
+    """A copy of `table[name]`; an unknown name lists the known ones.
+
+    Args:
+        table: dict of a family's preset entries.
+        name: str. The preset's name.
+        family: str. Family label for the message, e.g. `"Terminator"`.
+
+    Returns:
+        A shallow copy of the entry (a dict).
+
+    Raises:
+        ValueError: `name` is not in `table`.
+
+    Example:
+
+    ```python
+    cfg = table_entry(PRESETS, "terminator_2d_digits", "Terminator")
+    ```
+    """
+    if name not in table:
+        raise ValueError(f"Unknown {family} preset {name!r}. Known: "
+                         f"{', '.join(sorted(table))}")
+    return dict(table[name])

@@ -9,6 +9,7 @@ compiled forecaster (also used by the ablation benchmark). The data are
 
 import keras
 
+from zoo._recipe_utils import table_entry
 from zoo.data.forecasting_systems import check_system
 from zoo.forecasting.forecaster import Forecaster
 from zoo.forecasting.forecaster_backbone import ForecasterBackbone
@@ -49,12 +50,7 @@ def check_preset(name):
     check_preset("rhn_attention_ks")["system"]  # 'ks'
     ```
     """
-    if name not in PRESETS:
-        raise ValueError(
-            f"Unknown forecasting preset {name!r}. Known: "
-            f"{', '.join(sorted(PRESETS))}"
-        )
-    return PRESETS[name]
+    return table_entry(PRESETS, name, "forecasting")
 
 
 def build_forecaster(system, context_length=24, seed=0, total_steps=1000,

@@ -11,6 +11,8 @@ minimum threshold on a Zhu-Gupta cubic ramp), and the fine-tuning
 budget. `zoo.pruning.pruning_training` turns an entry into a recipe.
 """
 
+from zoo._recipe_utils import table_entry
+
 PRESETS = {
     # Measured (jax, CPU, seed 0, this entry): TARGET NOT REACHED.
     # Sparsity 0.89987, test accuracy 17.6 % (batch 100, recalibrated)
@@ -61,7 +63,4 @@ def preset_config(name):
     preset_config("terminator_2d_digits_globalmp90")["sparsity"]  # 0.9
     ```
     """
-    if name not in PRESETS:
-        raise ValueError(f"Unknown pruning preset {name!r}. Known: "
-                         f"{', '.join(sorted(PRESETS))}")
-    return dict(PRESETS[name])
+    return table_entry(PRESETS, name, "pruning")

@@ -13,6 +13,7 @@ architectures (`build_terminator`).
 import keras
 import numpy as np
 
+from zoo._recipe_utils import table_entry
 from zoo.data import load_digits
 from zoo.data import load_mnist1d
 from zoo.optimizers import Kar3
@@ -66,12 +67,7 @@ def preset_config(name):
     preset_config("terminator_2d_digits")["epochs"]  # 60
     ```
     """
-    if name not in PRESETS:
-        raise ValueError(
-            f"Unknown Terminator preset {name!r}. Known: "
-            f"{', '.join(sorted(PRESETS))}"
-        )
-    return dict(PRESETS[name])
+    return table_entry(PRESETS, name, "Terminator")
 
 
 def dataset_label(cfg):
