@@ -325,6 +325,25 @@ def train_named_presets(script, names, args):
     return done
 
 
+def write_plot(fig, path: str, dpi=110) -> None:
+    """Lays out `fig`, saves it atomically to `path` and says so."""
+    fig.tight_layout()
+    save_figure_atomic(fig, path, dpi=dpi)
+    print("wrote", path)
+
+
+def add_sweep_options(parser, methods, sparsities, seeds, epochs,
+                      epochs_help) -> None:
+    """`--methods`, `--sparsities`, `--seeds`, `--epochs` of a sweep."""
+    parser.add_argument("--methods", nargs="*", default=list(methods))
+    parser.add_argument("--sparsities", nargs="*", type=float,
+                        default=list(sparsities))
+    parser.add_argument("--seeds", nargs="*", type=int,
+                        default=list(seeds))
+    parser.add_argument("--epochs", type=int, default=epochs,
+                        help=epochs_help)
+
+
 def run_parts(chosen, steps) -> int:
     """Runs the chosen parts of a benchmark in order, timing each.
 

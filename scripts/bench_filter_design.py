@@ -61,8 +61,8 @@ from scripts._bench_common import merge_csv_rows  # noqa: E402
 from scripts._bench_common import read_csv_rows  # noqa: E402
 from scripts._bench_common import run_command  # noqa: E402
 from scripts._bench_common import run_parts  # noqa: E402
-from scripts._bench_common import save_figure_atomic  # noqa: E402
 from scripts._bench_common import today  # noqa: E402
+from scripts._bench_common import write_plot  # noqa: E402
 
 CSV = os.path.join(RESULTS, "results-filter-design.csv")
 PNG = os.path.join(RESULTS, "filter-design.png")
@@ -395,9 +395,7 @@ def _plot():
                              f"{mine[0]['epochs']} epochs, "
                              f"{len({r['seed'] for r in mine})} seeds")
             ax.legend(fontsize=8)
-    fig.tight_layout()
-    save_figure_atomic(fig, PNG, dpi=110)
-    print("wrote", PNG)
+    write_plot(fig, PNG)
 
 
 def main():

@@ -52,9 +52,9 @@ from scripts._bench_common import cpu_model  # noqa: E402
 from scripts._bench_common import merge_csv_rows  # noqa: E402
 from scripts._bench_common import read_csv_rows  # noqa: E402
 from scripts._bench_common import run_command  # noqa: E402
-from scripts._bench_common import save_figure_atomic  # noqa: E402
 from scripts._bench_common import today  # noqa: E402
 from scripts._bench_common import usable_cpus  # noqa: E402
+from scripts._bench_common import write_plot  # noqa: E402
 
 CSV = os.path.join(RESULTS, "benchmark-forecasting-ablation.csv")
 PNG = os.path.join(RESULTS, "forecasting-ablation.png")
@@ -218,9 +218,7 @@ def _plot():
                      f"{sub[0]['steps']} steps ({sub[0]['backend']})",
                      fontsize=9)
         ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    save_figure_atomic(fig, PNG, dpi=110)
-    print("wrote", PNG)
+    write_plot(fig, PNG)
     for system in systems:
         print(system, [(r["model"], r["vpt_lyapunov"])
                        for r in ranking(rows, system)])

@@ -53,14 +53,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from scripts._bench_common import RESULTS  # noqa: E402
+from scripts._bench_common import add_sweep_options  # noqa: E402
 from scripts._bench_common import check_names  # noqa: E402
 from scripts._bench_common import cpu_model  # noqa: E402
 from scripts._bench_common import merge_csv_rows  # noqa: E402
 from scripts._bench_common import read_csv_rows  # noqa: E402
 from scripts._bench_common import run_command  # noqa: E402
 from scripts._bench_common import run_parts  # noqa: E402
-from scripts._bench_common import save_figure_atomic  # noqa: E402
 from scripts._bench_common import today  # noqa: E402
+from scripts._bench_common import write_plot  # noqa: E402
 
 CSV = os.path.join(RESULTS, "results-pruning.csv")
 SAP_CSV = os.path.join(RESULTS, "results-pruning-sap.csv")
@@ -348,9 +349,7 @@ def _plot():
         right.set_ylim(0, 1.05)
         ax.set_title("SAP on the digits CNN: PQI(p=0.5, q=1), density")
         ax.legend(fontsize=7, loc="upper center")
-    fig.tight_layout()
-    save_figure_atomic(fig, PNG, dpi=110)
-    print("wrote", PNG)
+    write_plot(fig, PNG)
 
 
 def main():
@@ -358,12 +357,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", nargs="*", default=list(PARTS))
     parser.add_argument("--models", nargs="*", default=list(MODELS))
-    parser.add_argument("--methods", nargs="*", default=list(METHODS))
-    parser.add_argument("--sparsities", nargs="*", type=float,
-                        default=list(SPARSITIES))
-    parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1])
-    parser.add_argument("--epochs", type=int, default=10,
-                        help="fine-tuning epochs after one-shot pruning")
+    add_sweep_options(parser, METHODS, SPARSITIES, (0, 1), 10,
+                      "fine-tuning epochs after one-shot pruning")
     parser.add_argument("--sap-iterations", type=int, default=30)
     parser.add_argument("--sap-epochs", type=int, default=30,
                         help="training epochs per SAP iteration")

@@ -48,10 +48,10 @@ from scripts._bench_common import cpu_model  # noqa: E402
 from scripts._bench_common import merge_csv_rows  # noqa: E402
 from scripts._bench_common import read_csv_rows  # noqa: E402
 from scripts._bench_common import run_command  # noqa: E402
-from scripts._bench_common import save_figure_atomic  # noqa: E402
 from scripts._bench_common import today  # noqa: E402
 from scripts._bench_common import usable_cpus  # noqa: E402
 from scripts._bench_common import write_csv_atomic  # noqa: E402
+from scripts._bench_common import write_plot  # noqa: E402
 
 CSV = os.path.join(RESULTS, "benchmark-terminator-ablation.csv")
 SEEDS_CSV = os.path.join(RESULTS, "benchmark-terminator-seeds.csv")
@@ -218,9 +218,7 @@ def _plot():
         axes[1].set_title("Time per epoch, float32, "
                           f"{speed[0]['num_threads']} CPU threads")
         axes[1].legend()
-    fig.tight_layout()
-    save_figure_atomic(fig, PNG, dpi=110)
-    print("wrote", PNG)
+    write_plot(fig, PNG)
 
 
 def main():

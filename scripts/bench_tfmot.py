@@ -51,11 +51,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from scripts._bench_common import RESULTS  # noqa: E402
+from scripts._bench_common import add_sweep_options  # noqa: E402
 from scripts._bench_common import check_names  # noqa: E402
 from scripts._bench_common import merge_csv_rows  # noqa: E402
 from scripts._bench_common import read_csv_rows  # noqa: E402
 from scripts._bench_common import run_command  # noqa: E402
-from scripts._bench_common import save_figure_atomic  # noqa: E402
+from scripts._bench_common import write_plot  # noqa: E402
 from scripts.bench_pruning import MT_PERCENT  # noqa: E402
 from scripts.bench_pruning import _accuracy  # noqa: E402
 from scripts.bench_pruning import _collapsed  # noqa: E402
@@ -283,20 +284,14 @@ def _plot():
     ax.set_ylabel("test accuracy (%), mean of seeds")
     ax.set_title("digits CNN, gradual pruning: tfmot vs zoo.pruning")
     ax.legend(fontsize=7, loc="lower left")
-    fig.tight_layout()
-    save_figure_atomic(fig, PNG, dpi=110)
-    print("wrote", PNG)
+    write_plot(fig, PNG)
 
 
 def main():
     """Runs the benchmark, merges its rows into the CSV, plots."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--methods", nargs="*", default=list(METHODS))
-    parser.add_argument("--sparsities", nargs="*", type=float,
-                        default=list(SPARSITIES))
-    parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1])
-    parser.add_argument("--epochs", type=int, default=10,
-                        help="fine-tuning epochs")
+    add_sweep_options(parser, METHODS, SPARSITIES, (0, 1), 10,
+                      "fine-tuning epochs")
     parser.add_argument("--plot-only", action="store_true")
     args = parser.parse_args()
     check_names(parser, methods=(args.methods, METHODS))
