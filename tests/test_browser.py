@@ -177,6 +177,15 @@ def _top_label(page, timeout_ms=30_000):
     return heading.inner_text().strip()
 
 
+def _classify_a_digit(page, tab, timeout=30_000):
+    """Clicks a tab's Classify button; a digit and 3 confidences show."""
+    page.locator(f"#{tab}_classify-button").click()
+    heading = page.locator(f"#{tab}_label h2")
+    heading.wait_for(state="visible", timeout=timeout)
+    assert heading.inner_text().strip() in DIGITS_CLASS_NAMES
+    assert page.locator(f"#{tab}_label .confidence-set").count() == 3
+
+
 def test_hub_classifies_an_example_in_chromium(browser_page, tmp_path):
     page = browser_page.page
     _open_model(page, TAB)
@@ -244,11 +253,7 @@ def test_hub_continual_learning_tab_in_chromium(browser_page, tmp_path):
     page.locator(f"#{CL_TAB}_digit-image img").first.wait_for(
         state="visible"
     )
-    page.locator(f"#{CL_TAB}_classify-button").click()
-    heading = page.locator(f"#{CL_TAB}_label h2")
-    heading.wait_for(state="visible", timeout=30_000)
-    assert heading.inner_text().strip() in DIGITS_CLASS_NAMES
-    assert page.locator(f"#{CL_TAB}_label .confidence-set").count() == 3
+    _classify_a_digit(page, CL_TAB, timeout=30_000)
     inferred = page.locator(f"#{CL_TAB}_inferred textarea")
     page.wait_for_function(
         "el => el.value.startsWith('Without the task id') "
@@ -326,11 +331,7 @@ def test_hub_terminator_digits_tab_in_chromium(browser_page, tmp_path):
     _open_model(page, T2D_TAB)
     page.get_by_text(T2D_EXAMPLE, exact=True).click()
     _wait_for_picture(page, f"#{T2D_TAB}_digit-image")
-    page.locator(f"#{T2D_TAB}_classify-button").click()
-    heading = page.locator(f"#{T2D_TAB}_label h2")
-    heading.wait_for(state="visible", timeout=60_000)
-    assert heading.inner_text().strip() in DIGITS_CLASS_NAMES
-    assert page.locator(f"#{T2D_TAB}_label .confidence-set").count() == 3
+    _classify_a_digit(page, T2D_TAB, timeout=60_000)
     # The tiny model has two blocks: two 8x8 tiles of 192 px.
     assert _wait_for_picture(page, f"#{T2D_TAB}_kernels") == 2 * 196 + 4
     page.screenshot(path=str(_artifacts_dir(tmp_path)
@@ -487,11 +488,7 @@ def test_hub_hesso_tab_in_chromium(browser_page, tmp_path):
     page.locator(f"#tab-{HS_TAB}").get_by_text(
         "4 (test #1)", exact=True).click()
     _wait_for_picture(page, f"#{HS_TAB}_digit-image")
-    page.locator(f"#{HS_TAB}_classify-button").click()
-    heading = page.locator(f"#{HS_TAB}_label h2")
-    heading.wait_for(state="visible", timeout=60_000)
-    assert heading.inner_text().strip() in DIGITS_CLASS_NAMES
-    assert page.locator(f"#{HS_TAB}_label .confidence-set").count() == 3
+    _classify_a_digit(page, HS_TAB, timeout=60_000)
     page.locator(f"#tab-{HS_TAB}").get_by_role("tab", name="Draw").click()
     page.locator(f"#{HS_TAB}_classify-drawing-button").click()
     status = _wait_for_text(page, f"#{HS_TAB}_status", "No picture received")

@@ -46,21 +46,10 @@ PRESETS = {
 
 
 def preset_config(name):
-    """A copy of a pruning preset's entry of `PRESETS`.
+    """A copy of `PRESETS[name]`; an unknown name lists the known ones.
 
     Args:
-        name: str. A pruning preset name.
-
-    Returns:
-        dict (see `PRESETS`).
-
-    Raises:
-        ValueError: unknown name; the message lists the known ones.
-
-    Example:
-
-    ```python
-    preset_config("terminator_2d_digits_globalmp90")["sparsity"]  # 0.9
-    ```
+        name: str. A key of `PRESETS`
+            (e.g. `"terminator_2d_digits_globalmp90"`).
     """
     return table_entry(PRESETS, name, "pruning")
