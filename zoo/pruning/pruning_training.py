@@ -254,12 +254,18 @@ def train_terminator_globalmp90(
         seed=0, verbose=2):
     """Recipe of `terminator_2d_digits_globalmp90` (90 % sparse).
 
-    See `train_pruned_terminator`.
+    Experimental: not a declared preset (see `pruning_presets`), so it
+    is called directly, not through `zoo.training.train`.
+
+    Args:
+        epochs, out_dir, seed, verbose: the recipe contract of
+            `zoo.family.PresetSpec` (`train`), which also says what is
+            returned; see `train_pruned_terminator`.
 
     Example:
 
     ```python
-    zoo.training.train("terminator_2d_digits_globalmp90", "runs/p90")
+    model, metrics, metadata = train_terminator_globalmp90(epochs=1)
     ```
     """
     return train_pruned_terminator("terminator_2d_digits_globalmp90",
