@@ -322,3 +322,26 @@ def test_recalibrate_batch_norm_sets_the_statistics_of_the_batch():
     np.testing.assert_allclose(np.asarray(norm.moving_mean),
                                features.mean(axis=(0, 1, 2)),
                                rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.once
+def test_cli_prune_hesso_writes_a_smaller_network(tmp_path, capsys):
+    import json
+
+    from zoo import cli
+
+    out = str(tmp_path / "run")
+    code = cli.main(["prune", "cafa_digits_encoder", "--method", "hesso",
+                     "--sparsity", "0.5", "--epochs", "2", "--out", out,
+                     "--quiet"])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    meta = zoo.read_metadata(result["preset"])
+    dense = meta["pruning"]["dense_parameters"]
+    model = zoo.load(result["preset"])
+    assert model.count_params() == result["metrics"]["parameters"] < dense
+    # Half of the 96 conv channels go (one group per kind is kept).
+    assert sum(model.backbone.filters) == 96 - 48
+    assert cli.main(["prune", "hyper_mlp_digits", "--method", "hesso",
+                     "--out", str(tmp_path / "bad")]) == 2
+    assert "DigitsCNNClassifier" in capsys.readouterr().err

@@ -16,7 +16,7 @@ BACKENDS = ("tensorflow", "jax", "torch")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 # zoo.pruning.prune_preset's METHODS and DEFAULT_MT_PERCENT (repeated
 # here so that parsing imports no Keras; a test checks they agree).
-PRUNING_METHODS = ("global_mp", "layer_mp", "sap")
+PRUNING_METHODS = ("global_mp", "layer_mp", "sap", "hesso")
 DEFAULT_MT_PERCENT = 0.05
 
 

@@ -21,7 +21,7 @@ from zoo.pruning.pruning_utils import sparsity_report
 from zoo.pruning.pruning_utils import strip_pruning
 from zoo.pruning.sap import sap_prune
 
-METHODS = ("global_mp", "layer_mp", "sap")
+METHODS = ("global_mp", "layer_mp", "sap", "hesso")
 # Gupta et al.'s default minimum threshold: 0.05 % of the prunable
 # weights kept in every layer.
 DEFAULT_MT_PERCENT = 0.05
@@ -62,6 +62,9 @@ def pruning_recipe(base, method="global_mp", sparsity=0.9,
     - `"sap"`: `sap_prune` for `sap_iterations` rounds of `epochs /
       sap_iterations` epochs (at least 1), without rewinding; SAP picks
       its own density, `sparsity` is not a target (reported as measured).
+    - `"hesso"` (digits CNN presets): `HESSOOptimizer` removes
+      `sparsity` of the conv channels (whole groups) while fine-tuning,
+      then `build_subnet` rebuilds the smaller network.
 
     Fine-tuning: Adam(`learning_rate`) on the base preset's `"train"`
     split (its `PresetSpec.data`), the base task's own loss; the model
@@ -112,6 +115,7 @@ def pruning_recipe(base, method="global_mp", sparsity=0.9,
             "classification presets: " + ", ".join(
                 p for p in registry.list_recipes()
                 if registry.get_preset_spec(p).data is not None))
+    _check_hesso_model(method, spec.task_cls, base)
     settings = {"base_preset": base, "method": method,
                 "target_sparsity": float(sparsity),
                 "mt_percent": float(mt_percent) if method == "global_mp"
@@ -121,51 +125,35 @@ def pruning_recipe(base, method="global_mp", sparsity=0.9,
 
     def recipe(epochs=None, out_dir=None, seed=0, verbose=2):
         from zoo import preset_utils
-        from zoo.training import fit_resumable
 
         epochs = epochs or DEFAULT_EPOCHS
         model = preset_utils.load(base)
         x, y = spec.data("train")
-        inner = keras.optimizers.Adam(learning_rate)
-        if method == "sap":
-            model.compile(optimizer=PruningOptimizer(inner))
-            rounds = max(1, epochs // sap_iterations)
-            history = sap_prune(model, x, y, sap_iterations, rounds,
-                                rewind=False, batch_size=batch_size,
-                                verbose=verbose)
-            model.fit(x, y, batch_size=batch_size, epochs=rounds,
-                      verbose=verbose)
-            extra = {"sap_density": [float(d) for d in history["density"]],
-                     "sap_pqi": [float(v) for v in history["pqi"]]}
+        run = dict(epochs=epochs, out_dir=out_dir, verbose=verbose,
+                   batch_size=batch_size, learning_rate=learning_rate)
+        if method == "hesso":
+            dense_parameters = model.count_params()
+            model, extra = _hesso(model, x, y, sparsity, **run)
+            extra["dense_parameters"] = dense_parameters
         else:
-            steps = epochs * math.ceil(len(y) / batch_size)
-            end = max(1, int(RAMP_FRACTION * steps))
-            schedule = PolynomialDecay(0.0, float(sparsity), 0, end,
-                                       frequency=max(1, end // RAMP_EVENTS))
-            optimizer = PruningOptimizer(
-                inner, schedule, scope="global" if method == "global_mp"
-                else "layer")
-            optimizer.build(model.trainable_variables)
-            total = sum(int(math.prod(v.shape))
-                        for v in optimizer.pruned_variables)
-            if method == "global_mp" and mt_percent:
-                optimizer.min_weights = max(
-                    1, round(total * mt_percent / 100))
-            model.compile(optimizer=optimizer)
-            fit_resumable(model, x, y, epochs=epochs, out_dir=out_dir,
-                          batch_size=batch_size, verbose=verbose)
-            extra = {"min_weights": optimizer.min_weights,
-                     "schedule": schedule.get_config()}
-        strip_pruning(model)
-        recalibrate_batch_norm(model, x)
+            if method == "sap":
+                extra = _sap(model, x, y, sap_iterations, **run)
+            else:
+                extra = _gradual(model, x, y, method, sparsity, mt_percent,
+                                 **run)
+            strip_pruning(model)
+            recalibrate_batch_norm(model, x)
         report = sparsity_report(model)
         metrics = dict(spec.evaluate(model, "test"))
         metrics.update(sparsity=report["sparsity"],
                        prunable_parameters=report["prunable_parameters"],
-                       zero_parameters=report["zero_parameters"])
+                       zero_parameters=report["zero_parameters"],
+                       parameters=model.count_params())
         metadata = {
             "description": f"{base} pruned by {method} to "
-                           f"{report['sparsity']:.1%} sparsity",
+                           f"{report['sparsity']:.1%} sparsity"
+                           + (f", {model.count_params()} parameters"
+                              if method == "hesso" else ""),
             "pruning": dict(settings, epochs=epochs, **extra,
                             layers=report["layers"]),
         }
@@ -173,3 +161,64 @@ def pruning_recipe(base, method="global_mp", sparsity=0.9,
 
     recipe.__name__ = f"prune_{base}_{method}"
     return recipe
+
+
+def _check_hesso_model(method, task_cls, base):
+    from zoo.baselines.digits_cnn import DigitsCNNClassifier
+
+    if method == "hesso" and not issubclass(task_cls, DigitsCNNClassifier):
+        raise ValueError(
+            f"`--method hesso` needs zero-invariant groups declared for "
+            f"the architecture; they exist for zoo.DigitsCNNClassifier "
+            f"presets (e.g. cafa_digits_encoder). Received: {base!r}, a "
+            f"{task_cls.__name__}")
+
+
+def _gradual(model, x, y, method, sparsity, mt_percent, epochs, out_dir,
+             verbose, batch_size, learning_rate):
+    """Gradual magnitude pruning (cubic ramp, then fixed masks)."""
+    from zoo.training import fit_resumable
+
+    steps = epochs * math.ceil(len(y) / batch_size)
+    end = max(1, int(RAMP_FRACTION * steps))
+    schedule = PolynomialDecay(0.0, float(sparsity), 0, end,
+                               frequency=max(1, end // RAMP_EVENTS))
+    optimizer = PruningOptimizer(
+        keras.optimizers.Adam(learning_rate), schedule,
+        scope="global" if method == "global_mp" else "layer")
+    optimizer.build(model.trainable_variables)
+    total = sum(int(math.prod(v.shape)) for v in optimizer.pruned_variables)
+    if method == "global_mp" and mt_percent:
+        optimizer.min_weights = max(1, round(total * mt_percent / 100))
+    model.compile(optimizer=optimizer)
+    fit_resumable(model, x, y, epochs=epochs, out_dir=out_dir,
+                  batch_size=batch_size, verbose=verbose)
+    return {"min_weights": optimizer.min_weights,
+            "schedule": schedule.get_config()}
+
+
+def _sap(model, x, y, sap_iterations, epochs, out_dir, verbose, batch_size,
+         learning_rate):
+    """SAP rounds without rewinding, then one last round of training."""
+    model.compile(optimizer=PruningOptimizer(
+        keras.optimizers.Adam(learning_rate)))
+    rounds = max(1, epochs // sap_iterations)
+    history = sap_prune(model, x, y, sap_iterations, rounds, rewind=False,
+                        batch_size=batch_size, verbose=verbose)
+    model.fit(x, y, batch_size=batch_size, epochs=rounds, verbose=verbose)
+    return {"sap_density": [float(d) for d in history["density"]],
+            "sap_pqi": [float(v) for v in history["pqi"]]}
+
+
+def _hesso(model, x, y, sparsity, epochs, out_dir, verbose, batch_size,
+           learning_rate):
+    """HESSO fine-tuning, then the compact model without zero groups."""
+    from zoo.pruning.hesso_training import hesso_finetune
+    from zoo.pruning.subnet import build_subnet
+
+    groups = hesso_finetune(model, x, y, epochs, out_dir,
+                            target_group_sparsity=float(sparsity),
+                            batch_size=batch_size,
+                            learning_rate=learning_rate, verbose=verbose)
+    small = build_subnet(model, groups)
+    return small, {"filters": list(small.backbone.filters)}
