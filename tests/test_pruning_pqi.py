@@ -8,6 +8,8 @@ import zoo
 from zoo.pruning.pqi import pqi
 from zoo.pruning.pqi import retained_bound
 from zoo.pruning.pruning_optimizer import PruningOptimizer
+from zoo.pruning.sap import imp_masks
+from zoo.pruning.sap import imp_prune
 from zoo.pruning.sap import sap_masks
 from zoo.pruning.sap import sap_prune
 
@@ -121,6 +123,9 @@ def test_empty_groups_stay_as_they_are():
     (lambda: sap_masks(np.ones(3), gamma=-1.0), "gamma"),
     (lambda: sap_masks(np.ones(3), beta=1.5), "beta"),
     (lambda: sap_masks(np.ones(3), beta=True), "beta"),
+    (lambda: imp_masks(np.ones(3), None, 0.0), "density"),
+    (lambda: imp_masks(np.ones(3), None, 1.5), "density"),
+    (lambda: imp_masks(np.ones(3), None, 0.5, "neuron"), "scope"),
 ])
 def test_bad_arguments(call, name):
     with pytest.raises(ValueError, match=name):
@@ -160,6 +165,48 @@ def test_sap_prune_on_digits():
         assert not np.any(after & ~before)           # masks only shrink
     optimizer = model.optimizer
     for kernel, mask in zip(optimizer.pruned_variables, second):
+        np.testing.assert_array_equal(
+            keras.ops.convert_to_numpy(kernel)[~mask], 0.0)
+    assert all(0.0 <= v < 1.0 for v in history["pqi"])
+    assert history["accuracy"][0] > 0.5
+
+
+def test_imp_masks_counts_and_scopes():
+    small = np.arange(1.0, 11.0).reshape(2, 5)
+    large = -np.arange(11.0, 21.0).reshape(5, 2)
+    masks = imp_masks([small, large], None, 0.5)        # global: 10 of 20
+    assert masks[0].dtype == np.float32
+    np.testing.assert_array_equal(masks[0], np.zeros((2, 5)))
+    np.testing.assert_array_equal(masks[1], np.ones((5, 2)))
+    layer = imp_masks([small, large], None, 0.5, "layer")   # 5 of 10 each
+    np.testing.assert_array_equal(layer[0].reshape(-1), [0] * 5 + [1] * 5)
+    np.testing.assert_array_equal(layer[1].reshape(-1), [0] * 5 + [1] * 5)
+    # The next round ranks the remaining weights only: a pruned weight
+    # stays pruned whatever its magnitude.
+    small[0, 0] = 1e6
+    again = imp_masks([small, large], layer, 0.25, "layer")  # round(2.5)
+    np.testing.assert_array_equal(again[0].reshape(-1), [0] * 8 + [1] * 2)
+    np.testing.assert_array_equal(again[1].reshape(-1), [0] * 8 + [1] * 2)
+    single = imp_masks(np.array([3.0, -1.0, 2.0, 0.5]), None, 0.5)
+    np.testing.assert_array_equal(single, [1, 0, 1, 0])
+
+
+def test_imp_prune_on_digits():
+    x, y = zoo.data.load_digits("train")
+    model = _mlp(PruningOptimizer(keras.optimizers.Adam(1e-2)))
+    with pytest.raises(ValueError, match="rate"):
+        imp_prune(model, x, y, 2, 1, rate=1.0)
+    history = imp_prune(model, x, y, iterations=3, epochs_per_iteration=1,
+                        rate=0.5, batch_size=64)
+    # 2368 prunable weights: 1184, 592 and 296 kept after rounds 1-3.
+    assert history["density"] == [1.0, 0.5, 0.25]
+    assert history["pruned_density"] == [0.5, 0.25, 0.125]
+    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 17
+    for before, after in zip(history["masks"], history["masks"][1:]):
+        for b, a in zip(before, after):
+            assert not np.any(a & ~b)
+    for kernel, mask in zip(model.optimizer.pruned_variables,
+                            history["masks"][-1]):
         np.testing.assert_array_equal(
             keras.ops.convert_to_numpy(kernel)[~mask], 0.0)
     assert all(0.0 <= v < 1.0 for v in history["pqi"])

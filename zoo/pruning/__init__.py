@@ -5,8 +5,10 @@ Masks live in `PruningOptimizer` (applied inside every optimizer step);
 al.'s minimum threshold; `PolynomialDecay` / `ConstantSparsity` are
 tfmot's gradual schedules; `prune_once`, `strip_pruning` and
 `sparsity_report` work on any compiled model; `pqi` / `sap_prune` are
-Diao et al.'s PQ Index and Sparsity-informed Adaptive Pruning;
-`HESSOOptimizer` / `build_subnet` remove whole channels (Chen et al.).
+Diao et al.'s PQ Index and Sparsity-informed Adaptive Pruning, and
+`imp_prune` the lottery-ticket-style iterative magnitude pruning they
+compare it to; `HESSOOptimizer` / `build_subnet` remove whole channels
+(Chen et al.).
 """
 
 from zoo.preset_utils import register_family_presets
@@ -26,6 +28,8 @@ from zoo.pruning.pruning_utils import prune_once
 from zoo.pruning.pruning_utils import recalibrate_batch_norm
 from zoo.pruning.pruning_utils import sparsity_report
 from zoo.pruning.pruning_utils import strip_pruning
+from zoo.pruning.sap import imp_masks
+from zoo.pruning.sap import imp_prune
 from zoo.pruning.sap import sap_masks
 from zoo.pruning.sap import sap_prune
 from zoo.pruning.subnet import build_subnet
@@ -35,8 +39,8 @@ register_family_presets(FAMILY)
 __all__ = [
     "FAMILY", "ConstantSparsity", "HESSOOptimizer", "PolynomialDecay",
     "PruningOptimizer", "build_subnet", "dense_unit_groups",
-    "digits_cnn_groups", "is_prunable", "layer_sparsities",
-    "magnitude_masks", "pqi", "prune_once", "recalibrate_batch_norm",
-    "retained_bound", "sap_masks", "sap_prune", "sparsity_report",
-    "strip_pruning",
+    "digits_cnn_groups", "imp_masks", "imp_prune", "is_prunable",
+    "layer_sparsities", "magnitude_masks", "pqi", "prune_once",
+    "recalibrate_batch_norm", "retained_bound", "sap_masks", "sap_prune",
+    "sparsity_report", "strip_pruning",
 ]

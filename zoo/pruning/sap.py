@@ -8,7 +8,10 @@ retained-parameter bound `m` (`zoo.pruning.pqi.retained_bound`),
 weight with `|w| < pivot` is pruned (ties with the pivot are kept, as in
 the reference code). The loop `sap_prune` trains with fixed masks,
 prunes, and by default rewinds the kept weights to their initial values
-(lottery-ticket style) before the next round.
+(lottery-ticket style) before the next round. `imp_prune` is the
+baseline the paper compares SAP to: lottery-ticket-style iterative
+magnitude pruning (Frankle & Carbin), the same loop with a fixed
+fraction of the remaining weights pruned per round.
 
 Decisions where the specification leaves room (the paper's own text
 is unverified here):
@@ -24,6 +27,10 @@ is unverified here):
   weights (the reference code keeps the best checkpoint on its
   validation data).
 - The PQI of the history is global-scope, whatever scope prunes.
+- `imp_prune` with `rate` r: after round `i` (from 1) the scope keeps
+  `round(n * (1 - r)^i)` of its `n` weights, the largest magnitudes
+  (`zoo.pruning.magnitude_masks`), so the kept counts do not drift
+  from `(1 - r)^i` by per-round rounding.
 """
 
 import numpy as np
@@ -33,6 +40,8 @@ from layers._checks import check_bool
 from zoo._checks import check_int
 from zoo._checks import check_real
 from zoo._checks import check_str_choice
+from zoo.pruning.magnitude import SCOPES as MAGNITUDE_SCOPES
+from zoo.pruning.magnitude import magnitude_masks
 from zoo.pruning.pqi import PQI_SCOPES
 from zoo.pruning.pqi import _as_kernel_list
 from zoo.pruning.pqi import _bound_from_pqi
@@ -218,6 +227,22 @@ def sap_prune(model, x, y, iterations, epochs_per_iteration, p=0.5, q=1.0,
       Deep Neural Networks from a Sparsity Perspective" (ICLR 2023).
     """
     p, q, eta, gamma, beta = _check_sap_args(p, q, eta, gamma, beta, scope)
+
+    def prune(kernels, masks, iteration):
+        return sap_masks(kernels, masks, p, q, eta, gamma, beta, scope)
+
+    return _iterative_prune(model, x, y, iterations, epochs_per_iteration,
+                            prune, p, q, rewind, batch_size,
+                            evaluation_data, verbose)
+
+
+def _iterative_prune(model, x, y, iterations, epochs_per_iteration, prune,
+                     p, q, rewind, batch_size, evaluation_data, verbose):
+    """The loop of `sap_prune` and `imp_prune`; `prune` makes new masks.
+
+    `prune(kernels, masks, iteration)` gets the trained kernels and the
+    masks they were trained with (numpy) and returns the next masks.
+    """
     iterations = check_int("iterations", iterations, 1)
     epochs_per_iteration = check_int("epochs_per_iteration",
                                      epochs_per_iteration, 1)
@@ -233,7 +258,7 @@ def sap_prune(model, x, y, iterations, epochs_per_iteration, p=0.5, q=1.0,
     inner_state = _numpy(optimizer.inner_optimizer.variables)
     history = {key: [] for key in
                ("density", "pqi", "accuracy", "pruned_density", "masks")}
-    for _ in range(iterations):
+    for iteration in range(iterations):
         masks = _numpy(optimizer.masks)
         if rewind:
             model.set_weights(initial_weights)
@@ -248,11 +273,124 @@ def sap_prune(model, x, y, iterations, epochs_per_iteration, p=0.5, q=1.0,
         history["pqi"].append(pqi(kernels, masks, p, q, "global"))
         history["accuracy"].append(
             _accuracy(model, *evaluation_data, batch_size))
-        masks = sap_masks(kernels, masks, p, q, eta, gamma, beta, scope)
+        masks = prune(kernels, masks, iteration)
         optimizer.set_masks(masks)
         history["pruned_density"].append(_density(masks))
         history["masks"].append([m > 0 for m in masks])
     return history
+
+
+def imp_masks(weights, masks, density, scope="global"):
+    """Masks keeping the largest remaining magnitudes at a density.
+
+    The pruning step of iterative magnitude pruning: the scope keeps
+    `round(n * density)` of its `n` weights (at least one), the largest
+    magnitudes among those `masks` keeps (`magnitude_masks` on the
+    masked kernels, so masks only shrink).
+
+    Args:
+        weights: a kernel (numpy array, tensor or `keras.Variable`) or a
+            list of kernels.
+        masks: `None` (nothing pruned yet) or the current masks, shaped
+            like the kernels (nonzero = kept).
+        density: float in `(0, 1]`. Fraction of the scope's weights
+            kept.
+        scope: `"global"` (one ranking over all kernels) or `"layer"`
+            (every kernel at `density`).
+
+    Returns:
+        float32 numpy masks (1 kept, 0 pruned): a list shaped like the
+        kernels, or one array for a single kernel.
+
+    Example:
+
+    ```python
+    masks = imp_masks([w1, w2], None, 0.8)
+    masks = imp_masks([w1, w2], masks, 0.64)   # next round
+    ```
+    """
+    density = check_real("density", density)
+    if not 0.0 < density <= 1.0:
+        raise ValueError("`density` must be in (0, 1]. Received: "
+                         f"density={density!r}")
+    check_str_choice("scope", scope, MAGNITUDE_SCOPES)
+    kernels, masks, single = _as_kernel_list(weights, masks)
+    masked = [np.where(m, k, 0.0).astype(np.float32)
+              for k, m in zip(kernels, masks)]
+    new = [((np.asarray(ops.convert_to_numpy(n)) > 0) & m).astype(np.float32)
+           for n, m in zip(magnitude_masks(masked, 1.0 - density, scope),
+                           masks)]
+    return new[0] if single else new
+
+
+def imp_prune(model, x, y, iterations, epochs_per_iteration, rate=0.2,
+              scope="global", rewind=True, batch_size=None,
+              evaluation_data=None, verbose=0, p=0.5, q=1.0):
+    """Lottery-ticket-style iterative magnitude pruning (IMP).
+
+    Frankle & Carbin's procedure, the baseline Diao et al. compare SAP
+    to, in the loop of `sap_prune` (same rewinding, same history): every
+    round trains with fixed masks, then prunes the fraction `rate` of
+    the weights that remain, by magnitude, over all prunable kernels
+    (`scope="global"`) or in every kernel (`"layer"`). Round `i` (from
+    0) trains at density `(1 - rate)^i` (see `imp_masks` for the
+    counts). To end at a density `D` after `T` rounds, use
+    `rate = 1 - D ** (1 / (T - 1))`.
+
+    Args:
+        model: a built Keras model compiled with
+            `zoo.pruning.PruningOptimizer(inner, schedule=None)`.
+        x: training inputs.
+        y: training targets (class indices or one-hot, for accuracy).
+        iterations: int >= 1. Pruning rounds.
+        epochs_per_iteration: int >= 1. Training epochs per round.
+        rate: float in `[0, 1)`. Fraction of the remaining weights
+            pruned per round. Defaults to 0.2 (Frankle & Carbin's conv
+            rate is 0.1-0.2).
+        scope: `"global"` or `"layer"`. Defaults to `"global"`.
+        rewind: bool. Rewind to the initial weights every round (the
+            lottery-ticket procedure). Defaults to `True`.
+        batch_size: int or `None`, passed to `fit` and `predict`.
+        evaluation_data: `(x, y)` for the accuracy, or `None` for the
+            training data.
+        verbose: passed to `fit`.
+        p: float. Exponent of the PQI recorded in the history (not used
+            for pruning), `0 < p < q`. Defaults to 0.5.
+        q: float. Defaults to 1.0.
+
+    Returns:
+        The dict of `sap_prune`: per-iteration `"density"`, `"pqi"`,
+        `"accuracy"`, `"pruned_density"` and `"masks"`.
+
+    Example:
+
+    ```python
+    model.compile(optimizer=zoo.pruning.PruningOptimizer(
+        keras.optimizers.Adam(1e-3)),
+        loss="sparse_categorical_crossentropy")
+    history = imp_prune(model, x, y, iterations=5, epochs_per_iteration=3,
+                        rate=0.2)
+    history["density"]   # [1.0, 0.8, 0.64, 0.512, 0.4096] (rounded)
+    ```
+
+    Reference:
+    - [Frankle and Carbin, 2019](https://arxiv.org/abs/1803.03635), "The
+      Lottery Ticket Hypothesis: Finding Sparse, Trainable Neural
+      Networks" (ICLR 2019).
+    """
+    p, q = _check_pq(p, q)
+    rate = check_real("rate", rate)
+    if not 0.0 <= rate < 1.0:
+        raise ValueError(f"`rate` must be in [0, 1). Received: rate={rate!r}")
+    check_str_choice("scope", scope, MAGNITUDE_SCOPES)
+
+    def prune(kernels, masks, iteration):
+        return imp_masks(kernels, masks, (1.0 - rate) ** (iteration + 1),
+                         scope)
+
+    return _iterative_prune(model, x, y, iterations, epochs_per_iteration,
+                            prune, p, q, rewind, batch_size,
+                            evaluation_data, verbose)
 
 
 def _density(masks):
