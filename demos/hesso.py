@@ -1,24 +1,26 @@
 """Gradio demo of the `digits_cnn_hesso` preset: a CNN pruned by HESSO.
 
-HESSO (Chen et al., 2024) zeroes whole channels of the dense
-`cafa_digits_encoder` (filters 32 and 64) while it fine-tunes, and
-`zoo.pruning.build_subnet` rebuilds the network without them (filters 9
-and 39). The tab classifies a digit with the compact model (inputs as in
-the other digit tabs: `demos.components.digit_inputs`, upload, draw or
-a test-split example; endpoints `"classify"` and `"classify_drawing"`,
-`"<tab>_classify"` and `"<tab>_classify_drawing"` inside the hub) and
-shows the layer widths and parameter counts before and after pruning,
-as a table and as bars, with the dense and compact test accuracy.
+HESSO (Chen et al., 2024) zeroes whole channels of a dense digits CNN
+(filters 128 and 256, trained by the preset's recipe) while it
+fine-tunes, and `zoo.pruning.build_subnet` rebuilds the network without
+them (the bundled preset keeps filters 28 and 68). The tab classifies a
+digit with the compact model (inputs as in the other digit tabs:
+`demos.components.digit_inputs`, upload, draw or a test-split example;
+endpoints `"classify"` and `"classify_drawing"`, `"<tab>_classify"` and
+`"<tab>_classify_drawing"` inside the hub) and shows the layer widths
+and parameter counts before and after pruning, as a table and as bars,
+with the dense and compact test accuracy.
 
 Where the "before" widths come from (`dense_reference`): the
 `dense_filters` argument of `render` if given, else the preset's
-metadata (`dense_filters`, `dense_accuracy`, `dense_preset`), else the
-model's own `dense_filters` attribute (the tiny model of
-`build_tiny_model` carries `TINY_DENSE_FILTERS`, a tiny dense
-reference); with none of these they are shown as "unknown". Parameter
-counts are computed from the widths (`layer_rows`). The accuracies come
-from the preset's metadata (measured on the 540 test digits when the
-preset was trained), never measured by the tab.
+metadata (`dense_filters`, `dense_accuracy`, and `dense_preset` when
+the dense network is a bundled preset), else the model's own
+`dense_filters` attribute (the tiny model of `build_tiny_model` carries
+`TINY_DENSE_FILTERS`, a tiny dense reference); with none of these they
+are shown as "unknown". Parameter counts are computed from the widths
+(`layer_rows`). The accuracies come from the preset's metadata
+(measured on the 540 test digits when the preset was trained), never
+measured by the tab.
 
 A hub tab: the module contract is in `demos/hub.py`.
 """
@@ -80,8 +82,8 @@ def layer_rows(filters, channels=1, num_classes=10):
     Example:
 
     ```python
-    demos.hesso.layer_rows((9, 39))
-    # [{'layer': 'conv_0', 'width': 9, 'parameters': 117}, ...]
+    demos.hesso.layer_rows((28, 68))
+    # [{'layer': 'conv_0', 'width': 28, 'parameters': 364}, ...]
     ```
     """
     rows, inputs = [], int(channels)
@@ -135,7 +137,8 @@ def dense_reference(model, preset=None, dense_filters=None):
         A dict: `"filters"` (tuple of int, or `None` when unknown),
         `"source"` (str, where they come from), `"dense_accuracy"` and
         `"accuracy"` (floats from the preset's metadata, or `None`) and
-        `"dense_preset"` (str or `None`).
+        `"dense_preset"` (str, or `None` when the dense network is no
+        bundled preset).
 
     Raises:
         ValueError: the filters found are not positive ints.
@@ -144,7 +147,7 @@ def dense_reference(model, preset=None, dense_filters=None):
 
     ```python
     demos.hesso.dense_reference(model, "digits_cnn_hesso")["filters"]
-    # (32, 64)
+    # (128, 256)
     ```
     """
     metadata = _metadata(preset)
@@ -186,8 +189,8 @@ def widths_table(before, after):
     Example:
 
     ```python
-    demos.hesso.widths_table(demos.hesso.layer_rows((32, 64)),
-                             demos.hesso.layer_rows((9, 39)))
+    demos.hesso.widths_table(demos.hesso.layer_rows((128, 256)),
+                             demos.hesso.layer_rows((28, 68)))
     ```
     """
     lines = ["| layer | width before -> after | parameters before -> "
@@ -224,8 +227,8 @@ def widths_bars(before, after, dpi=100):
     Example:
 
     ```python
-    demos.hesso.widths_bars(demos.hesso.layer_rows((32, 64)),
-                            demos.hesso.layer_rows((9, 39)))
+    demos.hesso.widths_bars(demos.hesso.layer_rows((128, 256)),
+                            demos.hesso.layer_rows((28, 68)))
     ```
     """
     fig, ax = figure_axes(6.4, 2.8, dpi)
@@ -292,12 +295,19 @@ def _check_model(model):
         )
 
 
+def _dense_name(reference):
+    if reference["dense_preset"]:
+        return f"`{reference['dense_preset']}` "
+    if reference["filters"]:
+        return f"(filters {', '.join(map(str, reference['filters']))}) "
+    return ""
+
+
 def _header(reference, preset):
-    dense = reference["dense_preset"]
     accuracy = (
         f"Test accuracy ({TEST_SET}, from the preset's metadata, measured "
         "when it was trained): dense "
-        f"{'`' + dense + '` ' if dense else ''}"
+        f"{_dense_name(reference)}"
         f"**{_percent(reference['dense_accuracy'])}**, compact "
         f"`{preset}` **{_percent(reference['accuracy'])}**."
         if preset and reference["accuracy"] is not None else

@@ -5,14 +5,17 @@ Usage (reproducible; seeds fixed):
     KERAS_BACKEND=jax python scripts/train_pruning.py [--only NAME]
 
 Writes, each atomically:
-- `zoo/presets/digits_cnn_hesso/` (HESSO fine-tuning of
-  `cafa_digits_encoder`, channels removed by `zoo.pruning.build_subnet`);
+- `zoo/presets/digits_cnn_hesso/` (a dense digits CNN with filters
+  (128, 256) trained by the recipe, then HESSO fine-tuning, channels
+  removed by `zoo.pruning.build_subnet`);
 - `zoo/presets/terminator_2d_digits_globalmp90/` (gradual Global MP with
   the minimum threshold of `terminator_2d_digits` to 90 % sparsity);
 - `scripts/results/<name>-train-log.csv` (per-epoch logs);
 - `scripts/results/results-pruning-presets.csv` (one row per preset: test
   accuracy, parameters and sparsity of the preset and of the dense
-  preset it comes from; the README's pruning presets table).
+  model it comes from, a bundled preset or, for `digits_cnn_hesso`, the
+  wide dense CNN its recipe trains; the README's pruning presets
+  table).
 The test metrics land in each preset's metadata; recompute them with
 `python -m zoo eval NAME --json`.
 """
@@ -47,7 +50,8 @@ def main() -> int:
 
 FIELDS = ("model", "base_preset", "dataset", "split", "top1",
           "base_top1", "param_count", "base_param_count", "sparsity",
-          "macs", "base_macs", "speedup_cpu", "train_seconds", "seed",
+          "macs", "base_macs", "speedup_cpu",
+          "speedup_cpu_predict_on_batch", "train_seconds", "seed",
           "backend", "precision", "cpu", "date", "command")
 
 
@@ -58,20 +62,33 @@ def _row(name, metrics, seconds, command):
     meta = zoo.read_metadata(name)
     pruning = meta.get("pruning", {})
     base = pruning.get("base_preset") or meta.get("dense_preset")
-    base_meta = zoo.read_metadata(base)
+    if base:
+        base_meta = zoo.read_metadata(base)
+        base_top1 = base_meta["metrics"]["accuracy"]
+        base_params = base_meta.get("parameter_count")
+    else:  # A dense model trained by the recipe itself (HESSO).
+        base = "DigitsCNNClassifier(filters=" \
+            f"{tuple(meta['dense_filters'])}) (trained in the recipe)"
+        base_top1 = meta["dense_accuracy"]
+        base_params = meta["dense_parameters"]
+
+    def ratio(key):
+        return round(metrics[key], 2) if key in metrics else ""
+
     return {
         "model": name, "base_preset": base,
         "dataset": meta.get("dataset", ""), "split": "test",
         "top1": round(100 * metrics["accuracy"], 2),
-        "base_top1": round(100 * base_meta["metrics"]["accuracy"], 2),
+        "base_top1": round(100 * base_top1, 2),
         "param_count": metrics.get("parameters",
                                    meta.get("parameter_count")),
-        "base_param_count": base_meta.get("parameter_count"),
+        "base_param_count": base_params,
         "sparsity": round(metrics.get("sparsity", 0.0), 4),
         "macs": metrics.get("macs", ""),
         "base_macs": metrics.get("dense_macs", ""),
-        "speedup_cpu": round(metrics["speedup_cpu"], 2)
-        if "speedup_cpu" in metrics else "",
+        "speedup_cpu": ratio("speedup_cpu"),
+        "speedup_cpu_predict_on_batch": ratio(
+            "speedup_cpu_predict_on_batch"),
         "train_seconds": round(seconds), "seed": meta.get("seed", 0),
         "backend": meta.get("backend", ""),
         "precision": meta.get("precision", ""), "cpu": cpu_model(),

@@ -3,9 +3,10 @@
 Unmarked tests call the pure functions with a tiny untrained digits CNN
 (filters 3 and 4, carrying the tiny dense reference's filters 4 and 6)
 and build (not launch) the demo and the hub; they run on every backend.
-The bundled preset's metadata is read (no weights are loaded). The
-`@pytest.mark.demo` test launches the hub and calls its endpoints with
-`gradio_client`.
+The bundled preset's metadata is read (no weights are loaded): its
+dense network (filters 128, 256) is trained by the recipe, not a
+preset. The `@pytest.mark.demo` test launches the hub and calls its
+endpoints with `gradio_client`.
 """
 
 import gradio as gr
@@ -63,6 +64,8 @@ def test_layer_rows_count_what_keras_counts(filters):
 
 def test_layer_rows_match_the_preset_metadata():
     metadata = read_metadata(PRESET)
+    assert metadata["dense_filters"] == [128, 256]
+    assert metadata["dense_parameters"] == 300170
     for filters, count in ((metadata["dense_filters"],
                             metadata["dense_parameters"]),
                            (metadata["filters"],
@@ -78,11 +81,14 @@ def test_dense_reference_sources(model):
     assert tiny["accuracy"] is None and tiny["dense_accuracy"] is None
     # The preset's metadata wins over the attribute.
     preset = hesso.dense_reference(model, PRESET)
-    assert preset["filters"] == (32, 64)
+    metadata = read_metadata(PRESET)
+    # The dense network is trained by the recipe, not a bundled preset.
+    assert preset["filters"] == (128, 256)
     assert preset["source"] == f"the metadata of `{PRESET}`"
-    assert preset["dense_preset"] == "cafa_digits_encoder"
-    assert preset["dense_accuracy"] == pytest.approx(0.97963, abs=1e-5)
-    assert preset["accuracy"] == pytest.approx(0.98333, abs=1e-5)
+    assert preset["dense_preset"] is None
+    assert preset["dense_accuracy"] == metadata["dense_accuracy"]
+    assert preset["accuracy"] == metadata["metrics"]["accuracy"]
+    assert 0.9 < preset["accuracy"] <= 1.0
     # The argument wins over both.
     given = hesso.dense_reference(model, PRESET, dense_filters=[8, 16])
     assert given["filters"] == (8, 16) and "argument" in given["source"]
@@ -188,8 +194,11 @@ def test_header_says_where_numbers_come_from(model):
     header = hesso._header(hesso.dense_reference(model, PRESET), PRESET)
     assert ("from the preset's metadata, measured when it was trained"
             in header)
-    assert "dense `cafa_digits_encoder` **98.0%**" in header
-    assert f"compact `{PRESET}` **98.3%**" in header
+    metadata = read_metadata(PRESET)
+    dense = 100 * metadata["dense_accuracy"]
+    compact = 100 * metadata["metrics"]["accuracy"]
+    assert f"dense (filters 128, 256) **{dense:.1f}%**" in header
+    assert f"compact `{PRESET}` **{compact:.1f}%**" in header
     tiny = hesso._header(hesso.dense_reference(model), None)
     assert "Test accuracy: not available" in tiny
     assert "tiny dense reference" in tiny

@@ -12,8 +12,13 @@ FORBIDDEN = {
     "zoo": {"demos", "scripts", "tests"} | BACKENDS,
     "demos": {"scripts", "tests"},
 }
-# The one backend shim (tested on every backend by test_optimizers.py).
-SHIMS = {os.path.join("zoo", "_torch_shim.py"): {"torch"}}
+# The backend shims (tested on every backend by test_optimizers.py and
+# test_inference_shim.py).
+SHIMS = {
+    os.path.join("zoo", "_torch_shim.py"): {"torch"},
+    os.path.join("zoo", "_inference_shim.py"): {
+        "jax", "tensorflow", "torch"},
+}
 
 
 def _imports(path):

@@ -204,6 +204,22 @@ def test_build_subnet_digits_cnn():
         build_subnet(model, groups)
 
 
+def test_compiled_forward_of_the_subnet_matches_the_masked_model():
+    # The forward the evaluator times (`zoo._inference_shim`) computes
+    # the masked model's function with the compact one.
+    from zoo._inference_shim import compiled_forward
+
+    model = _tiny_cnn()
+    groups = digits_cnn_groups(model)
+    _scale_groups(groups, [[0], [1, 4]], 0.0)
+    small = build_subnet(model, groups)
+    assert small.backbone.filters == (3, 4)
+    x = np.random.default_rng(2).uniform(0, 1, (1, 8, 8, 1)).astype(
+        "float32")
+    np.testing.assert_allclose(compiled_forward(small)(x),
+                               _np(model(x, training=False)), atol=1e-5)
+
+
 def test_build_subnet_mlp():
     model = _mlp()
     groups = dense_unit_groups(model)

@@ -29,7 +29,7 @@ PRESETS = (
         evaluate=evaluate_digits_cnn_hesso,
         inputs=_DIGIT_IMAGE_INPUTS,
         description="Digits CNN with channels removed by HESSO "
-                    "(from cafa_digits_encoder)",
+                    "(from a dense 128-256 digits CNN)",
         data=load_digit_images,
     ),
 )
@@ -53,5 +53,6 @@ FAMILY = Family(
         "KERAS_BACKEND=jax {python} scripts/bench_pruning.py",
         "KERAS_BACKEND=jax {python} scripts/bench_tfmot.py",
         "KERAS_BACKEND=jax {python} scripts/bench_filter_design.py",
+        "KERAS_BACKEND=jax {python} scripts/bench_hesso.py",
     ),
 )
