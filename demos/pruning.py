@@ -54,6 +54,13 @@ METHODS = {
     "Global MP + MT": ("global", True),
     "Uniform per-layer MP": ("layer", False),
 }
+DESCRIPTION = (
+    "One-shot magnitude pruning of the conv and dense kernels of a "
+    "digits CNN (`zoo.pruning.prune_once`, no fine-tuning) on a copy "
+    "of the model. Global MP ranks all weights together (Gupta et "
+    "al., 2022); MT keeps a minimum per layer against layer "
+    "collapse; uniform per-layer MP prunes every kernel to the same "
+    "sparsity, as tfmot does.")
 # Gupta et al.'s default MT: every layer keeps at least 0.05 % of all
 # prunable weights (and at least one).
 MT_FRACTION = 0.0005
@@ -293,7 +300,8 @@ def predict(method, sparsity, model):
                                 r["pruned_magnitudes"]))
 
 
-def render(model, api_prefix="", preset=None):
+def render(model, api_prefix="", preset=None, title=TITLE,
+           description=DESCRIPTION):
     """Adds the pruning tab to the open Blocks (see `demos/hub.py`).
 
     Endpoint `f"{api_prefix}prune"` (method, sparsity in percent).
@@ -303,6 +311,9 @@ def render(model, api_prefix="", preset=None):
             `zoo.DigitsCNNClassifier`; it is never modified.
         api_prefix, preset: see the module contract in `demos/hub.py`;
             the preset's metadata gives the dense test accuracy.
+        title, description: str. The tab's heading and its paragraph
+            (other tabs reuse this one for other models, e.g.
+            `demos.pruning_terminator`).
 
     Returns:
         A dict of the created components: `method`, `sparsity`,
@@ -325,13 +336,7 @@ def render(model, api_prefix="", preset=None):
         return predict(method, sparsity, model)
 
     gr.Markdown(header_markdown(
-        TITLE,
-        "One-shot magnitude pruning of the conv and dense kernels of a "
-        "digits CNN (`zoo.pruning.prune_once`, no fine-tuning) on a copy "
-        "of the model. Global MP ranks all weights together (Gupta et "
-        "al., 2022); MT keeps a minimum per layer against layer "
-        "collapse; uniform per-layer MP prunes every kernel to the same "
-        "sparsity, as tfmot does.",
+        title, description,
         accuracy_line(preset, preset_metrics(preset).get("accuracy"),
                       "540 test digits"),
     ))

@@ -8,8 +8,9 @@ Writes, each atomically:
 - `zoo/presets/digits_cnn_hesso/` (a dense digits CNN with filters
   (128, 256) trained by the recipe, then HESSO fine-tuning, channels
   removed by `zoo.pruning.build_subnet`);
-- `zoo/presets/terminator_2d_digits_globalmp90/` (gradual Global MP with
-  the minimum threshold of `terminator_2d_digits` to 90 % sparsity);
+- `zoo/presets/terminator_2d_digits_globalmp90/` (`terminator_2d_digits`
+  pruned one-shot to 90 % sparsity by Global MP with the minimum
+  threshold, then fine-tuned with fixed masks);
 - `scripts/results/<name>-train-log.csv` (per-epoch logs);
 - `scripts/results/results-pruning-presets.csv` (one row per preset: test
   accuracy, parameters and sparsity of the preset and of the dense
@@ -60,8 +61,7 @@ def _row(name, metrics, seconds, command):
     import zoo
 
     meta = zoo.read_metadata(name)
-    pruning = meta.get("pruning", {})
-    base = pruning.get("base_preset") or meta.get("dense_preset")
+    base = meta.get("base_preset")
     if base:
         base_meta = zoo.read_metadata(base)
         base_top1 = base_meta["metrics"]["accuracy"]

@@ -496,3 +496,19 @@ def test_hub_hesso_tab_in_chromium(browser_page, tmp_path):
     page.screenshot(path=str(_artifacts_dir(tmp_path) / "hub_hesso.png"),
                     full_page=True)
     assert not browser_page.problems, browser_page.problems
+
+
+PT_TAB = "pruning_terminator"
+
+
+def test_hub_pruning_terminator_tab_in_chromium(browser_page, tmp_path):
+    page = browser_page.page
+    _open_model(page, PT_TAB)
+    page.locator(f"#{PT_TAB}_prune-button").click()  # Global MP, 50 %
+    summary = _wait_for_text(page, f"#{PT_TAB}_summary", "Test accuracy")
+    assert "Global MP" in summary and "measured sparsity" in summary
+    assert _wait_for_picture(page, f"#{PT_TAB}_bars") == 640
+    assert _wait_for_picture(page, f"#{PT_TAB}_histogram") == 640
+    page.screenshot(path=str(_artifacts_dir(tmp_path)
+                             / "hub_pruning_terminator.png"), full_page=True)
+    assert not browser_page.problems, browser_page.problems

@@ -31,13 +31,17 @@ def test_preset_entry_and_schedule():
     assert set(PRESETS) == {NAME}
     assert cfg["base_preset"] == "terminator_2d_digits"
     assert cfg["sparsity"] == 0.9 and cfg["min_weights"] == 37
-    schedule = pruning_schedule(cfg, cfg["epochs"], 20)
+    # The preset is pruned one-shot: no schedule.
+    assert cfg["end_epoch"] == 0
+    assert pruning_schedule(cfg, cfg["epochs"], 20) is None
+    gradual = dict(cfg, end_epoch=18, epochs=30)
+    schedule = pruning_schedule(gradual, 30, 20)
     assert (schedule.end_step, schedule.frequency) == (360, 20)
     # The ramp ends on a pruning step at the final sparsity.
     should_prune, sparsity = schedule(360)
     assert bool(should_prune) and abs(float(sparsity) - 0.9) < 1e-6
     # A short budget keeps at least one pruning epoch.
-    assert pruning_schedule(cfg, 1, 20).end_step == 20
+    assert pruning_schedule(gradual, 1, 20).end_step == 20
 
 
 def test_recalibrate_statistics_is_the_data_mean_and_variance():
@@ -79,3 +83,29 @@ def test_prune_and_finetune_contract(tmp_path):
     # The moving statistics were recalibrated: finite everywhere.
     for v in model.non_trainable_variables:
         assert np.isfinite(np.asarray(v)).all(), v.path
+
+
+def test_one_shot_recipe_keeps_the_initial_magnitude_masks(tmp_path):
+    from zoo.pruning import magnitude_masks
+
+    keras.utils.set_random_seed(0)
+    x, y = load_data("digits", "trainval", False)
+    x, y = x[:32], y[:32]
+    cfg = dict(preset_config(NAME), min_weights=2, batch_size=16,
+               epochs=2)
+    model = _tiny_digits_terminator()
+    kernels = [np.asarray(v) for v in model.trainable_variables
+               if is_prunable(v)]
+    expected = magnitude_masks(kernels, 0.9, "global", 2)
+    model, schedule = prune_and_finetune(model, x, y, cfg, 2,
+                                         str(tmp_path), verbose=0)
+    assert schedule is None
+    assert int(model.optimizer.iterations) == 4
+    # The masks of the trained network's first step, fixed through the
+    # fine-tuning: kept weights may move, pruned ones stay zero.
+    after = [np.asarray(v) for v in model.trainable_variables
+             if is_prunable(v)]
+    for mask, kernel in zip(expected, after):
+        mask = np.asarray(mask).astype(bool)
+        assert np.all(kernel[~mask] == 0)
+        assert np.count_nonzero(kernel[mask]) == mask.sum()

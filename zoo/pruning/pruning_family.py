@@ -18,6 +18,10 @@ from zoo.pruning.hesso_training import train_digits_cnn_hesso
 from zoo.pruning.pruning_optimizer import PruningOptimizer
 from zoo.pruning.pruning_schedules import ConstantSparsity
 from zoo.pruning.pruning_schedules import PolynomialDecay
+from zoo.pruning.pruning_training import evaluate_terminator_globalmp90
+from zoo.pruning.pruning_training import train_terminator_globalmp90
+from zoo.terminator.terminator_classifier import TerminatorClassifier
+from zoo.terminator.terminator_presets import split_loader
 
 _DIGIT_IMAGE_INPUTS = (PictureInput((8, 8, 1)), ChannelArrayInput())
 
@@ -32,6 +36,16 @@ PRESETS = (
                     "(from a dense 128-256 digits CNN)",
         data=load_digit_images,
     ),
+    PresetSpec(
+        name="terminator_2d_digits_globalmp90",
+        task_cls=TerminatorClassifier,
+        train=train_terminator_globalmp90,
+        evaluate=evaluate_terminator_globalmp90,
+        inputs=_DIGIT_IMAGE_INPUTS,
+        description="terminator_2d_digits with 90 % of its kernel "
+                    "weights zero (Global MP + MT, fine-tuned)",
+        data=split_loader("digits", False),
+    ),
 )
 PRESET_NAMES = tuple(p.name for p in PRESETS)
 
@@ -44,6 +58,8 @@ FAMILY = Family(
     demo_tabs=(
         DemoTab("pruning", "demos.pruning", "cafa_digits_encoder",
                 "Pruning"),
+        DemoTab("pruning_terminator", "demos.pruning_terminator",
+                "terminator_2d_digits", "Pruning"),
         DemoTab("hesso", "demos.hesso", "digits_cnn_hesso", "Pruning"),
     ),
     preset_commands=(

@@ -1,9 +1,10 @@
-"""Training recipes of the pruning presets (gradual Global MP + MT).
+"""Training recipes of the pruning presets (Global MP + MT, fine-tuned).
 
-A recipe loads the dense preset, prunes it gradually while fine-tuning
-(`PruningOptimizer` with a cubic `PolynomialDecay` and Gupta et al.'s
-minimum threshold), strips the pruning wrapper, re-estimates the moving
-statistics of the pruned network and evaluates it.
+A recipe loads the dense preset, prunes it (one-shot, or gradually along
+a cubic `PolynomialDecay`) with a `PruningOptimizer` and Gupta et al.'s
+minimum threshold while fine-tuning, strips the pruning wrapper,
+re-estimates the moving statistics of the pruned network and evaluates
+it.
 """
 
 import math
@@ -13,9 +14,11 @@ import numpy as np
 
 from layers.hyperzzw._common import _MOMENTUM
 from zoo.preset_utils import load
+from zoo.preset_utils import read_metadata
 from zoo.pruning.pruning_optimizer import PruningOptimizer
 from zoo.pruning.pruning_presets import preset_config
 from zoo.pruning.pruning_schedules import PolynomialDecay
+from zoo.pruning.pruning_utils import prune_once
 from zoo.pruning.pruning_utils import sparsity_report
 from zoo.pruning.pruning_utils import strip_pruning
 from zoo.terminator.terminator_eval import evaluate_split
@@ -80,11 +83,14 @@ def recalibrate_statistics(model, x, batch_size=256):
 
 
 def pruning_schedule(cfg, epochs, steps_per_epoch):
-    """The preset's `PolynomialDecay`, with one mask update per epoch.
+    """The preset's `PolynomialDecay` (one mask update per epoch), or `None`.
 
-    The ramp ends after `cfg["end_epoch"]` of `cfg["epochs"]` epochs
-    (scaled to `epochs`, at least one), on a pruning step, so that the
-    final sparsity is reached exactly.
+    With `cfg["end_epoch"] == 0` the preset is pruned one-shot (Gupta
+    et al.'s protocol: prune the trained network once, then fine-tune
+    with fixed masks) and there is no schedule. Otherwise the ramp ends
+    after `cfg["end_epoch"]` of `cfg["epochs"]` epochs (scaled to
+    `epochs`, at least one), on a pruning step, so that the final
+    sparsity is reached exactly.
 
     Args:
         cfg: dict. An entry of `pruning_presets.PRESETS`.
@@ -92,15 +98,17 @@ def pruning_schedule(cfg, epochs, steps_per_epoch):
         steps_per_epoch: int. Optimizer steps per epoch.
 
     Returns:
-        A `zoo.pruning.PolynomialDecay`.
+        A `zoo.pruning.PolynomialDecay`, or `None` (one-shot).
 
     Example:
 
     ```python
-    pruning_schedule(preset_config("terminator_2d_digits_globalmp90"),
-                     30, 20).end_step  # 360
+    pruning_schedule(dict(preset_config("terminator_2d_digits_globalmp90"),
+                          end_epoch=18), 30, 20).end_step  # 360
     ```
     """
+    if cfg["end_epoch"] == 0:
+        return None
     end_epoch = min(epochs, max(1, round(
         cfg["end_epoch"] * epochs / cfg["epochs"])))
     return PolynomialDecay(cfg["initial_sparsity"], cfg["sparsity"], 0,
@@ -110,12 +118,14 @@ def pruning_schedule(cfg, epochs, steps_per_epoch):
 
 def prune_and_finetune(model, x, y, cfg, epochs, out_dir, verbose=2,
                        jit_compile="auto"):
-    """Gradual Global MP + MT while fine-tuning; returns the pruned model.
+    """Global MP + MT and fine-tuning; returns the pruned model.
 
     Compiles `model` (its own `compile`, e.g. the Terminator's loss) with
     a `PruningOptimizer` around the preset's warm-up + cosine optimizer,
-    fits with checkpoints (`zoo.training.fit_resumable`: a killed run
-    resumes, masks included), strips the wrapper and recalibrates the
+    prunes it once (one-shot presets, `end_epoch=0`: masks fixed from
+    then on) or along the preset's `PolynomialDecay`, fits with
+    checkpoints (`zoo.training.fit_resumable`: a killed run resumes,
+    masks included), strips the wrapper and recalibrates the
     moving statistics on `x`.
 
     Args:
@@ -132,7 +142,8 @@ def prune_and_finetune(model, x, y, cfg, epochs, out_dir, verbose=2,
 
     Returns:
         `(model, schedule)`: the stripped model (plain optimizer, zeros
-        in the kernels) and the `PolynomialDecay` used.
+        in the kernels) and the `PolynomialDecay` used (`None` for a
+        one-shot preset).
 
     Example:
 
@@ -150,6 +161,10 @@ def prune_and_finetune(model, x, y, cfg, epochs, out_dir, verbose=2,
         inner, schedule, scope=cfg["scope"],
         min_weights=cfg["min_weights"], exclude=cfg["exclude"]),
         jit_compile=jit_compile)
+    if schedule is None:
+        # One-shot. A resumed run restores its masks from the checkpoint.
+        prune_once(model, cfg["sparsity"], cfg["scope"], cfg["min_weights"])
+        recalibrate_statistics(model, x)
     fit_resumable(model, x, y, epochs=epochs, out_dir=out_dir,
                   batch_size=cfg["batch_size"], verbose=verbose)
     model = strip_pruning(model)
@@ -161,17 +176,23 @@ def _metadata(name, cfg, epochs, schedule, report):
     return {
         "description": (
             f"{cfg['base_preset']} with {cfg['sparsity']:.0%} of its "
-            "prunable weights zero (gradual Global MP with a minimum "
-            "threshold, fine-tuned)"
+            "prunable weights zero ("
+            + ("one-shot" if schedule is None else "gradual")
+            + " Global MP with a minimum threshold, fine-tuned)"
         ),
         "base_preset": cfg["base_preset"],
+        "dataset": base_config(cfg["base_preset"])["dataset"],
+        "split": read_metadata(cfg["base_preset"]).get("split"),
         "method": (
             f"Global MP + MT (Gupta et al., 2022): scope "
             f"{cfg['scope']}, min_weights {cfg['min_weights']}, exclude "
             f"{cfg['exclude']!r}; moving statistics recalibrated on the "
             "train split after pruning"
         ),
-        "schedule": dict(type="PolynomialDecay", **schedule.get_config()),
+        "schedule": (
+            dict(type="one-shot", sparsity=cfg["sparsity"])
+            if schedule is None
+            else dict(type="PolynomialDecay", **schedule.get_config())),
         "epochs": epochs,
         "batch_size": cfg["batch_size"],
         "optimizer": (f"PruningOptimizer({cfg['optimizer']}, peak "
@@ -254,8 +275,8 @@ def train_terminator_globalmp90(
         seed=0, verbose=2):
     """Recipe of `terminator_2d_digits_globalmp90` (90 % sparse).
 
-    Experimental: not a declared preset (see `pruning_presets`), so it
-    is called directly, not through `zoo.training.train`.
+    See `train_pruned_terminator` and the preset's entry in
+    `pruning_presets.PRESETS`.
 
     Args:
         epochs, out_dir, seed, verbose: the recipe contract of
@@ -270,3 +291,27 @@ def train_terminator_globalmp90(
     """
     return train_pruned_terminator("terminator_2d_digits_globalmp90",
                                    epochs, out_dir, seed, verbose)
+
+
+def evaluate_terminator_globalmp90(model, split="test"):
+    """Evaluator of `terminator_2d_digits_globalmp90` (`zoo eval`).
+
+    Args:
+        model: the pruned Terminator.
+        split: str. Digits split.
+
+    Returns:
+        dict: the metrics of `evaluate_pruned` (batch-1 and batch-100
+        accuracy, loss, parameters, and `sparsity` measured from the
+        weights now, with the zero and prunable counts).
+
+    Example:
+
+    ```python
+    evaluate_terminator_globalmp90(
+        zoo.load("terminator_2d_digits_globalmp90"))["sparsity"]
+    ```
+    """
+    cfg = preset_config("terminator_2d_digits_globalmp90")
+    return evaluate_pruned(model, "digits", split=split,
+                           exclude=cfg["exclude"])[0]
