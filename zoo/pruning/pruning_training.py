@@ -183,6 +183,7 @@ def _metadata(name, cfg, epochs, schedule, report):
         "base_preset": cfg["base_preset"],
         "dataset": base_config(cfg["base_preset"])["dataset"],
         "split": read_metadata(cfg["base_preset"]).get("split"),
+        "input_spec": read_metadata(cfg["base_preset"]).get("input_spec"),
         "method": (
             f"Global MP + MT (Gupta et al., 2022): scope "
             f"{cfg['scope']}, min_weights {cfg['min_weights']}, exclude "
