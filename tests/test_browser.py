@@ -454,6 +454,15 @@ def test_errors_leave_no_empty_error_badge(browser_page, tmp_path):
 PR_TAB = "pruning"
 
 
+def _prune(page, tab):
+    """Clicks a pruning tab's button; its summary once both pictures came."""
+    page.locator(f"#{tab}_prune-button").click()
+    summary = _wait_for_text(page, f"#{tab}_summary", "Test accuracy")
+    assert _wait_for_picture(page, f"#{tab}_bars") == 640
+    assert _wait_for_picture(page, f"#{tab}_histogram") == 640
+    return summary
+
+
 def test_hub_pruning_tab_in_chromium(browser_page, tmp_path):
     page = browser_page.page
     _open_model(page, PR_TAB)
@@ -462,13 +471,10 @@ def test_hub_pruning_tab_in_chromium(browser_page, tmp_path):
     number = page.locator(f"#{PR_TAB}_sparsity input[type='number']")
     number.fill("50")
     number.press("Enter")
-    page.locator(f"#{PR_TAB}_prune-button").click()
-    summary = _wait_for_text(page, f"#{PR_TAB}_summary", "Test accuracy")
+    summary = _prune(page, PR_TAB)
     # The tiny model's kernels: 36 + 216 + 60 weights, half of each zero.
     assert "Uniform per-layer MP" in summary
     assert "measured sparsity 50.00% (156 of 312" in summary
-    assert _wait_for_picture(page, f"#{PR_TAB}_bars") == 640
-    assert _wait_for_picture(page, f"#{PR_TAB}_histogram") == 640
     page.screenshot(path=str(_artifacts_dir(tmp_path) / "hub_pruning.png"),
                     full_page=True)
     assert not browser_page.problems, browser_page.problems
@@ -504,11 +510,8 @@ PT_TAB = "pruning_terminator"
 def test_hub_pruning_terminator_tab_in_chromium(browser_page, tmp_path):
     page = browser_page.page
     _open_model(page, PT_TAB)
-    page.locator(f"#{PT_TAB}_prune-button").click()  # Global MP, 50 %
-    summary = _wait_for_text(page, f"#{PT_TAB}_summary", "Test accuracy")
+    summary = _prune(page, PT_TAB)  # Global MP, 50 %
     assert "Global MP" in summary and "measured sparsity" in summary
-    assert _wait_for_picture(page, f"#{PT_TAB}_bars") == 640
-    assert _wait_for_picture(page, f"#{PT_TAB}_histogram") == 640
     page.screenshot(path=str(_artifacts_dir(tmp_path)
                              / "hub_pruning_terminator.png"), full_page=True)
     assert not browser_page.problems, browser_page.problems

@@ -295,13 +295,8 @@ def batch1_latency_ratio(reference, model, x, repeats=15, calls=20,
     repeats, measured in this process).
 
     Args:
-        reference: the model to compare against (e.g. the dense one).
-        model: the model timed.
-        x: one input batch (batch size 1 for batch-1 latency).
-        repeats: int. Interleaved timing rounds.
-        calls: int. Calls per model per round.
-        mode: str. `"compiled"` (default) or `"predict_on_batch"`, see
-            `batch1_latencies`.
+        reference, model, x, repeats, calls, mode: as in
+            `batch1_latencies` (`mode`: `"compiled"` by default).
 
     Returns:
         float. Above 1 when `model` is faster than `reference`.
