@@ -13,7 +13,11 @@ import subprocess
 import sys
 
 BACKENDS = ("tensorflow", "jax", "torch")
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "dfp_int16")
+# zoo.schedules.SCHEDULES and zoo.training.LR_RULES (repeated here so
+# that parsing imports no Keras; a test checks they agree).
+SCHEDULES = ("cosine", "uba", "step", "linear", "onecycle", "constant")
+LR_RULES = ("linear", "sqrt", "auto")
 # zoo.pruning.prune_preset's METHODS and DEFAULT_MT_PERCENT (repeated
 # here so that parsing imports no Keras; a test checks they agree).
 PRUNING_METHODS = ("global_mp", "layer_mp", "sap", "hesso")
@@ -71,6 +75,28 @@ def _run_options(p):
                    help="preset directory name inside --out")
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    g = p.add_argument_group(
+        "training options (recipes that train through "
+        "zoo.training.fit_resumable)")
+    g.add_argument("--schedule", choices=SCHEDULES, default=None,
+                   help="learning-rate schedule (default: the recipe's, "
+                   "re-timed for --batch-size); same peak, warm-up share "
+                   "and final rate")
+    g.add_argument("--phi", type=float, default=2.0,
+                   help="UBA's shape parameter (--schedule uba; 2 = "
+                   "cosine)")
+    g.add_argument("--batch-size", type=int, default=None,
+                   help="training batch size (default: the recipe's)")
+    g.add_argument("--auto-scale-lr", action="store_true",
+                   help="rescale the recipe's learning rate to "
+                   "--batch-size (linear for SGD, sqrt for Adam-family)")
+    g.add_argument("--lr-rule", choices=LR_RULES, default="auto")
+    g.add_argument("--critical-batch", type=int, default=None,
+                   help="warn when --batch-size exceeds it (default: 1/8 "
+                   "of the training set)")
+    g.add_argument("--energy", action="store_true",
+                   help="log energy (J), mean power (W) and CO2eq per "
+                   "epoch to log.csv")
 
 
 def _fail(message):
@@ -282,10 +308,24 @@ def _run(args, recipe):
                     print(f"error: {_INTERRUPTED}", file=sys.stderr)
                     return 130
     from zoo import registry
+    from zoo.training import TrainOptions
     from zoo.training import run_recipe
 
+    options = TrainOptions(
+        schedule=args.schedule, phi=args.phi, batch_size=args.batch_size,
+        auto_scale_lr=args.auto_scale_lr, lr_rule=args.lr_rule,
+        critical_batch=args.critical_batch, energy=args.energy,
+    )
     if recipe is None:
-        recipe = registry.get_preset_spec(args.family).train
+        spec = registry.get_preset_spec(args.family)
+        if not spec.train_options and (not options.is_default
+                                       or args.precision == "dfp_int16"):
+            raise ValueError(
+                f"{args.family!r} trains with its own loops and takes no "
+                "--schedule/--phi/--batch-size/--auto-scale-lr/--energy "
+                "or --precision dfp_int16."
+            )
+        recipe = spec.train
     try:
         preset_dir, metrics = run_recipe(
             args.family,
@@ -300,6 +340,7 @@ def _run(args, recipe):
             # A command that runs when pasted (not `python '-m zoo'`).
             training_command=shlex.join(["python", "-m", "zoo"]
                                         + args.argv),
+            options=options,
         )
     except KeyboardInterrupt:
         print(f"error: {_INTERRUPTED} (checkpoints are kept in "

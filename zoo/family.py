@@ -167,6 +167,11 @@ class PresetSpec(_Declaration):
             `"val"`, `"test"` or `"trainval"`), or `None` where the data
             are not input/label pairs (episodes, trajectories).
             `python -m zoo prune` fine-tunes on it.
+        train_options: bool. Whether the recipe trains through
+            `zoo.training.fit_resumable` and so takes
+            `zoo.training.TrainOptions` (`zoo train --schedule,
+            --batch-size, --auto-scale-lr, --energy`) and the
+            `"dfp_int16"` precision; `False` refuses them up front.
 
     Example:
 
@@ -176,8 +181,9 @@ class PresetSpec(_Declaration):
     """
 
     _fields = ("name", "task_cls", "train", "evaluate", "inputs",
-               "description", "data")
-    _defaults = {"inputs": (), "description": "", "data": None}
+               "description", "data", "train_options")
+    _defaults = {"inputs": (), "description": "", "data": None,
+                 "train_options": True}
 
 
 class Family(_Declaration):

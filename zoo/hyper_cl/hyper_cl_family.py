@@ -105,6 +105,8 @@ FAMILY = Family(
             ),
             description="Continual learning hypernetwork on 10 "
                         "permuted-digits tasks",
+            # Trains with its own loops, not fit_resumable.
+            train_options=False,
         ),
     ),
     demo_tabs=(

@@ -96,6 +96,8 @@ FAMILY = Family(
                         "predict: an image + question (JSON) or a digit "
                         "picture (\"which digit is it?\") -> answer "
                         "classes of the full model",
+            # Trains with its own loops, not fit_resumable.
+            train_options=False,
         ),
     ),
     demo_tabs=(
