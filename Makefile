@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# The CPU build of torch first, so nothing pulls a CUDA build later.
 	$(BIN)/pip install -q "torch==2.13.0"
-	$(BIN)/pip install -q -e ".[jax,torch,dev]"
+	$(BIN)/pip install -q -e ".[jax,torch,dev,energy,search]"
 	touch $(STAMP)
 
 install: $(STAMP)
