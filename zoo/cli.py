@@ -1,4 +1,5 @@
-"""Command line interface: `python -m zoo {list,info,predict,eval,train}`.
+"""Command line interface: `python -m zoo {list,info,predict,eval,train,
+prune,search}`.
 
 The Keras backend is chosen by `KERAS_BACKEND` before Keras is imported;
 `train --backend B` re-runs the command in a child process with that
@@ -62,6 +63,10 @@ def _parser():
                    "of all prunable weights (0: off)")
     p.add_argument("--learning-rate", type=float, default=3e-4)
     _run_options(p)
+    # zoo.search imports neither Keras nor PyGlove at import time.
+    from zoo import search
+
+    search.add_parser(sub)
     return parser
 
 
@@ -350,6 +355,12 @@ def _run(args, recipe):
     return 0
 
 
+def _cmd_search(args):
+    from zoo import search
+
+    return search.run_command(args)
+
+
 _COMMANDS = {
     "list": _cmd_list,
     "info": _cmd_info,
@@ -357,6 +368,7 @@ _COMMANDS = {
     "eval": _cmd_eval,
     "train": _cmd_train,
     "prune": _cmd_prune,
+    "search": _cmd_search,
 }
 
 

@@ -54,7 +54,8 @@ def check_preset(name):
 
 
 def build_forecaster(system, context_length=24, seed=0, total_steps=1000,
-                     learning_rate=3e-3, **backbone_kwargs):
+                     learning_rate=3e-3, weight_decay=None,
+                     **backbone_kwargs):
     """A compiled forecaster for a system (Adam, cosine decay, clipping).
 
     Args:
@@ -64,6 +65,8 @@ def build_forecaster(system, context_length=24, seed=0, total_steps=1000,
         seed: int. Initialiser seed.
         total_steps: int. Training steps (for the cosine schedule).
         learning_rate: float. Initial learning rate.
+        weight_decay: float or `None`. Adam's decoupled weight decay
+            (`None`: none, the presets' recipe).
         **backbone_kwargs: `ForecasterBackbone` arguments (`cell`,
             `units`, `attention`, `gating`, `recurrence`, ...).
 
@@ -84,6 +87,8 @@ def build_forecaster(system, context_length=24, seed=0, total_steps=1000,
     schedule = keras.optimizers.schedules.CosineDecay(
         learning_rate, max(1, total_steps), alpha=0.01
     )
-    model.compile(optimizer=keras.optimizers.Adam(schedule,
-                                                  global_clipnorm=1.0))
+    decay = {} if weight_decay is None else {"weight_decay": weight_decay}
+    model.compile(optimizer=keras.optimizers.Adam(
+        schedule, global_clipnorm=1.0, **decay
+    ))
     return model

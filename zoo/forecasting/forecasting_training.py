@@ -21,19 +21,32 @@ _REFERENCES = [
     "forecasting of complex spatiotemporal dynamics. arXiv:1910.05266",
 ]
 
+# Overrides that change the recipe rather than the backbone.
+_RECIPE_KEYS = ("learning_rate", "batch_size", "weight_decay")
 
-def train_preset(name, epochs=None, out_dir=None, seed=0, verbose=2):
+
+def train_preset(name, epochs=None, out_dir=None, seed=0, verbose=2,
+                 eval_split="test", **overrides):
     """Trains a forecasting preset; returns model, metrics and metadata.
 
     Teacher forcing on the z-scored training windows of the preset's
     system (Adam, cosine decay, global clipnorm 1), then the test
     metrics of `evaluate_system`. The other arguments, the return value
     and the dtype policy follow the recipe contract of
-    `zoo.family.PresetSpec` (`train`).
+    `zoo.family.PresetSpec` (`train`). Without overrides and with
+    `eval_split="test"` this is the bundled preset's recipe; `zoo.search`
+    runs trials with overrides and `eval_split="val"` (the validation
+    trajectory; training always uses the training trajectory only).
 
     Args:
         name: str. A key of `zoo.forecasting.forecasting_presets.PRESETS`.
         epochs, out_dir, seed, verbose: see `zoo.family.PresetSpec`.
+        eval_split: str. `"test"` or `"val"`: the trajectory of the
+            returned metrics.
+        **overrides: recipe entries (`learning_rate`, `batch_size`,
+            `weight_decay`: Adam's decoupled decay, 0 by default) or
+            `ForecasterBackbone` arguments (`units`, `depth`,
+            `num_layers`, `num_heads`, `window`, ...).
 
     Example:
 
@@ -42,19 +55,31 @@ def train_preset(name, epochs=None, out_dir=None, seed=0, verbose=2):
     ```
     """
     cfg = check_preset(name)
+    cfg["backbone"] = dict(cfg["backbone"])
+    for key, value in overrides.items():
+        if key in _RECIPE_KEYS:
+            cfg[key] = value
+        else:
+            cfg["backbone"][key] = value
     epochs = epochs or cfg["epochs"]
     system = cfg["system"]
     length = cfg["context_length"]
     x, y = training_windows(system, length)
     steps = epochs * int(np.ceil(len(x) / cfg["batch_size"]))
+    decay = {"weight_decay": cfg["weight_decay"]} \
+        if cfg.get("weight_decay") else {}
     model = build_forecaster(system, context_length=length, seed=seed,
                              total_steps=steps,
                              learning_rate=cfg["learning_rate"],
-                             **cfg["backbone"])
+                             **decay, **cfg["backbone"])
     fit_resumable(model, x, y, epochs=epochs, out_dir=out_dir,
                   batch_size=cfg["batch_size"], verbose=verbose)
-    metrics = evaluate_system(model, system)
+    metrics = evaluate_system(model, system, split=eval_split)
     metadata = _metadata(model, cfg, epochs, steps)
+    if overrides:
+        metadata["overrides"] = dict(overrides)
+    if eval_split != "test":
+        metadata["metrics_split"] = eval_split
     return model, metrics, metadata
 
 

@@ -44,6 +44,9 @@ PRESETS = {
     ),
 }
 WARMUP_FRACTION = 0.08
+# Optimizer settings a preset entry may lack; `build_terminator` takes
+# them as overrides of the entry (not of the backbone).
+_OPTIMIZER_KEYS = ("weight_decay", "beta_1", "beta_2")
 
 
 def preset_config(name):
@@ -174,7 +177,9 @@ def make_optimizer(kind, learning_rate, total_steps, weight_decay=0.0,
         kind: str. `"kar3"`, `"adam"` or `"adamw"`.
         learning_rate: float. Peak learning rate.
         total_steps: int. Training steps.
-        weight_decay: float. Decoupled decay (`"adamw"`).
+        weight_decay: float. Decoupled decay (`"adamw"`; also Kar3 and
+            Adam when non-zero, through the base optimizer's
+            `weight_decay`).
         beta_1: float or `None`. Kar3/Adam `beta_1` (defaults of each).
         beta_2: float or `None`. Kar3/Adam `beta_2`.
 
@@ -192,18 +197,20 @@ def make_optimizer(kind, learning_rate, total_steps, weight_decay=0.0,
         1e-8 * learning_rate, max(1, total_steps - warmup), alpha=0.0,
         warmup_target=learning_rate, warmup_steps=warmup,
     )
-    betas = {}
+    kwargs = {}
     if beta_1 is not None:
-        betas["beta_1"] = beta_1
+        kwargs["beta_1"] = beta_1
     if beta_2 is not None:
-        betas["beta_2"] = beta_2
+        kwargs["beta_2"] = beta_2
+    if weight_decay and kind != "adamw":
+        kwargs["weight_decay"] = weight_decay
     if kind == "kar3":
-        return Kar3(schedule, **betas)
+        return Kar3(schedule, **kwargs)
     if kind == "adam":
-        return keras.optimizers.Adam(schedule, **betas)
+        return keras.optimizers.Adam(schedule, **kwargs)
     if kind == "adamw":
         return keras.optimizers.AdamW(schedule, weight_decay=weight_decay,
-                                      **betas)
+                                      **kwargs)
     raise ValueError(
         "`kind` must be 'kar3', 'adam' or 'adamw'. Received: "
         f"kind={kind!r}"
@@ -218,9 +225,11 @@ def build_terminator(name, seed=0, num_train=None, **overrides):
         seed: int. Initialiser seed.
         num_train: int or `None`. Training set size (for the schedule);
             `None` counts the preset's train+val split.
-        **overrides: preset entries or backbone arguments to change
-            (ablations): e.g. `slow_loss_weight=0.0`,
-            `global_branch=False`, `optimizer="kar3"`.
+        **overrides: preset entries, optimizer settings
+            (`weight_decay`, `beta_1`, `beta_2`) or backbone arguments to
+            change (ablations, search): e.g. `slow_loss_weight=0.0`,
+            `global_branch=False`, `optimizer="kar3"`,
+            `hidden_dims=(16, 32)`, `learning_rate=3e-3`.
 
     Returns:
         A compiled `zoo.TerminatorClassifier`.
@@ -234,7 +243,7 @@ def build_terminator(name, seed=0, num_train=None, **overrides):
     cfg = preset_config(name)
     backbone_kwargs = dict(cfg["backbone"])
     for key, value in overrides.items():
-        if key in cfg:
+        if key in cfg or key in _OPTIMIZER_KEYS:
             cfg[key] = value
         else:
             backbone_kwargs[key] = value

@@ -15,7 +15,7 @@ _MNIST1D_CLASSES = tuple(str(i) for i in range(10))
 
 
 def fit_model(model, dataset, shuffled, epochs, batch_size, out_dir,
-              verbose=2, data=None):
+              verbose=2, data=None, eval_split="test"):
     """Trains on the train+val split with checkpoints; evaluates on test.
 
     Args:
@@ -28,10 +28,13 @@ def fit_model(model, dataset, shuffled, epochs, batch_size, out_dir,
         verbose: int. Keras verbosity.
         data: `(x, y)` of the train+val split when the caller has
             loaded it already (`load_data(dataset, "trainval",
-            shuffled)`), else `None`.
+            shuffled)`, or another split), else `None`.
+        eval_split: str. The split evaluated after training (`"test"`;
+            `"val"` when `data` is the `"train"` split, as in
+            `zoo.search`).
 
     Returns:
-        The test metrics dict (`terminator_eval.evaluate_split`).
+        The metrics dict of `eval_split` (`terminator_eval.evaluate_split`).
 
     Example:
 
@@ -44,7 +47,7 @@ def fit_model(model, dataset, shuffled, epochs, batch_size, out_dir,
         else data
     fit_resumable(model, x, y, epochs=epochs, out_dir=out_dir,
                   batch_size=batch_size, verbose=verbose)
-    return evaluate_split(model, dataset, shuffled, "test")
+    return evaluate_split(model, dataset, shuffled, eval_split)
 
 
 def train_baseline(kind, dataset, shuffled, out_dir, seed=0, epochs=60,
@@ -142,19 +145,28 @@ def _metadata(cfg, epochs):
 
 
 def train_preset(name, epochs=None, out_dir=None, seed=0, verbose=2,
-                 **overrides):
+                 train_split="trainval", eval_split="test", **overrides):
     """Trains a Terminator preset; returns model, metrics and metadata.
 
     The train+val split is loaded once: it sizes the schedule and is
     trained on. The dtype policy is the caller's (`zoo.training.train`
-    sets it).
+    sets it). With the defaults (no overrides, `"trainval"` / `"test"`)
+    this is the bundled preset's recipe; `zoo.search` runs trials with
+    `train_split="train"`, `eval_split="val"` and config overrides.
 
     Args:
         name: str. A key of `terminator_presets.PRESETS`.
         epochs, out_dir, seed, verbose: the recipe contract of
             `zoo.family.PresetSpec` (`train`), which also says what is
             returned.
-        **overrides: passed to `build_terminator` (ablations).
+        train_split: str. The split trained on (`"trainval"`, or
+            `"train"` to keep `"val"` for model selection).
+        eval_split: str. The split of the returned metrics.
+        **overrides: passed to `build_terminator` (ablations, search):
+            preset entries (`learning_rate`, `epochs`, ...), optimizer
+            settings (`weight_decay`) or backbone arguments
+            (`hidden_dims`, `stem_channels`, `local_kernel_sizes`,
+            `dropout`, ...).
 
     Example:
 
@@ -163,13 +175,26 @@ def train_preset(name, epochs=None, out_dir=None, seed=0, verbose=2,
     ```
     """
     cfg = preset_config(name)
+    changed = dict(overrides)
     if epochs is not None:
         overrides["epochs"] = epochs
     epochs = overrides.get("epochs", cfg["epochs"])
-    x, y = load_data(cfg["dataset"], "trainval", cfg["shuffled"])
+    x, y = load_data(cfg["dataset"], train_split, cfg["shuffled"])
     model = build_terminator(name, seed=seed, num_train=len(y),
                              **overrides)
     metrics = fit_model(model, cfg["dataset"], cfg["shuffled"], epochs,
-                        cfg["batch_size"], out_dir, verbose, data=(x, y))
-    return model, metrics, _metadata(cfg, epochs)
+                        cfg["batch_size"], out_dir, verbose, data=(x, y),
+                        eval_split=eval_split)
+    metadata = _metadata(cfg, epochs)
+    if (train_split, eval_split) != ("trainval", "test"):
+        metadata["split"] = {
+            "train": f"{train_split} ({len(y)})",
+            eval_split: f"{eval_split} ({metrics['num_examples']})",
+        }
+    if changed:
+        metadata["overrides"] = {
+            key: list(value) if isinstance(value, tuple) else value
+            for key, value in changed.items()
+        }
+    return model, metrics, metadata
 
