@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 7860
 
-.PHONY: demo test lint bench presets goldens install clean
+.PHONY: demo test lint bench bench-kit presets goldens install clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,17 @@ bench: $(STAMP)
 	$(BIN)/python scripts/family_targets.py bench
 	KERAS_BACKEND=jax $(BIN)/python scripts/bench_hub_load.py --duration 20 \
 		--queue 64:2 --queue 16:2
+	$(MAKE) bench-kit
+
+# The training kit (issue 16): schedules, LR-batch scaling, DFP INT16,
+# energy and recipe search. The Terminator cells of bench_uba/bench_dfp
+# take hours on a 2-core CPU: add them with --models/--only.
+bench-kit: $(STAMP)
+	KERAS_BACKEND=jax $(BIN)/python scripts/bench_uba.py
+	KERAS_BACKEND=jax $(BIN)/python scripts/bench_lr_batch.py
+	KERAS_BACKEND=jax $(BIN)/python scripts/bench_dfp.py --only hyper_mlp_digits
+	KERAS_BACKEND=jax $(BIN)/python scripts/bench_energy.py \
+		--presets hyper_mlp_digits --repeats 3
 
 presets: $(STAMP)
 	$(BIN)/python scripts/family_targets.py presets

@@ -222,3 +222,44 @@ def test_cli_flags_reach_the_recipe(tmp_path, capsys):
     code = cli.main(["train", "token_exit_vlm_digits", "--batch-size", "8",
                      "--out", str(tmp_path / "c")])
     assert code == 2 and "takes no" in capsys.readouterr().err
+
+
+def test_every_option_composes_and_resumes(tmp_path, monkeypatch):
+    # The example, on a fast recipe: UBA, DFP INT16, energy,
+    # another batch with the rate rescaled; then a resumed second run.
+    from zoo import dfp_training
+
+    out = str(tmp_path / "run")
+    options = TrainOptions(schedule="uba", phi=4.0, batch_size=64,
+                           auto_scale_lr=True, energy=True)
+    disabled = []
+    disable = dfp_training.disable_dfp
+
+    def spy(model):
+        before = len(dfp_training.dfp_layers(model))
+        disable(model)
+        disabled.append((before, len(dfp_training.dfp_layers(model))))
+
+    monkeypatch.setattr(dfp_training, "disable_dfp", spy)
+    preset, metrics = training.train(
+        "hyper_mlp_digits", out, epochs=1, precision="dfp_int16",
+        verbose=0, options=options, preset_name="one")
+    assert metrics["accuracy"] > 0.1
+    meta = zoo.read_metadata(preset)
+    assert meta["precision"] == "dfp_int16"
+    assert meta["training_options"]["energy"] is True
+    (applied,) = meta["training_options"]["applied"]
+    assert applied["kind"] == "uba" and applied["batch_size"] == 64
+    rows = training.read_log(os.path.join(out, "log.csv"))
+    assert len(rows) == 1
+    for key in ("energy_j", "power_w", "co2eq_g", "energy_source"):
+        assert key in rows[0], key
+    # The model trained in DFP (its layers switched) and was switched
+    # back to float before the preset was saved.
+    ((before, after),) = disabled
+    assert before >= 3 and after == 0
+    # Resuming with the same options continues to 2 epochs.
+    training.train("hyper_mlp_digits", out, epochs=2, precision="dfp_int16",
+                   verbose=0, options=options, preset_name="two")
+    assert [int(r["epoch"]) for r in training.read_log(
+        os.path.join(out, "log.csv"))] == [0, 1]
