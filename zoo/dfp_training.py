@@ -38,8 +38,11 @@ Decisions:
   (`RHNCell`, the token-exit decoder, the hypernetworks' heads) are not
   covered: only the classes listed above are.
 - Transposed convolutions are not covered.
-- Wrapping is per instance (an instance attribute `call`, or `_forward`
-  for the functional layers), never a class change: `get_config`, the
+- Wrapping is per instance (an instance attribute `call`, `_forward`
+  for the functional layers, or the product hooks `hyper_kernel`,
+  `global_product`, `depthwise_product` of the Terminator layers, which
+  call the class' own method on quantised operands), never a class
+  change: `get_config`, the
   weights and `.keras` files are those of the float model, and a model
   saved while enabled loads as a float model. The compiled train, test
   and predict functions are dropped so that the next `fit` retraces.
@@ -63,14 +66,9 @@ from layers.functional import FunctionalConv2D
 from layers.functional import FunctionalDense
 from layers.functional import _dense_forward
 from layers.hyper_dense import HyperDense
-from layers.hyperzzw.block import _LOCAL_PAIRS
 from layers.hyperzzw.block import TerminatorBlock
 from layers.hyperzzw.global_operator import HyperZZW
-from layers.hyperzzw.global_operator import hyperzzw_global
 from layers.hyperzzw.local_kernels import ContextLocalConv
-from layers.hyperzzw.local_kernels import per_sample_depthwise_conv
-from layers.hyperzzw.standardization import _standardize_by_statistics
-from layers.hyperzzw.standardization import instance_standardize
 from zoo import dfp_reference
 
 # layer -> {"bits": int or None (identity, tests only), "attrs": [names]}
@@ -240,82 +238,44 @@ def _hyper_dense(layer):
     return {"call": call}
 
 
-def _global(layer, z, values, rank, mode):
-    _record(layer, "global", z, values, rank=rank, mode=mode)
-    y = hyperzzw_global(_qx(layer, z), _qx(layer, values), rank, mode)
-    return _qg(layer, y)
+def _global_hooks(layer):
+    """The product hooks of `TerminatorBlock` and `HyperZZW`: the slow
+    kernel is quantised before `x * K`; `z` and the values before the
+    global product, whose output gradient is quantised."""
+    cls = type(layer)
 
+    def global_product(z, values):
+        _record(layer, "global", z, values, rank=layer.rank,
+                mode=layer.global_mode)
+        y = cls.global_product(layer, _qx(layer, z), _qx(layer, values))
+        return _qg(layer, y)
 
-def _hyperzzw(layer):
-    def call(inputs, kernel, values=None):
-        z = inputs * _qx(layer, ops.cast(kernel, inputs.dtype))
-        values = z if values is None else values
-        return _global(layer, z, values, layer.rank, layer.global_mode)
+    if isinstance(layer, TerminatorBlock):
+        def hyper_kernel(dtype):
+            return _qx(layer, cls.hyper_kernel(layer, dtype))
+    else:
+        def hyper_kernel(kernel, dtype):
+            return _qx(layer, cls.hyper_kernel(layer, kernel, dtype))
 
-    return {"call": call}
+    return {"global_product": global_product, "hyper_kernel": hyper_kernel}
 
 
 def _local_conv(layer):
-    def call(inputs, context=None, training=None):
-        kernel = layer.generate(inputs if context is None else context,
-                                training=training)
+    cls = type(layer)
+
+    def depthwise_product(inputs, kernel):
         _record(layer, "sample_depthwise", inputs, kernel)
-        y = per_sample_depthwise_conv(_qx(layer, inputs),
-                                      _qx(layer, kernel))
-        y = _qg(layer, y)
-        if layer.mixer is not None:
-            y = layer.mixer(y)
-        y = _standardize_by_statistics(layer, y, instance_standardize,
-                                       training)
-        return keras.activations.gelu(y)
+        y = cls.depthwise_product(layer, _qx(layer, inputs),
+                                  _qx(layer, kernel))
+        return _qg(layer, y)
 
-    return {"call": call}
-
-
-def _terminator_block(layer):
-    def call(inputs, skip=None, training=None):
-        x = inputs
-        kernel = _qx(layer, ops.cast(layer.global_kernel(), x.dtype))
-        z = x * kernel
-        fast = instance_standardize(layer.rgu_z(z) + layer.rgu_x(x))
-        mix = instance_standardize(x if layer.mix is None else layer.mix(x))
-        hci = layer.channel_interaction(instance_standardize(x), context=x)
-        named = {"x": x, "mix": mix, "hci": hci}
-        local = [
-            conv(named[pair[1]], context=named[pair[0]], training=training)
-            for conv, pair in zip(layer.local_convs, _LOCAL_PAIRS)
-        ]
-        branches = [fast, mix]
-        if layer.global_branch:
-            def g(values):
-                return _global(layer, z, values, layer.rank,
-                               layer.global_mode)
-
-            out = g(fast)
-            out_x = g(mix)
-            out_hci = g(hci)
-            out_glu = ops.sigmoid(out) * out
-            x_hyp = layer.hyper_interaction(x, context=out_glu)
-            branches += [out, out_x, out_hci, out_glu, x_hyp]
-        branches += local
-        if skip is not None:
-            branches.append(ops.cast(skip, x.dtype))
-        y = layer.bottleneck(ops.concatenate(branches, axis=-1))
-        y = keras.activations.gelu(
-            layer.standardization(y, training=training)
-        )
-        if layer.dropout > 0:
-            y = layer.spatial_dropout(y, training=training)
-        return y
-
-    return {"call": call}
+    return {"depthwise_product": depthwise_product}
 
 
 # Most specific classes first.
 _WRAPPERS = (
-    (TerminatorBlock, _terminator_block),
+    ((TerminatorBlock, HyperZZW), _global_hooks),
     (ContextLocalConv, _local_conv),
-    (HyperZZW, _hyperzzw),
     (HyperDense, _hyper_dense),
     ((FunctionalDense, FunctionalConv2D), _functional),
     ((keras.layers.SeparableConv1D, keras.layers.SeparableConv2D),

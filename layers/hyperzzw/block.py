@@ -248,9 +248,35 @@ class TerminatorBlock(keras.layers.Layer):
         """
         return self.slow_net.generate()
 
+    def hyper_kernel(self, dtype):
+        """The hyper-kernel `K` as it meets the activations (`x * K`).
+
+        The product hooks `hyper_kernel` and `global_product` are what
+        `zoo.dfp_training` wraps to train in DFP INT16.
+
+        Args:
+            dtype: the compute dtype of the activations.
+
+        Returns:
+            `global_kernel()` cast to `dtype`.
+        """
+        return ops.cast(self.global_kernel(), dtype)
+
+    def global_product(self, z, values):
+        """The global HyperZ·Z·W product of `z` with `values`.
+
+        Args:
+            z: the hyper-kernel times the input, `x * K`.
+            values: the branch it mixes (fast, mix or hci).
+
+        Returns:
+            `hyperzzw_global(z, values, rank, global_mode)`.
+        """
+        return hyperzzw_global(z, values, self.rank, self.global_mode)
+
     def call(self, inputs, skip=None, training=None):
         x = inputs
-        kernel = ops.cast(self.global_kernel(), x.dtype)
+        kernel = self.hyper_kernel(x.dtype)
         z = x * kernel
         fast = instance_standardize(self.rgu_z(z) + self.rgu_x(x))
         mix = instance_standardize(
@@ -264,13 +290,9 @@ class TerminatorBlock(keras.layers.Layer):
         ]
         branches = [fast, mix]
         if self.global_branch:
-            def g(values):
-                return hyperzzw_global(z, values, self.rank,
-                                       self.global_mode)
-
-            out = g(fast)
-            out_x = g(mix)
-            out_hci = g(hci)
+            out = self.global_product(z, fast)
+            out_x = self.global_product(z, mix)
+            out_hci = self.global_product(z, hci)
             out_glu = ops.sigmoid(out) * out
             x_hyp = self.hyper_interaction(x, context=out_glu)
             branches += [out, out_x, out_hci, out_glu, x_hyp]

@@ -109,10 +109,36 @@ class HyperZZW(keras.layers.Layer):
         _check_like_inputs("values", values_shape, inputs_shape, grid, c)
         self.built = True
 
-    def call(self, inputs, kernel, values=None):
-        z = inputs * ops.cast(kernel, inputs.dtype)
-        values = z if values is None else values
+    def hyper_kernel(self, kernel, dtype):
+        """The hyper-kernel as it meets the activations (a product hook
+        that `zoo.dfp_training` wraps for DFP INT16).
+
+        Args:
+            kernel: the slow network's kernel.
+            dtype: the compute dtype of the activations.
+
+        Returns:
+            `kernel` cast to `dtype`.
+        """
+        return ops.cast(kernel, dtype)
+
+    def global_product(self, z, values):
+        """`hyperzzw_global(z, values, rank, global_mode)` (a product
+        hook, like `hyper_kernel`).
+
+        Args:
+            z: the hyper-kernel times the input.
+            values: the values mixed by the global product.
+
+        Returns:
+            The global product, shaped like `values`.
+        """
         return hyperzzw_global(z, values, self.rank, self.global_mode)
+
+    def call(self, inputs, kernel, values=None):
+        z = inputs * self.hyper_kernel(kernel, inputs.dtype)
+        values = z if values is None else values
+        return self.global_product(z, values)
 
     def compute_output_shape(self, inputs_shape, kernel_shape=None,
                              values_shape=None):

@@ -277,10 +277,24 @@ class ContextLocalConv(_SirenStackMixin, keras.layers.Layer):
             + (self.channels,)
         )
 
+    def depthwise_product(self, inputs, kernel):
+        """The generated per-sample depthwise kernel applied to `inputs`.
+
+        A product hook (`zoo.dfp_training` wraps it for DFP INT16).
+
+        Args:
+            inputs: `(B, *spatial, C)` values.
+            kernel: `(B or 1, *kernel_size, C)` generated kernel.
+
+        Returns:
+            `per_sample_depthwise_conv(inputs, kernel)`.
+        """
+        return per_sample_depthwise_conv(inputs, kernel)
+
     def call(self, inputs, context=None, training=None):
         kernel = self.generate(inputs if context is None else context,
                                training=training)
-        y = per_sample_depthwise_conv(inputs, kernel)
+        y = self.depthwise_product(inputs, kernel)
         if self.mixer is not None:
             y = self.mixer(y)
         y = _standardize_by_statistics(self, y, instance_standardize,
