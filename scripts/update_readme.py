@@ -985,9 +985,10 @@ def dfp_table() -> str:
     rows.sort(key=lambda r: (r["model"], order.get(r["precision"], 2)))
 
     def metric(r):
-        key = "vpt_lyapunov" if r["metric"] == "vpt" else "top1"
+        key = "vpt_lyapunov" if r["metric"].startswith("vpt") else "top1"
+        value = _num(r[key], ".4f" if key == "vpt_lyapunov" else ".2f")
         # One seed: no spread.
-        return f"{r[key]} ± {_num(r['std'])}" if r["std"] else r[key]
+        return f"{value} ± {_num(r['std'])}" if r["std"] else value
 
     def target(r):
         if r["precision"] != "dfp_int16":
@@ -1000,10 +1001,12 @@ def dfp_table() -> str:
          "DFP gap (target)", "DFP weights in float32",
          "int32 overflows (one accumulator / chunks)"), rows,
         lambda r: [r["model"], r["precision"],
-                   f"{r['metric']} {metric(r)}", r["seed"].replace("+", " "),
+                   f"{r['metric']} {metric(r)}",
+                   r["seed"].replace("+", " "),
                    r["epochs"], target(r),
-                   _num(r["float_inference"]) if r["float_inference"]
-                   else "—",
+                   _num(r["float_inference"],
+                        ".4f" if r["metric"].startswith("vpt") else ".2f")
+                   if r["float_inference"] else "—",
                    (f"{r['overflows_unchunked']} / {r['overflows_chunked']} "
                     f"(chunk {r['chunk']})") if r["overflows_unchunked"]
                    else "—"]),
@@ -1014,7 +1017,9 @@ def dfp_table() -> str:
             "(column 7). Overflows: int32 accumulators of the DFP products "
             "of the trained model on 64 test inputs, replayed bit-exactly "
             "(`zoo.dfp_training.dfp_overflow_report`), summed over layers "
-            "and seeds (per layer: `results-dfp-overflow.csv`). The "
+            "and seeds (per layer: `results-dfp-overflow.csv`). In "
+            "rhn_attention_ks only the Dense products are DFP (the RHN "
+            "cell's recurrence is not covered). The "
             "paper's 1.8x training throughput is a Knights Mill hardware "
             "result; here DFP is emulated (slower than float32). "
             f"{rows[0]['backend']}, {rows[0]['cpu']}, {rows[0]['date']}. "
