@@ -75,6 +75,25 @@ def _fake_quantize(x, bits):
     return mantissas * _pow2(e_s), mantissas, e_s
 
 
+def _with_gradient(x, forward, backward):
+    """`forward(x)` whose gradient is `backward(upstream)`.
+
+    `ops.custom_gradient` passes the upstream gradient positionally on
+    TensorFlow and as `upstream=` elsewhere: handled here, once.
+    """
+
+    @ops.custom_gradient
+    def fn(value):
+        def grad_fn(*args, upstream=None):
+            if upstream is None:
+                (upstream,) = args
+            return backward(upstream)
+
+        return forward(value), grad_fn
+
+    return fn(x)
+
+
 def dfp_mantissas(x, bits=16):
     """DFP mantissas (as float32 integers) and exponent of a tensor.
 
@@ -126,17 +145,9 @@ def dfp_quantize(x, bits=16):
     bits = _check_bits(bits)
     x = _as_tensor(x)
     dtype = x.dtype
-
-    @ops.custom_gradient
-    def quantize(value):
-        def grad_fn(*args, upstream=None):
-            if upstream is None:
-                (upstream,) = args
-            return upstream
-
-        return ops.cast(_fake_quantize(value, bits)[0], dtype), grad_fn
-
-    return quantize(x)
+    return _with_gradient(
+        x, lambda value: ops.cast(_fake_quantize(value, bits)[0], dtype),
+        lambda upstream: upstream)
 
 
 def dfp_quantize_gradient(x, bits=16):
@@ -166,16 +177,8 @@ def dfp_quantize_gradient(x, bits=16):
     """
     bits = _check_bits(bits)
     x = _as_tensor(x)
-
-    @ops.custom_gradient
-    def identity(value):
-        def grad_fn(*args, upstream=None):
-            if upstream is None:
-                (upstream,) = args
-            q = _fake_quantize(upstream, bits)[0]
-            return ops.cast(q, upstream.dtype)
-
-        return ops.multiply(value, 1.0), grad_fn
-
-    return identity(x)
+    return _with_gradient(
+        x, lambda value: ops.multiply(value, 1.0),
+        lambda upstream: ops.cast(_fake_quantize(upstream, bits)[0],
+                                  upstream.dtype))
 
