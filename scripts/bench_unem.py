@@ -29,6 +29,28 @@ float32 rounding; the `backend` column records it). Writes, atomically:
 
 The 5-shot Gaussian UNEM is the bundled `unem_gaussian_5shot` preset;
 the 1- and 10-shot ones are trained here with the same recipe and seed.
+
+`--part NAME` runs one seeded study instead (`--seeds`, default 3, seeds
+of meta-training: task sampling and Keras seed), one row per seed plus a
+`seed=mean` row with `top1_std`:
+
+- `digits-protocol` -> `scripts/results/results-unem-digits-protocol.csv`:
+  why UNEM trails nearest prototype on digits features. One change at a
+  time from the `all` protocol: features raw or centred on the base-class
+  mean and L2-normalised (`cl2n`); meta-train tasks from the encoder's own
+  classes (`base`), from classes the extractor never saw (`mirror`: digits
+  0-4 through an encoder trained on 5-9, as the reference meta-trains on
+  unseen validation classes) or, as a diagnostic upper bound, from the
+  test classes themselves (`oracle`); the 64-d hidden layer as features.
+  Per-task whitening (`whiten`: `baselines.whiten_episodes`, the
+  support's shrunk within-class covariance, so that the isotropic
+  Gaussian model of UNEM holds better). Validation tasks (digits 0-4
+  test split through the mirror encoder) choose the protocol and the
+  shrinkage. Control: the same task shape in a 5-class
+  Gaussian world.
+- `dirichlet-seeds` -> `scripts/results/results-unem-dirichlet-seeds.csv`:
+  UNEM-Dirichlet meta-trained from the reference and from the small
+  initialisation, test and val tasks.
 """
 
 import argparse
@@ -52,6 +74,7 @@ from _bench_common import write_csv_atomic  # noqa: E402
 import zoo  # noqa: E402
 from zoo.data import load_digits  # noqa: E402
 from zoo.data.few_shot_episodes import FeatureBankWorld  # noqa: E402
+from zoo.data.few_shot_episodes import GaussianClassWorld  # noqa: E402
 from zoo.data.few_shot_episodes import ZeroShotLogitsWorld  # noqa: E402
 from zoo.data.few_shot_episodes import sample_episodes  # noqa: E402
 from zoo.unem import baselines  # noqa: E402
@@ -78,7 +101,10 @@ def _common(args) -> dict:
         "date": today(),
         "command": run_command(
             keras.backend.backend(), "bench_unem.py",
-            args.num_tasks != 1000 and f"--num-tasks {args.num_tasks}"),
+            args.num_tasks != 1000 and f"--num-tasks {args.num_tasks}",
+            args.part != "all" and f"--part {args.part}",
+            args.part != "all" and args.seeds != 3
+            and f"--seeds {args.seeds}"),
     }
 
 
@@ -172,19 +198,24 @@ def gaussian_fewshot(args, rows: list, params_rows: list) -> None:
         print(f"gaussian {shots}-shot done", flush=True)
 
 
-def _digits_encoder():
-    """MLP 64-64-32 trained on digits 0-4; features of the 32-d layer."""
+def _digits_encoder(first_class=0, both_layers=False):
+    """MLP 64-64-32 trained on digits first_class..first_class+4.
+
+    Returns the model of the 32-d layer's features, or of both hidden
+    layers `[64-d, 32-d]` with `both_layers`.
+    """
     keras.utils.set_random_seed(0)
     x, y = load_digits("train")
-    keep = y < 5
+    keep = (y >= first_class) & (y < first_class + 5)
     inputs = keras.Input((64,))
     h = keras.layers.Dense(64, activation="relu")(inputs)
     feats = keras.layers.Dense(32, activation="relu")(h)
     model = keras.Model(inputs, keras.layers.Dense(5)(feats))
     model.compile(keras.optimizers.Adam(1e-3), keras.losses.
                   SparseCategoricalCrossentropy(from_logits=True))
-    model.fit(x[keep], y[keep], epochs=40, batch_size=32, verbose=0)
-    return keras.Model(inputs, feats)
+    model.fit(x[keep], y[keep] - first_class, epochs=40, batch_size=32,
+              verbose=0)
+    return keras.Model(inputs, [h, feats] if both_layers else feats)
 
 
 def digits_fewshot(args, rows: list) -> None:
@@ -210,6 +241,272 @@ def digits_fewshot(args, rows: list) -> None:
     rows += _unem_rows("unem_gaussian", model, batch, yq, 5, 5,
                        "digits_5-9_features", args)
     print("digits done", flush=True)
+
+
+# Controlled digits runs (`--part digits-protocol`): (feature layer,
+# normalisation, meta-train source); one change at a time from the
+# first (the `all` part's protocol).
+DIGITS_CONDITIONS = (
+    ("dense32", "raw", "base"),
+    ("dense32", "raw", "mirror"),
+    ("dense32", "cl2n", "base"),
+    ("dense32", "cl2n", "mirror"),
+    ("dense32", "raw", "oracle"),
+    ("dense32", "cl2n", "oracle"),
+    ("dense64", "cl2n", "mirror"),
+    ("dense32", "whiten", "base"),
+    ("dense32", "whiten", "mirror"),
+)
+# Shrinkage of the per-task whitening (`baselines.whiten_episodes`):
+# the grid's best for nearest prototype on the validation tasks.
+WHITEN_SHRINKAGE_GRID = (0.02, 0.05, 0.1, 0.2)
+WHITEN_SHRINKAGE = 0.05
+DIGITS_META_TASKS = 300
+DIGITS_META_STEPS = 100
+_META_TRAIN_NOTES = {
+    "base": "meta-trained on the encoder's own classes 0-4",
+    "mirror": "meta-trained on digits 0-4 through a mirror encoder "
+              "(trained on 5-9)",
+    "oracle": "DIAGNOSTIC: meta-trained on the test classes 5-9 "
+              "themselves (other tasks)",
+}
+
+
+def _digits_banks():
+    """Feature banks of the controlled digits protocol.
+
+    Encoder A is the `all` part's (digits 0-4, train split); the test
+    tasks are A's features of digits 5-9 (all samples), as before. A
+    mirror encoder B (same recipe on digits 5-9) turns digits 0-4 into
+    classes it never saw, as the reference meta-trains on classes the
+    feature extractor did not see: its train+val samples of 0-4 give the
+    "mirror" meta-train tasks and its test samples of 0-4 the validation
+    tasks that choose the protocol. Returns `{(layer, norm): {split: (f,
+    y)}}` with splits test, val, base, mirror, oracle.
+    """
+    x_all, y_all = load_digits("all")
+    x_tv, y_tv = load_digits("trainval")
+    x_te, y_te = load_digits("test")
+    x_tr, y_tr = load_digits("train")
+    enc = {c: _digits_encoder(c, both_layers=True) for c in (0, 5)}
+
+    def feats(c, x):
+        return [np.asarray(f) for f in enc[c].predict(x, verbose=0)]
+
+    lo_all, hi_all = y_all < 5, y_all >= 5
+    raw = {
+        "test": (feats(0, x_all[hi_all]), y_all[hi_all] - 5),
+        "base": (feats(0, x_all[lo_all]), y_all[lo_all]),
+        "mirror": (feats(5, x_tv[y_tv < 5]), y_tv[y_tv < 5]),
+        "val": (feats(5, x_te[y_te < 5]), y_te[y_te < 5]),
+    }
+    raw["oracle"] = raw["test"]
+    # Base-class features of each encoder: its own training samples.
+    own = {0: feats(0, x_tr[y_tr < 5]), 5: feats(5, x_tr[y_tr >= 5])}
+    banks = {}
+    for li, layer in enumerate(("dense64", "dense32")):
+        for norm in ("raw", "cl2n"):
+            bank = {}
+            for split, (f, y) in raw.items():
+                f = f[li]
+                if norm == "cl2n":
+                    c = 5 if split in ("mirror", "val") else 0
+                    f = baselines.center_l2_normalize(
+                        f, base_features=own[c][li])
+                bank[split] = (f, y)
+            banks[(layer, norm)] = bank
+    return banks
+
+
+def _seed_rows(name, accs, common, **fields) -> list:
+    """One row per seed and a mean +- std row (`seed` = "mean")."""
+    out = [dict(fields, model=name, seed=s, top1=_pct(a), top1_std="",
+                n_seeds=1, top1_err=_pct(1 - a), **common)
+           for s, a in enumerate(accs)]
+    if len(accs) > 1:
+        mean = float(np.mean(accs))
+        out.append(dict(fields, model=name, seed="mean", top1=_pct(mean),
+                        top1_std=_pct(float(np.std(accs))),
+                        n_seeds=len(accs), top1_err=_pct(1 - mean),
+                        **common))
+    return out
+
+
+def digits_protocol(args, rows: list) -> None:
+    """Controlled runs: why UNEM trails nearest prototype on digits."""
+    banks = _digits_banks()
+    acc = baselines.accuracy
+    common = _common(args)
+    done_baselines = set()
+    for layer, norm, source in DIGITS_CONDITIONS:
+        bank = banks[(layer, "raw" if norm == "whiten" else norm)]
+
+        def prep(batch, norm=norm):
+            if norm != "whiten":
+                return batch
+            return baselines.whiten_episodes(batch, 5, WHITEN_SHRINKAGE)
+
+        world = FeatureBankWorld({k: v[0] for k, v in bank.items()},
+                                 {k: v[1] for k, v in bank.items()})
+        dim = bank["test"][0].shape[-1]
+        raw_evals = {
+            split: sample_episodes(world, split, args.num_tasks, 5,
+                                   k_eff=3, seed=seed)
+            for split, seed in (("test", unem_presets.TEST_TASK_SEED),
+                                ("val", unem_presets.VAL_TASK_SEED))
+        }
+        evals = {k: (prep(b), y) for k, (b, y) in raw_evals.items()}
+        dataset = f"digits_5-9_{layer}"
+        base = dict(shots=5, features=f"{layer} {norm}" + (
+                        f" (shrinkage {WHITEN_SHRINKAGE:g})"
+                        if norm == "whiten" else ""),
+                    num_tasks=args.num_tasks)
+        if (layer, norm) not in done_baselines:
+            done_baselines.add((layer, norm))
+            for split, (batch, yq) in evals.items():
+                ds = (dataset if split == "test"
+                      else f"digits_0-4_{layer}_mirror")
+                curve = baselines.lambda_curve(batch, yq, 5)
+                lam, best = max(curve, key=lambda p: p[1])
+                for m, a, note in (
+                    ("nearest_prototype",
+                     acc(baselines.nearest_prototype(batch, 5), yq),
+                     "inductive"),
+                    ("inductive_softmax",
+                     acc(baselines.inductive_softmax(batch, 5), yq),
+                     "inductive"),
+                    ("fixed_lambda_em_oracle", best,
+                     f"lambda={lam:g}, best on these tasks")):
+                    rows += _seed_rows(m, [a], common, **base,
+                                       dataset=ds, split=f"meta-{split}",
+                                       meta_train="", param_count=0,
+                                       note=note)
+                if norm != "whiten":
+                    continue
+                batch, yq = raw_evals[split]
+                for shrink in WHITEN_SHRINKAGE_GRID:
+                    white = baselines.whiten_episodes(batch, 5, shrink)
+                    a = acc(baselines.nearest_prototype(white, 5), yq)
+                    rows += _seed_rows(
+                        "nearest_prototype_shrinkage_grid", [a], common,
+                        **base, dataset=ds, split=f"meta-{split}",
+                        meta_train="", param_count=0,
+                        note=f"inductive, shrinkage={shrink:g}")
+        accs = {"test": [], "val": []}
+        for seed in range(args.seeds):
+            keras.utils.set_random_seed(seed)
+            offset = 777 if source == "oracle" else 0
+            train, ytrain = sample_episodes(
+                world, source, DIGITS_META_TASKS, 5, k_eff=3,
+                seed=unem_presets.TRAIN_TASK_SEED + seed + offset)
+            model = unem_presets.build_unem_gaussian(num_classes=5,
+                                                     feature_dim=dim)
+            model.fit(prep(train), ytrain, batch_size=DIGITS_META_TASKS,
+                      epochs=DIGITS_META_STEPS, verbose=0)
+            for split, (batch, yq) in evals.items():
+                accs[split].append(acc(predict_labels(model, batch), yq))
+            print(f"digits {layer} {norm} {source} seed {seed}: "
+                  f"test {accs['test'][-1]:.4f} val {accs['val'][-1]:.4f}",
+                  flush=True)
+        for split in ("test", "val"):
+            ds = dataset if split == "test" else f"digits_0-4_{layer}_mirror"
+            rows += _seed_rows("unem_gaussian", accs[split], common, **base,
+                               dataset=ds, split=f"meta-{split}",
+                               meta_train=source, param_count=21,
+                               note=_META_TRAIN_NOTES[source])
+    # Control: the same task shape (K = 5, queries from 3, 5 shots) in a
+    # world where the isotropic Gaussian model holds.
+    gworld = GaussianClassWorld(num_classes=(5, 5, 5))
+    batch, yq = sample_episodes(gworld, "test", args.num_tasks, 5, k_eff=3,
+                                seed=unem_presets.TEST_TASK_SEED)
+    base = dict(shots=5, features="gaussian", num_tasks=args.num_tasks,
+                dataset="gaussian_world_K5", split="meta-test")
+    gaccs = []
+    for seed in range(args.seeds):
+        keras.utils.set_random_seed(seed)
+        train, ytrain = sample_episodes(
+            gworld, "train", DIGITS_META_TASKS, 5, k_eff=3,
+            seed=unem_presets.TRAIN_TASK_SEED + seed)
+        model = unem_presets.build_unem_gaussian(num_classes=5)
+        model.fit(train, ytrain, batch_size=DIGITS_META_TASKS,
+                  epochs=DIGITS_META_STEPS, verbose=0)
+        gaccs.append(acc(predict_labels(model, batch), yq))
+    rows += _seed_rows("unem_gaussian", gaccs, common, **base,
+                       meta_train="base", param_count=21,
+                       note="control: Gaussian world, same task shape")
+    for m, pred in (("nearest_prototype",
+                     baselines.nearest_prototype(batch, 5)),
+                    ("inductive_softmax",
+                     baselines.inductive_softmax(batch, 5))):
+        rows += _seed_rows(m, [acc(pred, yq)], common, **base,
+                           meta_train="", param_count=0, note="inductive")
+    print("digits protocol done", flush=True)
+
+
+DIRICHLET_INITS = (
+    ("_reference_init", {}, "reference init (lambda softplus(20), tau 30)"),
+    ("", dict(initial_lambda=1.0, initial_feature_temperature=1.0),
+     "init lambda 1, tau 1 (the bench default)"),
+)
+
+
+def dirichlet_seeds(args, rows: list) -> None:
+    """UNEM-Dirichlet over meta-training seeds, test and val tasks."""
+    world = ZeroShotLogitsWorld(seed=0)
+    k = world.split_classes("test")
+    acc = baselines.accuracy
+    common = _common(args)
+    evals = {
+        split: sample_episodes(world, split, args.num_tasks, 4, seed=seed)
+        for split, seed in (("test", unem_presets.TEST_TASK_SEED),
+                            ("val", unem_presets.VAL_TASK_SEED))
+    }
+    base = dict(shots=4, features="logits", meta_train="train classes",
+                num_tasks=args.num_tasks, dataset="zero_shot_logits")
+
+    def build(head_kwargs):
+        return UNEMFewShotClassifier(
+            UNEMBackbone(feature_dim=k), num_classes=k, head="dirichlet",
+            num_layers=DIRICHLET_LAYERS, mm_steps=DIRICHLET_MM_STEPS,
+            head_kwargs=head_kwargs)
+
+    params = 2 * DIRICHLET_LAYERS + 1
+    for tag, head_kwargs, note in DIRICHLET_INITS:
+        untrained = build(head_kwargs)
+        accs = {"test": [], "val": []}
+        for seed in range(args.seeds):
+            keras.utils.set_random_seed(seed)
+            train, ytrain = sample_episodes(
+                world, "train", 100, 4,
+                seed=unem_presets.TRAIN_TASK_SEED + seed)
+            model = build(head_kwargs)
+            model.compile(optimizer=keras.optimizers.Adam(0.1))
+            model.fit(train, ytrain, batch_size=100, epochs=30, verbose=0)
+            for split, (batch, yq) in evals.items():
+                accs[split].append(acc(predict_labels(model, batch), yq))
+            print(f"dirichlet{tag} seed {seed}: test {accs['test'][-1]:.4f}"
+                  f" val {accs['val'][-1]:.4f}", flush=True)
+        for split, (batch, yq) in evals.items():
+            rows += _seed_rows(
+                f"em_dirichlet_fixed{tag}",
+                [acc(predict_labels(untrained, batch), yq)], common, **base,
+                split=f"meta-{split}", param_count=params,
+                note=f"untrained, {note}")
+            rows += _seed_rows(f"unem_dirichlet{tag}", accs[split], common,
+                               **base, split=f"meta-{split}",
+                               param_count=params,
+                               note=f"meta-trained, {note}")
+    for split, (batch, yq) in evals.items():
+        for m, a, note in (
+                ("zero_shot_argmax", acc(batch["query"].argmax(-1), yq),
+                 "no support"),
+                ("nearest_prototype",
+                 acc(baselines.nearest_prototype(batch, k), yq),
+                 "inductive, on logits")):
+            rows += _seed_rows(m, [a], common, **base,
+                               split=f"meta-{split}", param_count=0,
+                               note=note)
+    print("dirichlet seeds done", flush=True)
 
 
 def dirichlet_fewshot(args, rows: list) -> None:
@@ -332,12 +629,34 @@ def plot(curve, params, fewshot, cafa_rows, path) -> None:
     save_figure_atomic(fig, path, dpi=90)
 
 
+PART_COLUMNS = ("model", "dataset", "split", "shots", "features",
+                "meta_train", "seed", "n_seeds", "top1", "top1_std",
+                "top1_err", "param_count", "note", "num_tasks", "backend",
+                "precision", "cpu", "keras_version", "date", "command")
+PARTS = {
+    "all": None,
+    "digits-protocol": (digits_protocol, "results-unem-digits-protocol.csv"),
+    "dirichlet-seeds": (dirichlet_seeds, "results-unem-dirichlet-seeds.csv"),
+}
+
+
 def main() -> int:
     """Runs every benchmark part and writes the CSVs and the figure."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--num-tasks", type=int, default=1000)
+    parser.add_argument("--part", choices=PARTS, default="all")
+    parser.add_argument("--seeds", type=int, default=3,
+                        help="meta-training seeds of the seeded parts")
     args = parser.parse_args()
     start = time.time()
+    if args.part != "all":
+        fn, name = PARTS[args.part]
+        rows = []
+        fn(args, rows)
+        keys = [k for k in PART_COLUMNS if any(k in r for r in rows)]
+        write_csv_atomic(os.path.join(RESULTS, name), keys, rows)
+        print(f"done in {time.time() - start:.0f} s")
+        return 0
     curve, params, fewshot, cafa_rows = [], [], [], []
     lambda_curve(args, curve)
     gaussian_fewshot(args, fewshot, params)

@@ -250,6 +250,80 @@ def unem_table() -> str:
         f"{rows[0]['date']}. Command: `{rows[0]['command']}`."))
 
 
+def _mean_std(r: dict) -> str:
+    """`top1 ± top1_std` of a mean-over-seeds row (`top1` alone else)."""
+    if r.get("top1_std"):
+        return f"{_num(r['top1'])} ± {_num(r['top1_std'])}"
+    return _num(r["top1"])
+
+
+UNEM_META_TRAIN = {
+    "base": "encoder's classes 0-4",
+    "mirror": "unseen 0-4 (mirror encoder)",
+    "oracle": "test classes 5-9 (diagnostic)",
+}
+
+
+def unem_protocol_table() -> str:
+    """UNEM on digits features per protocol (digits-protocol part)."""
+    rows = _rows("results-unem-digits-protocol.csv")
+    unem = [r for r in rows if r["model"] == "unem_gaussian"
+            and r["seed"] == "mean" and r["split"] == "meta-test"]
+
+    def baseline(r, model):
+        return _lookup(rows, lambda b: _num(b["top1"]), model=model,
+                       features=r["features"], split="meta-test")
+
+    def cells(r):
+        val = _lookup(rows, _mean_std, model="unem_gaussian", seed="mean",
+                      split="meta-val", features=r["features"],
+                      meta_train=r["meta_train"])
+        oracle = _lookup(
+            rows, lambda b: f"{_num(b['top1'])} "
+            f"({b['note'].split(',')[0].replace('lambda=', 'λ=')})",
+            model="fixed_lambda_em_oracle", features=r["features"],
+            split="meta-test")
+        trained_on = UNEM_META_TRAIN.get(r["meta_train"], r["meta_train"])
+        if r["features"] == "gaussian":
+            trained_on = "Gaussian world (control, same task shape)"
+        return [r["features"], trained_on,
+                _mean_std(r), val, baseline(r, "nearest_prototype"),
+                baseline(r, "inductive_softmax"), oracle]
+
+    table = _table(
+        ("features (digits 5-9 tasks)", "UNEM meta-trained on",
+         "UNEM test", "UNEM val", "nearest prototype",
+         "inductive softmax", "fixed λ (oracle best)"), unem, cells)
+    return _join(table, unem and (
+        f"UNEM: mean ± std over {unem[0]['n_seeds']} meta-training seeds; "
+        f"{unem[0]['num_tasks']} tasks per split, 5-shot, K = 5, queries "
+        "from 3 classes; baselines and the oracle λ are deterministic "
+        "given the features. \"val\": digits 0-4 test images as tasks "
+        "(through the mirror encoder). "
+        + _run(unem[0], f"Backend {unem[0]['backend']}, {unem[0]['cpu']}",
+               unem[0]["command"])))
+
+
+def unem_dirichlet_table() -> str:
+    """Dirichlet head over seeds (results-unem-dirichlet-seeds.csv)."""
+    rows = _rows("results-unem-dirichlet-seeds.csv")
+    keep = [r for r in rows if r["seed"] in ("mean",)
+            or r["model"].startswith(("em_", "zero_shot", "nearest"))]
+
+    def cells(r):
+        val = _lookup(rows, _mean_std, model=r["model"], seed=r["seed"],
+                      split="meta-val")
+        return [r["model"], r["note"], _mean_std(r), val]
+
+    table = _table(("method (zero-shot logits, 4-shot)", "what",
+                    "test", "val"),
+                   [r for r in keep if r["split"] == "meta-test"], cells)
+    return _join(table, rows and (
+        "Meta-trained rows: mean ± std over 3 meta-training seeds. "
+        + _run(rows[0], f"Backend {rows[0]['backend']}, {rows[0]['cpu']}",
+               rows[0]["command"])))
+
+
 def unem_params_table() -> str:
     """Learned per-layer lambda and T (results-unem-learned-params)."""
     rows = _rows("results-unem-learned-params.csv")
@@ -1083,6 +1157,8 @@ BLOCKS = {
     "pruning-presets": pruning_presets_table,
     "unem": unem_table,
     "unem_params": unem_params_table,
+    "unem_protocol": unem_protocol_table,
+    "unem_dirichlet": unem_dirichlet_table,
     "cafa": cafa_table,
     "terminator": terminator_table,
     "terminator_ablation": terminator_ablation_table,

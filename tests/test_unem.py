@@ -244,6 +244,77 @@ def test_baselines_on_separable_tasks():
         baselines.nearest_prototype({"query": 1}, 3)
 
 
+def test_center_l2_normalize(episode):
+    rng = np.random.default_rng(0)
+    base = rng.random((50, 6)).astype("float32") + 2.0
+    feats = rng.random((3, 7, 6)).astype("float32")
+    out = baselines.center_l2_normalize(feats, base_features=base)
+    assert out.shape == feats.shape and out.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(out, axis=-1), 1.0,
+                               rtol=1e-5)
+    want = feats - base.mean(0)
+    want = want / np.linalg.norm(want, axis=-1, keepdims=True)
+    np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-6)
+    # Invariant to a common rescaling of the extractor's features.
+    np.testing.assert_allclose(
+        baselines.center_l2_normalize(5 * feats, base_features=5 * base),
+        out, rtol=1e-4, atol=1e-6)
+    # L2 only without base features; zero vectors stay zero.
+    l2 = baselines.center_l2_normalize(np.array([[3.0, 4.0], [0.0, 0.0]]))
+    np.testing.assert_allclose(l2, [[0.6, 0.8], [0.0, 0.0]])
+    with pytest.raises(ValueError, match="feature size"):
+        baselines.center_l2_normalize(feats, base_features=base[:, :4])
+    # The normalised episode feeds the EM on every backend.
+    batch, yq = episode
+    norm = {k: baselines.center_l2_normalize(batch[k], base)
+            for k in ("support", "query")}
+    u = _np(layers.gaussian_em(norm["query"], norm["support"],
+                               batch["support_labels"], 4, 1.0,
+                               scale=5.0, num_iterations=2))
+    assert u.shape == yq.shape + (4,) and np.all(np.isfinite(u))
+    np.testing.assert_allclose(u.sum(-1), 1.0, rtol=1e-5)
+
+
+def test_whiten_episodes():
+    # Two classes apart along x0; a huge within-class noise on x1 that
+    # fools the Euclidean distance but not the Mahalanobis one.
+    rng = np.random.default_rng(0)
+    b, ns, nq = 4, 40, 30
+    ys = np.tile(np.repeat([0, 1], ns // 2), (b, 1))
+    yq = rng.integers(0, 2, (b, nq))
+
+    def draw(y):
+        x = rng.normal(size=y.shape + (2,)) * [0.3, 20.0]
+        x[..., 0] += 2.0 * y
+        return x.astype("float32")
+
+    batch = {"support": draw(ys), "support_labels": ys, "query": draw(yq)}
+    white = baselines.whiten_episodes(batch, 2, shrinkage=0.0)
+    assert white["query"].shape == batch["query"].shape
+    assert white["support"].dtype == np.float32
+    # The support's pooled within-class covariance becomes the identity.
+    s = white["support"].astype("float64")
+    means = np.stack([s[ys == c].reshape(b, -1, 2).mean(1)
+                      for c in (0, 1)], 1)
+    resid = s - np.take_along_axis(means, ys[..., None], 1)
+    cov = np.einsum("bsd,bse->bde", resid, resid) / ns
+    np.testing.assert_allclose(cov, np.broadcast_to(np.eye(2), cov.shape),
+                               atol=1e-3)
+    acc = baselines.accuracy
+    assert acc(baselines.nearest_prototype(white, 2), yq) > 0.95
+    assert acc(baselines.nearest_prototype(batch, 2), yq) < 0.8
+    # Shrinkage 1 is an isotropic rescaling: the same prototypes win.
+    iso = baselines.whiten_episodes(batch, 2, shrinkage=1.0)
+    np.testing.assert_array_equal(baselines.nearest_prototype(iso, 2),
+                                  baselines.nearest_prototype(batch, 2))
+    # The whitened episode feeds the Gaussian EM on every backend.
+    u = _np(layers.gaussian_em(white["query"], white["support"], ys, 2,
+                               1.0, num_iterations=2))
+    assert u.shape == (b, nq, 2) and np.all(np.isfinite(u))
+    with pytest.raises(ValueError, match="shrinkage"):
+        baselines.whiten_episodes(batch, 2, shrinkage=1.5)
+
+
 # ----------------------------------------------------------------------
 # Classifier
 # ----------------------------------------------------------------------

@@ -196,6 +196,105 @@ def accuracy(pred, query_labels):
     return float((pred == query_labels).mean(axis=1).mean())
 
 
+def center_l2_normalize(features, base_features=None, epsilon=1e-8):
+    """Centres features on the base-class mean, then L2-normalises them.
+
+    The "CL2N" feature normalisation of the transductive few-shot
+    literature (SimpleShot, LaplacianShot, PADDLE's code base): subtract
+    the mean feature of the feature extractor's own (base) training
+    classes, then divide every vector by its Euclidean norm. With
+    `base_features=None` only the L2 normalisation is applied. Plain
+    numpy: the same arrays then feed UNEM and every baseline.
+
+    Args:
+        features: `(..., d)` float array.
+        base_features: `(N, d)` float array of base-class features (the
+            extractor's training samples), or `None`.
+        epsilon: float. Floor of the norm.
+
+    Returns:
+        float32 array of the shape of `features`, unit norm per vector
+        (zero vectors stay zero).
+
+    Example:
+
+    ```python
+    f = zoo.unem.baselines.center_l2_normalize(novel, base_features=base)
+    ```
+
+    Reference:
+    - [Wang et al., 2019](https://arxiv.org/abs/1911.04623), SimpleShot.
+    """
+    f = np.asarray(features, "float32")
+    if base_features is not None:
+        base = np.asarray(base_features, "float32")
+        if base.ndim != 2 or base.shape[-1] != f.shape[-1]:
+            raise ValueError(
+                "`base_features` must be an (N, d) array with the feature "
+                f"size d={f.shape[-1]} of `features`. Received: shape "
+                f"{base.shape}"
+            )
+        f = f - base.mean(0)
+    norm = np.linalg.norm(f, axis=-1, keepdims=True)
+    return (f / np.maximum(norm, epsilon)).astype("float32")
+
+
+def whiten_episodes(batch, num_classes, shrinkage=0.1, epsilon=1e-6):
+    """Whitens every task by its support's shrunk within-class covariance.
+
+    The Gaussian EM of UNEM (and nearest prototype) measure Euclidean
+    distances, i.e. they assume one isotropic covariance for every
+    class. Per task, this estimates the pooled within-class covariance
+    `S` of the support (labels known), shrinks it towards its mean
+    eigenvalue, `(1 - shrinkage) S + shrinkage tr(S) / d I`, and maps
+    support and queries by its inverse square root, so that Euclidean
+    distances become Mahalanobis ones (nearest prototype becomes
+    shrinkage LDA). Only the support and its labels are used: the
+    transform is inductive, the same for every query. Plain numpy.
+
+    Args:
+        batch: episode batch dict (`support` `(B, Ns, d)`,
+            `support_labels`, `query` `(B, Nq, d)`).
+        num_classes: int. Classes per task.
+        shrinkage: float in `[0, 1]`. Weight of the isotropic target.
+        epsilon: float. Added to the diagonal.
+
+    Returns:
+        A new batch dict with whitened float32 `support` and `query`.
+
+    Example:
+
+    ```python
+    white = zoo.unem.baselines.whiten_episodes(batch, 5, shrinkage=0.1)
+    pred = zoo.unem.baselines.nearest_prototype(white, 5)
+    ```
+
+    Reference:
+    - [Ledoit and Wolf, 2004](https://doi.org/10.1016/S0047-259X(03)00096-4),
+      shrinkage covariance estimation.
+    """
+    _check_batch(batch)
+    if not 0.0 <= shrinkage <= 1.0:
+        raise ValueError(
+            f"`shrinkage` must be in [0, 1]. Received: shrinkage={shrinkage}"
+        )
+    s = np.asarray(batch["support"], "float64")
+    q = np.asarray(batch["query"], "float64")
+    ys = np.eye(num_classes)[batch["support_labels"]]
+    resid = s - np.einsum("bsk,bkd->bsd", ys, _prototypes(batch, num_classes))
+    cov = np.einsum("bsd,bse->bde", resid, resid) / s.shape[1]
+    d = s.shape[-1]
+    iso = np.trace(cov, axis1=1, axis2=2)[:, None, None] / d * np.eye(d)
+    cov = (1 - shrinkage) * cov + shrinkage * iso + epsilon * np.eye(d)
+    eigval, eigvec = np.linalg.eigh(cov)
+    transform = eigvec / np.sqrt(np.maximum(eigval, epsilon))[:, None, :]
+    return dict(
+        batch,
+        support=np.einsum("bsd,bde->bse", s, transform).astype("float32"),
+        query=np.einsum("bqd,bde->bqe", q, transform).astype("float32"),
+    )
+
+
 def _prototypes(batch, num_classes):
     ys = np.eye(num_classes, dtype="float64")[batch["support_labels"]]
     sums = np.einsum("bsk,bsd->bkd", ys, batch["support"])
