@@ -567,6 +567,46 @@ def forecasting_ablation_table() -> str:
         *(_forecasting_best(rows, s) for s in systems))
 
 
+def forecasting_seeds_table() -> str:
+    """Forecasting over training seeds (forecasting-seeds-summary)."""
+    rows = _rows("benchmark-forecasting-seeds-summary.csv")
+    test = [r for r in rows
+            if r["split"] == "test" and r["vpt_lyapunov_mean"]]
+
+    def vpt(r):
+        if not r or not r["vpt_lyapunov_mean"]:
+            return "—"
+        return (f"{_num(r['vpt_lyapunov_mean'])} ± "
+                f"{_num(r['vpt_lyapunov_seed_std'])}")
+
+    def ratio(r):
+        return _num(r["ratio_to_lstm"]) if r and r["ratio_to_lstm"] else "—"
+
+    def cells(r):
+        val = _first(rows, split="val", model=r["model"],
+                     dataset=r["dataset"], training=r["training"],
+                     init=r["init"])
+        return [r["dataset"], r["training"].replace("_", " "),
+                r["model"], r["init"].replace("_", " "), vpt(r),
+                ratio(r), vpt(val), ratio(val), _count(r["param_count"]),
+                r["num_seeds"]]
+
+    table = _table(
+        ("system", "training (steps, lr, context)", "model", "init",
+         "VPT test", "/ LSTM test", "VPT val", "/ LSTM val", "params",
+         "seeds"), test, cells)
+    return _join(table, test and (
+        "VPT in Lyapunov times: mean ± std over training seeds (each "
+        "seed's VPT is itself the mean over the 24 initial conditions); "
+        "\"/ LSTM\": over the plain LSTM trained with the same recipe "
+        "and seeds. `rollout4`: teacher forcing plus 4 closed-loop steps; "
+        "`attn gate bias-3`: the attention's highway gate starts nearly "
+        "closed; `units80`: width 80 (not parameter-matched). Every row's "
+        "command is in `scripts/results/benchmark-forecasting-seeds.csv`"
+        ", e.g. `" + test[0]["commands"].split(";")[0].strip() + "`; the "
+        "summary: `python scripts/bench_forecasting.py --part summary`."))
+
+
 def token_exit_table() -> str:
     """DyVTE preset and per-question results (results-token-exit.csv,
     benchmark-token-exit.csv)."""
@@ -1164,6 +1204,7 @@ BLOCKS = {
     "terminator_ablation": terminator_ablation_table,
     "forecasting": forecasting_table,
     "forecasting_ablation": forecasting_ablation_table,
+    "forecasting_seeds": forecasting_seeds_table,
     "token_exit": token_exit_table,
     "token_exit_baselines": token_exit_baselines_table,
     "pruning": pruning_table,

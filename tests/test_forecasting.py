@@ -371,6 +371,59 @@ def test_rollout_shapes_and_feedback():
                                atol=1e-5)
 
 
+def test_attention_initialisation_options():
+    x = np.random.default_rng(0).normal(size=(2, 6, 3)).astype("float32")
+    # Zero output projection + additive gating: the attention block
+    # starts as the identity (the model is the plain recurrent cell).
+    model = _tiny(attention=True, gating="additive",
+                  zero_attention_output=True)
+    backbone = model.backbone
+    before = keras.Model(backbone.input,
+                         backbone.get_layer("recurrent_gate").output)
+    np.testing.assert_allclose(to_numpy(backbone(x)), to_numpy(before(x)),
+                               atol=1e-6)
+    assert not np.any(to_numpy(
+        backbone.get_layer("attention").projections[3].kernel))
+    # A negative attention-gate bias starts that gate nearly closed;
+    # the recurrent gate keeps its default bias.
+    gated = _tiny(attention=True, gating="highway",
+                  attention_gate_bias=-3.0).backbone
+    np.testing.assert_allclose(
+        to_numpy(gated.get_layer("attention_gate").gate.bias), -3.0)
+    np.testing.assert_allclose(
+        to_numpy(gated.get_layer("recurrent_gate").gate.bias), 0.0)
+    config = gated.get_config()
+    assert config["attention_gate_bias"] == -3.0
+    assert "zero_attention_output" not in config
+    restored = zoo.ForecasterBackbone.from_config(config)
+    assert restored.attention_gate_bias == -3.0
+    # Defaults leave the saved configuration as it was.
+    default = _tiny(attention=True).backbone.get_config()
+    assert "attention_gate_bias" not in default
+    assert "zero_attention_output" not in default
+
+
+def test_rollout_training_model_matches_rollout():
+    from zoo.forecasting.forecasting_training import rollout_training_model
+
+    model = _tiny(attention=True, gating="highway")
+    trainer = rollout_training_model(model, 3)
+    x = np.random.default_rng(1).normal(size=(2, 5, 3)).astype("float32")
+    out = to_numpy(trainer(x))
+    assert out.shape == (2, 8, 3)
+    # Teacher-forced part, then the closed loop of `rollout`.
+    np.testing.assert_allclose(out[:, :5], to_numpy(model(x)), atol=1e-5)
+    np.testing.assert_allclose(out[:, 4:], model.rollout(x, 4), atol=1e-5)
+    # The trainer shares the forecaster's weights and trains them.
+    trainer.compile(optimizer=keras.optimizers.Adam(1e-2), loss="mse")
+    before = to_numpy(model.output_dense.kernel).copy()
+    loss = trainer.train_on_batch(x, np.zeros((2, 8, 3), "float32"))
+    assert np.isfinite(float(np.ravel(loss)[0]))
+    assert np.abs(to_numpy(model.output_dense.kernel) - before).max() > 0
+    with pytest.raises(ValueError, match="rollout_steps"):
+        rollout_training_model(model, 0)
+
+
 @pytest.fixture(scope="module")
 def tiny_model():
     return _tiny()

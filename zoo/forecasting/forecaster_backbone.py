@@ -53,8 +53,9 @@ class _Layers:
                                   kernel_initializer=self.init(i),
                                   dtype=self.dtype, name=name)
 
-    def gate(self, gating, name, i):
-        return GatedResidual(gating, seed=self.seed_of(i), dtype=self.dtype,
+    def gate(self, gating, name, i, gate_bias=0.0):
+        return GatedResidual(gating, gate_bias=gate_bias,
+                             seed=self.seed_of(i), dtype=self.dtype,
                              name=name)
 
     def norm(self, name):
@@ -82,13 +83,26 @@ class _Layers:
         )
 
 
-def _recurrent_stack(make, h, cell, gating, attention):
-    """`G_rec(h, RNN(h))`, then `G_att(h, Attention(LayerNorm(h)))`."""
+def _recurrent_stack(make, h, cell, gating, attention,
+                     attention_gate_bias=0.0, zero_attention_output=False):
+    """`G_rec(h, RNN(h))`, then `G_att(h, Attention(LayerNorm(h)))`.
+
+    `attention_gate_bias` starts the attention's highway gate at
+    `sigmoid(bias)`; `zero_attention_output` zeroes the attention's
+    output projection (with additive gating the block then starts as the
+    identity, i.e. as the plain recurrent cell).
+    """
     r = make.rnn(cell, "recurrent", 1)(h)
     h = make.gate(gating, "recurrent_gate", 2)(h, update=r)
     if attention:
-        a = make.attend("attention", 3)(make.norm("attention_norm")(h))
-        h = make.gate(gating, "attention_gate", 4)(h, update=a)
+        attend = make.attend("attention", 3)
+        a = attend(make.norm("attention_norm")(h))
+        if zero_attention_output:
+            output = attend.projections[3]
+            output.kernel.assign(
+                keras.ops.zeros(output.kernel.shape, output.kernel.dtype))
+        h = make.gate(gating, "attention_gate", 4,
+                      gate_bias=attention_gate_bias)(h, update=a)
     return h
 
 
@@ -150,6 +164,14 @@ class ForecasterBackbone(Backbone):
         num_layers: int. Transformer blocks.
         ffn_dim: int or `None`. Transformer feed-forward width
             (defaults to `2 * units`).
+        attention_gate_bias: float. Initial bias of the attention's
+            highway gate of the recurrent variants (`0.0`: the gate
+            starts at 0.5; e.g. `-3.0` starts it nearly closed, so that
+            the model starts close to the cell without attention).
+        zero_attention_output: bool. Zero-initialise the output
+            projection of the recurrent variants' attention (with
+            additive gating the model then starts as the cell without
+            attention).
         seed: int or `None`. Initialiser seed.
         dtype: string or `keras.DTypePolicy`.
         **kwargs: passed to `keras_hub.models.Backbone`.
@@ -181,6 +203,8 @@ class ForecasterBackbone(Backbone):
         window=16,
         num_layers=1,
         ffn_dim=None,
+        attention_gate_bias=0.0,
+        zero_attention_output=False,
         seed=None,
         dtype=None,
         **kwargs,
@@ -195,7 +219,9 @@ class ForecasterBackbone(Backbone):
         features = keras.Input((None, input_dim), name="features")
         h = make.dense(units, "embedding", 0)(features)
         if cell != "transformer":
-            h = _recurrent_stack(make, h, cell, gating, attention)
+            h = _recurrent_stack(make, h, cell, gating, attention,
+                                 float(attention_gate_bias),
+                                 bool(zero_attention_output))
         else:
             for i in range(num_layers):
                 h = _transformer_block(make, h, i, gating, recurrence,
@@ -214,6 +240,8 @@ class ForecasterBackbone(Backbone):
         self.window = sizes["window"]
         self.num_layers = sizes["num_layers"]
         self.ffn_dim = sizes["ffn_dim"]
+        self.attention_gate_bias = float(attention_gate_bias)
+        self.zero_attention_output = bool(zero_attention_output)
         self.seed = seed
 
     @property
@@ -244,4 +272,10 @@ class ForecasterBackbone(Backbone):
             "ffn_dim": self.ffn_dim,
             "seed": self.seed,
         })
+        # Initialisation options, saved only when set (the configs of
+        # the bundled presets stay as they were).
+        if self.attention_gate_bias:
+            config["attention_gate_bias"] = self.attention_gate_bias
+        if self.zero_attention_output:
+            config["zero_attention_output"] = True
         return config

@@ -1,7 +1,9 @@
 """Training recipes of the forecasting presets (teacher forcing)."""
 
+import keras
 import numpy as np
 
+from layers._checks import check_positive_int
 from zoo.data.forecasting_systems import HORIZON_LYAPUNOV
 from zoo.data.forecasting_systems import NUM_TEST_ICS
 from zoo.data.forecasting_systems import SYSTEMS
@@ -123,3 +125,48 @@ def _metadata(model, cfg, epochs, steps):
         "references": list(_REFERENCES),
     }
 
+
+
+def rollout_training_model(model, rollout_steps):
+    """Teacher forcing plus a short closed-loop rollout, for training.
+
+    A Keras model sharing `model`'s weights: on true states
+    `x_0 .. x_{T-1}` it returns the `T` teacher-forced predictions of
+    `x_1 .. x_T` followed by `rollout_steps` autoregressive predictions
+    of `x_{T+1} .. x_{T+k}` (each made from the last `T` states, the
+    predicted ones included, as `Forecaster.rollout` does). Fitting it
+    with the mean squared error against `x_1 .. x_{T+k}` backpropagates
+    through the rollout (the gradient reaches every fed-back
+    prediction), which penalises the error growth of the closed loop
+    that pure teacher forcing never sees.
+
+    Args:
+        model: a `zoo.forecasting.Forecaster`.
+        rollout_steps: int. Closed-loop steps `k >= 1`.
+
+    Returns:
+        An uncompiled `keras.Model`, inputs `(batch, T, dims)`, outputs
+        `(batch, T + rollout_steps, dims)`.
+
+    Example:
+
+    ```python
+    trainer = rollout_training_model(model, 4)
+    trainer.compile(optimizer="adam", loss="mse")
+    x, y = training_windows("lorenz96", 16 + 4)
+    trainer.fit(x[:, :16], y, epochs=1)
+    ```
+    """
+    steps = check_positive_int("rollout_steps", rollout_steps)
+    dims = model.backbone.input_dim
+    inputs = keras.Input((None, dims), name="states")
+    teacher = model(inputs)
+    window = inputs
+    last = teacher[:, -1:]
+    outputs = [teacher]
+    for _ in range(steps):
+        window = keras.ops.concatenate([window[:, 1:], last], axis=1)
+        last = model(window)[:, -1:]
+        outputs.append(last)
+    return keras.Model(inputs, keras.ops.concatenate(outputs, axis=1),
+                       name="rollout_training")
