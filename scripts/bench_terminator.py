@@ -25,6 +25,17 @@ Adam instead of Kar3, same schedule).
   split) with seeds `--first-seed` (1), ... (`--num-seeds` of them) and
   reports each test accuracy, to show the run-to-run spread of the
   bundled preset's figure (seed 0); rows of other seeds stay.
+- `--part shuffled` (issue 22) compares recipes for shuffled MNIST-1D
+  (`--preset terminator_1d_mnist1d_shuffled`): every `--variants` entry
+  of `SHUFFLED_VARIANTS` (the preset with overrides, or an MLP baseline)
+  with every `--seeds` entry, trained for `--epochs` (default: the
+  preset's) on the train split and scored on validation (`--split val`,
+  for choosing), or on train+val and scored on test (`--split test`,
+  for the chosen recipe and the baselines). Rows go to
+  `scripts/results/benchmark-terminator-shuffled.csv`, keyed by
+  (model, split, epochs, seed, backend); the mean and sample std over
+  seeds of each (model, split, epochs, backend) go to
+  `scripts/results/benchmark-terminator-shuffled-summary.csv`.
 - `--part plot` draws `scripts/results/terminator-ablation.png` from the
   CSV.
 
@@ -63,6 +74,42 @@ FIELDS = ("model", "part", "dataset", "top1", "param_count", "epochs",
           "train_batch_size", "sec_per_epoch", "train_samples_per_sec",
           "backend", "precision", "cpu", "num_threads", "keras_version",
           "date", "command")
+SHUFFLED_CSV = os.path.join(RESULTS, "benchmark-terminator-shuffled.csv")
+SHUFFLED_FIELDS = ("model", "overrides", "train_split", "split", "seed",
+                   "top1", "top1_batch100", "param_count", "epochs",
+                   "batch_size", "backend", "precision", "cpu",
+                   "num_threads", "keras_version", "date", "command")
+SHUFFLED_SUMMARY_CSV = os.path.join(
+    RESULTS, "benchmark-terminator-shuffled-summary.csv")
+SHUFFLED_SUMMARY_FIELDS = ("model", "overrides", "split", "epochs", "seeds",
+                           "num_seeds", "top1_mean", "top1_std",
+                           "param_count", "backend", "precision", "cpu",
+                           "commands")
+# `--part shuffled`: the preset with overrides (`build_terminator`), or a
+# baseline (`baseline` kind with its recipe, Adam, warm-up + cosine at
+# the preset's epochs and batch unless `recipe` says otherwise).
+SHUFFLED_VARIANTS = {
+    # The recipe of the issue-18 preset (global average pooling, last
+    # block 48 channels) and its flattened read-out.
+    "average_pool": {"pooling": "average", "hidden_dims": (24, 32, 48)},
+    "flatten_head": {"pooling": "flatten", "hidden_dims": (24, 32, 48)},
+    # The flattened read-out with a last block of 24 channels: 90,891
+    # parameters, the preset's size (90,843) and within the 100k budget.
+    "flatten_24": {"pooling": "flatten", "hidden_dims": (24, 32, 24)},
+    "flatten_24_dropout": {"pooling": "flatten",
+                           "hidden_dims": (24, 32, 24), "dropout": 0.3,
+                           "head_dropout": 0.3},
+    "flatten_24_no_global": {"pooling": "flatten",
+                             "hidden_dims": (24, 32, 24),
+                             "global_branch": False},
+    "flatten_24_local_k1": {"pooling": "flatten",
+                            "hidden_dims": (24, 32, 24),
+                            "local_kernel_sizes": (1,)},
+    "mlp": {"baseline": "mnist1d_mlp"},
+    "mlp_paper_recipe": {"baseline": "mnist1d_mlp",
+                         "recipe": "paper"},
+    "strong_mlp": {"baseline": "strong_mlp"},
+}
 VARIANTS = {
     "full": {},
     "no_slow_loss": {"slow_loss_weight": 0.0},
@@ -181,6 +228,104 @@ def _seeds(args):
         write_csv_atomic(SEEDS_CSV, SEEDS_FIELDS, rows)
 
 
+def _shuffled_run(args, name, seed, x, y, cfg):
+    """Trains one `SHUFFLED_VARIANTS` entry; returns (metrics, epochs)."""
+    from zoo.terminator.terminator_baselines import PAPER_RECIPE
+    from zoo.terminator.terminator_baselines import build_baseline
+    from zoo.terminator.terminator_training import fit_model
+    from zoo.terminator.terminator_training import train_preset
+
+    spec = dict(SHUFFLED_VARIANTS[name])
+    eval_split = args.split
+    train_split = "train" if eval_split == "val" else "trainval"
+    out_dir = tempfile.mkdtemp(prefix="shuf-")
+    epochs = args.epochs or cfg["epochs"]
+    if "baseline" not in spec:
+        _, metrics, _ = train_preset(
+            args.preset, epochs=epochs, out_dir=out_dir, seed=seed,
+            verbose=0, train_split=train_split, eval_split=eval_split,
+            **spec)
+        return metrics, epochs, cfg["batch_size"]
+    recipe = dict(epochs=epochs, learning_rate=cfg["baseline_learning_rate"],
+                  batch_size=cfg["batch_size"])
+    if spec.get("recipe") == "paper":
+        recipe = dict(PAPER_RECIPE)
+    model = build_baseline(spec["baseline"], seed=seed, num_train=len(y),
+                           **recipe)
+    metrics = fit_model(model, cfg["dataset"], cfg["shuffled"],
+                        recipe["epochs"], recipe["batch_size"], out_dir,
+                        verbose=0, data=(x, y), eval_split=eval_split)
+    return metrics, recipe["epochs"], recipe["batch_size"]
+
+
+def _shuffled_summary():
+    """Mean and sample std over seeds of `SHUFFLED_CSV`'s rows, by
+    (model, split, epochs, backend), into `SHUFFLED_SUMMARY_CSV`."""
+    import numpy as np
+
+    groups = {}
+    for r in read_csv_rows(SHUFFLED_CSV):
+        key = (r["model"], r["split"], r["epochs"], r["backend"])
+        groups.setdefault(key, []).append(r)
+    rows = []
+    for (model, split, epochs, backend), group in sorted(groups.items()):
+        top1 = np.array([float(r["top1"]) for r in group])
+        rows.append({
+            "model": model, "overrides": group[0]["overrides"],
+            "split": split, "epochs": epochs,
+            "seeds": " ".join(sorted(r["seed"] for r in group)),
+            "num_seeds": len(group), "top1_mean": round(top1.mean(), 2),
+            "top1_std": round(top1.std(ddof=1), 2) if len(group) > 1
+            else "",
+            "param_count": group[0]["param_count"], "backend": backend,
+            "precision": group[0]["precision"], "cpu": group[0]["cpu"],
+            "commands": " ; ".join(sorted({r["command"] for r in group})),
+        })
+    write_csv_atomic(SHUFFLED_SUMMARY_CSV, SHUFFLED_SUMMARY_FIELDS, rows)
+
+
+def _shuffled(args):
+    import keras
+
+    from zoo.terminator.terminator_presets import load_data
+
+    cfg, dataset, backend, command = _setup(
+        args, " ".join(
+            [f"--split {args.split}", "--variants " + " ".join(args.variants),
+             "--seeds " + " ".join(str(s) for s in args.seeds)]
+            + ([f"--epochs {args.epochs}"] if args.epochs else [])))
+    train_split = "train" if args.split == "val" else "trainval"
+    x, y = load_data(cfg["dataset"], train_split, cfg["shuffled"])
+    for name in args.variants:
+        for seed in args.seeds:
+            keras.utils.set_random_seed(seed)
+            metrics, epochs, batch = _shuffled_run(args, name, seed, x, y,
+                                                   cfg)
+            row = {
+                "model": name,
+                "overrides": " ".join(
+                    f"{k}={v}" for k, v in SHUFFLED_VARIANTS[name].items()),
+                "train_split": train_split, "split": args.split,
+                "seed": seed, "top1": round(100 * metrics["accuracy"], 2),
+                "top1_batch100": round(
+                    100 * metrics["accuracy_batch100"], 2),
+                "param_count": metrics["parameters"], "epochs": epochs,
+                "batch_size": batch, "backend": backend,
+                "precision": "float32", "cpu": cpu_model(),
+                "num_threads": usable_cpus(),
+                "keras_version": keras.version(), "date": today(),
+                "command": command,
+            }
+            print(row, flush=True)
+            merge_csv_rows(
+                SHUFFLED_CSV, SHUFFLED_FIELDS, [row],
+                key=lambda r: (r["model"], r["split"], str(r["epochs"]),
+                               str(r["seed"]), r["backend"]),
+                sort_key=lambda r: (r["split"], r["model"],
+                                    int(r["epochs"]), int(r["seed"])))
+            _shuffled_summary()
+
+
 def _plot():
     import matplotlib
 
@@ -225,7 +370,8 @@ def main():
     """Runs one part of the ablation benchmark."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", required=True,
-                        choices=("accuracy", "speed", "seeds", "plot"))
+                        choices=("accuracy", "speed", "seeds", "shuffled",
+                                 "plot"))
     parser.add_argument("--num-seeds", type=int, default=3)
     parser.add_argument("--first-seed", type=int, default=1,
                         help="--part seeds trains seeds first-seed, ... "
@@ -234,7 +380,18 @@ def main():
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--variants", nargs="*", default=None)
+    parser.add_argument("--seeds", type=int, nargs="*", default=[0],
+                        help="--part shuffled: training seeds")
+    parser.add_argument("--split", default="val", choices=("val", "test"),
+                        help="--part shuffled: score on validation "
+                        "(train split) or on test (train+val)")
     args = parser.parse_args()
+    if args.part == "shuffled":
+        if args.variants is None:
+            args.variants = list(SHUFFLED_VARIANTS)
+        check_names(parser, variants=(args.variants, SHUFFLED_VARIANTS))
+        _shuffled(args)
+        return 0
     if args.variants is None:
         args.variants = (list(VARIANTS) if args.part != "speed"
                          else ["full", "no_global", "no_local"])

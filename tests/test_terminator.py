@@ -368,6 +368,50 @@ def test_classifier_adds_slow_loss_in_training_only():
     )
 
 
+def test_flatten_pooling_reads_every_position_batch_independently():
+    # pooling="flatten" (issue 22, shuffled MNIST-1D): a dense read-out
+    # over positions instead of global average pooling.
+    backbone = _tiny_backbone()
+    model = zoo.TerminatorClassifier(backbone, num_classes=3,
+                                     pooling="flatten", dropout=0.1)
+    avg = zoo.TerminatorClassifier(_tiny_backbone(), num_classes=3)
+    head = model.count_params() - backbone.count_params()
+    assert head == 10 * 4 * 3 + 3
+    assert avg.count_params() - avg.backbone.count_params() == 4 * 3 + 3
+    x = _rand(4, 10, 2)
+    full = _np(model.predict(x, verbose=0))
+    alone = np.concatenate([_np(model.predict(x[i:i + 1], verbose=0))
+                            for i in range(4)])
+    np.testing.assert_allclose(alone, full, atol=1e-5)
+    # Permuting the positions of the backbone's output changes the
+    # prediction (average pooling would not see it).
+    feats = _np(backbone(x))
+    w = _np(model.get_layer("predictions").kernel)
+    perm = feats[:, ::-1].reshape(4, -1) @ w
+    plain = feats.reshape(4, -1) @ w
+    assert np.abs(perm - plain).max() > 1e-4
+    config = model.get_config()
+    assert config["pooling"] == "flatten"
+    assert "pooling" not in avg.get_config()  # old configs unchanged
+    again = zoo.TerminatorClassifier.from_config(config)
+    assert again.count_params() == model.count_params()
+    with pytest.raises(ValueError, match="pooling"):
+        zoo.TerminatorClassifier(_tiny_backbone(), num_classes=3,
+                                 pooling="max")
+
+
+def test_build_terminator_passes_classifier_options():
+    from zoo.terminator.terminator_presets import build_terminator
+
+    model = build_terminator("terminator_1d_mnist1d_shuffled",
+                             num_train=100, hidden_dims=(8,),
+                             stem_channels=4, local_kernel_sizes=(3,),
+                             pooling="flatten", head_dropout=0.2)
+    assert model.get_config()["pooling"] == "flatten"
+    assert model.dropout == 0.2
+    assert model.output_shape == (None, 10)
+
+
 def test_label_smoothing_crossentropy_formula():
     logits = _rand(5, 4)
     y = np.array([0, 1, 2, 3, 1])
@@ -472,3 +516,8 @@ def test_mnist1d_paper_baselines_have_the_papers_sizes():
     assert float(_np(gru.optimizer.learning_rate)) == pytest.approx(1e-2)
     with pytest.raises(ValueError, match="schedule"):
         build_baseline("mnist1d_cnn", schedule="linear")
+    # The paper's MLP 40-100-100-10 has 15,210 parameters.
+    mlp = build_baseline("mnist1d_mlp", num_train=100)
+    assert mlp.count_params() == 15210
+    strong = build_baseline("strong_mlp", num_train=100)
+    assert strong(np.zeros((2, 40, 1), "float32")).shape == (2, 10)

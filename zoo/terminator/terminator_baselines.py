@@ -21,7 +21,8 @@ from zoo.terminator.terminator_presets import num_steps
 # reproduced rather than assumed.
 PAPER_RECIPE = dict(learning_rate=1e-2, batch_size=100, epochs=150,
                     schedule="constant")
-KINDS = ("mnist1d_cnn", "mnist1d_gru", "strong_cnn", "digits_cnn")
+KINDS = ("mnist1d_cnn", "mnist1d_gru", "strong_cnn", "digits_cnn",
+         "mnist1d_mlp", "strong_mlp")
 
 
 def _compile_baseline(model, cfg, num_train):
@@ -40,6 +41,18 @@ def _compile_baseline(model, cfg, num_train):
 
 def _mnist1d_features(kind, x, seed):
     init = keras.initializers.HeNormal
+    if kind in ("mnist1d_mlp", "strong_mlp"):
+        x = keras.layers.Flatten()(x)
+        widths = (100, 100) if kind == "mnist1d_mlp" else (512, 512, 512)
+        for i, width in enumerate(widths):
+            x = keras.layers.Dense(width, kernel_initializer=init(seed + i),
+                                   name=f"dense_{i}")(x)
+            if kind == "strong_mlp":
+                x = keras.layers.BatchNormalization(name=f"bn_{i}")(x)
+            x = keras.layers.ReLU()(x)
+            if kind == "strong_mlp":
+                x = keras.layers.Dropout(0.3, seed=seed + i)(x)
+        return x
     if kind == "mnist1d_cnn":
         for i, size in enumerate((5, 3, 3)):
             x = keras.layers.ZeroPadding1D(1)(x)
@@ -76,6 +89,11 @@ def build_baseline(kind, seed=0, epochs=None, learning_rate=1e-3,
       128, 128, 128, 128, global average pooling, linear (~198k).
     - `"digits_cnn"`: `zoo.DigitsCNNClassifier` (Conv-BN-ReLU 32,
       max-pool, 64, global pooling).
+    - `"mnist1d_mlp"`: the MNIST-1D paper's MLP 40-100-100-10 (ReLU;
+      15,210 parameters): no locality prior, so it is blind to a fixed
+      permutation of the positions.
+    - `"strong_mlp"`: 40-512-512-512-10 with BatchNorm, ReLU and
+      dropout 0.3 after every hidden layer (~550k parameters).
 
     Args:
         kind: str. One of the kinds above.
@@ -103,8 +121,7 @@ def build_baseline(kind, seed=0, epochs=None, learning_rate=1e-3,
         )
     if kind not in KINDS:
         raise ValueError(
-            "`kind` must be 'mnist1d_cnn', 'mnist1d_gru', 'strong_cnn' or "
-            f"'digits_cnn'. Received: kind={kind!r}"
+            f"`kind` must be one of {KINDS}. Received: kind={kind!r}"
         )
     cfg = dict(epochs=epochs or 60, batch_size=batch_size,
                learning_rate=learning_rate, schedule=schedule)

@@ -8,6 +8,8 @@ from zoo.task import check_activation
 from zoo.task import check_num_classes
 from zoo.terminator.terminator_backbone import TerminatorBackbone
 
+_POOLINGS = ("average", "flatten")
+
 
 @keras.saving.register_keras_serializable(package="hyperzoo")
 class TerminatorClassifier(ZooTask):
@@ -28,6 +30,11 @@ class TerminatorClassifier(ZooTask):
         backbone: `zoo.TerminatorBackbone`.
         num_classes: int. Number of classes.
         dropout: float. Dropout before the head.
+        pooling: str. `"average"` (default: global average pooling over
+            the grid) or `"flatten"` (the feature map flattened into the
+            head: a dense read-out over positions, which carries no
+            locality or translation prior; an option for inputs whose
+            positions are permuted, such as shuffled MNIST-1D).
         slow_loss_weight: float >= 0. Weight of the slow loss (0 turns it
             off: an ablation).
         label_smoothing: float. `ε` of the default loss
@@ -60,6 +67,7 @@ class TerminatorClassifier(ZooTask):
         backbone,
         num_classes,
         dropout=0.0,
+        pooling="average",
         slow_loss_weight=1.0,
         label_smoothing=0.09,
         activation=None,
@@ -69,6 +77,11 @@ class TerminatorClassifier(ZooTask):
     ):
         check_num_classes(num_classes)
         check_activation(activation)
+        if pooling not in _POOLINGS:
+            raise ValueError(
+                "`pooling` must be 'average' or 'flatten'. Received: "
+                f"pooling={pooling!r}"
+            )
         if not slow_loss_weight >= 0:
             raise ValueError(
                 "`slow_loss_weight` must be >= 0. Received: "
@@ -83,8 +96,12 @@ class TerminatorClassifier(ZooTask):
         # === Layers ===
         self.backbone = backbone
         self.preprocessor = preprocessor
-        pool_cls = (keras.layers.GlobalAveragePooling1D if backbone.rank == 1
-                    else keras.layers.GlobalAveragePooling2D)
+        if pooling == "flatten":
+            pool_cls = keras.layers.Flatten
+        else:
+            pool_cls = (keras.layers.GlobalAveragePooling1D
+                        if backbone.rank == 1
+                        else keras.layers.GlobalAveragePooling2D)
         self.pooling = pool_cls(dtype=backbone.dtype_policy, name="pooling")
 
         # === Functional Model ===
@@ -97,6 +114,7 @@ class TerminatorClassifier(ZooTask):
         # === Config ===
         self.num_classes = num_classes
         self.dropout = dropout
+        self.pooling_mode = pooling
         self.slow_loss_weight = float(slow_loss_weight)
         self.set_head_dtype(head_dtype)
 
@@ -149,4 +167,8 @@ class TerminatorClassifier(ZooTask):
             "activation": self.activation,
             "head_dtype": self.head_dtype,
         })
+        if self.pooling_mode != "average":
+            # Only when set: configs saved before the option stay as
+            # they were.
+            config["pooling"] = self.pooling_mode
         return config

@@ -133,6 +133,7 @@ def _metadata(cfg, epochs):
             "`accuracy` is computed at batch 1, `accuracy_batch100` at "
             "batch 100."
         ),
+        **({"pooling": cfg["pooling"]} if "pooling" in cfg else {}),
         "pipeline_tag": "image-classification",
         "license": "apache-2.0",
         "references": [
