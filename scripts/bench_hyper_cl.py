@@ -29,6 +29,24 @@ scenario, method, after_task, task, accuracy),
 average accuracy, forgetting, class-incremental accuracy, parameter
 counts) and `scripts/results/hyper-cl-accuracy.png`.
 
+`--part variants` (issue 22; permuted digits only): each `--variants`
+entry is trained for each of `--seeds` with the same protocol as
+`--part accuracy` (20 epochs per task by default, batch 32, Adam) and
+evaluated task-incrementally and class-incrementally with several
+task-inference scores of `HyperCLClassifier.infer_task` (entropy at
+temperature 1, 2 and 0.5, max-softmax, energy), on test and (average
+and entropy-CI accuracy) on the validation split. A variant is
+`arch[:key=value,...]`: `arch` in `chunked`, `recurrent`,
+`chunked_small`, `mlp`, or `independent` (one fresh MLP per task: the
+entropy rule without a hypernetwork); keys `beta`, `lr`, `ood` (the
+replay-free outlier weight `ood_weight`), `units` (LSTM width),
+`hidden` (one hidden layer after the LSTM). Rows are
+merged into `scripts/results/results-hyper-cl-variants.csv` (one per
+variant, seed, epochs and backend; a rerun replaces its row), matrices
+into `scripts/results/hyper-cl-variants-matrix.csv`, and mean / std
+over seeds are rewritten to
+`scripts/results/results-hyper-cl-variants-summary.csv`.
+
 `--part speed`: training-step time of our hypernetwork against
 hypnettorch's for the same sizes: an HMLP (one task embedding of 8,
 hidden 100-100) generating every weight of a 64-100-100-10 MLP, batch
@@ -50,6 +68,8 @@ Usage (from the repository root):
 
     KERAS_BACKEND=jax PYTHONPATH=. .venv/bin/python scripts/bench_hyper_cl.py
     PYTHONPATH=. .venv/bin/python scripts/bench_hyper_cl.py --part speed
+    KERAS_BACKEND=jax python scripts/bench_hyper_cl.py --part variants \
+        --epochs 20 --seeds 0 1 2 --variants chunked recurrent
 """
 
 import argparse
@@ -204,6 +224,296 @@ def run_accuracy(args):
                       "accuracy"), long_rows)
     plot_accuracy(long_rows, os.path.join(args.results,
                                           "hyper-cl-accuracy.png"))
+
+
+# ----------------------------------------------------------------------
+# Variants (issue 22): seeds, recipe changes, task-inference scores
+# ----------------------------------------------------------------------
+VARIANT_COLUMNS = (
+    "scenario", "variant", "architecture", "beta", "learning_rate",
+    "ood_weight", "recurrent_units", "average_accuracy", "forgetting",
+    "ci_entropy", "ci_max_softmax", "ci_energy", "ci_entropy_t2",
+    "ci_entropy_t05", "task_inference_entropy", "val_average_accuracy",
+    "val_ci_entropy", "weight_drift", "param_count", "epochs_per_task",
+    "seed", "backend",
+    "precision", "seconds", "command",
+)
+VARIANT_SUMMARY_COLUMNS = (
+    "scenario", "variant", "epochs_per_task", "backend", "num_seeds",
+    "seeds", "average_accuracy_mean", "average_accuracy_std",
+    "forgetting_mean", "forgetting_std", "ci_entropy_mean",
+    "ci_entropy_std", "ci_max_softmax_mean", "ci_energy_mean",
+    "ci_entropy_t2_mean", "ci_entropy_t05_mean",
+    "task_inference_entropy_mean", "val_average_accuracy_mean",
+    "val_ci_entropy_mean", "weight_drift_mean", "just_learned_mean",
+    "param_count", "command",
+)
+# Scores of `HyperCLClassifier.infer_task`: CSV column -> (score, T).
+CI_SCORES = {
+    "ci_entropy": ("entropy", 1.0),
+    "ci_max_softmax": ("max_softmax", 1.0),
+    "ci_energy": ("energy", 1.0),
+    "ci_entropy_t2": ("entropy", 2.0),
+    "ci_entropy_t05": ("entropy", 0.5),
+}
+
+
+def parse_variant(text):
+    """`"arch[:key=value,...]"` -> (architecture, options dict).
+
+    Keys: `beta`, `lr`, `ood` (floats), `units` (int, LSTM width),
+    `hidden` (int: one hidden layer of that width after the LSTM). The
+    architecture is a key of `CL_HYPERNETS` or `"independent"` (one MLP
+    per task, the task-inference reference without a hypernetwork).
+    """
+    arch, _, rest = text.partition(":")
+    options = {}
+    for item in filter(None, rest.split(",")):
+        key, _, value = item.partition("=")
+        if key not in ("beta", "lr", "ood", "units", "hidden"):
+            raise ValueError(f"Unknown variant option {key!r} in {text!r}")
+        options[key] = (int(value) if key in ("units", "hidden")
+                        else float(value))
+    return arch, options
+
+
+def _scores_from_logits(logits_per_task, labels_of_task):
+    """CI accuracies of every `CI_SCORES` entry from per-task logits."""
+    import numpy as np
+
+    out = {}
+    for column, (score, temperature) in CI_SCORES.items():
+        values, local = [], []
+        for logits in logits_per_task:
+            z = logits.astype("float32") / np.float32(temperature)
+            top = z.max(1, keepdims=True)
+            p = np.exp(z - top)
+            total = p.sum(1, keepdims=True)
+            p /= total
+            if score == "entropy":
+                values.append(-(p * np.log(np.maximum(p, 1e-12))).sum(1))
+            elif score == "max_softmax":
+                values.append(-p.max(1))
+            else:
+                values.append(-(top[:, 0] + np.log(total[:, 0])))
+            local.append(p.argmax(1))
+        task = np.argmin(np.stack(values, 1), 1)
+        out[column] = (task, np.stack(local, 1)[np.arange(len(task)),
+                                                   task])
+    return out
+
+
+def _independent_ci(train, test, epochs, seed):
+    """Task-incremental and CI numbers of one fresh MLP per task."""
+    import keras
+    import numpy as np
+
+    from zoo.hyper_cl.baselines import MaskedMLP
+
+    keras.utils.set_random_seed(seed)
+    models = []
+    for t, (x, y) in enumerate(train):
+        model = MaskedMLP(64, (100, 100), 10, seed=seed + 100 * t)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                      loss=keras.losses.SparseCategoricalCrossentropy(
+                          from_logits=True))
+        model.fit(x, y, epochs=epochs, batch_size=32, shuffle=True,
+                  verbose=0)
+        models.append(model)
+    n = len(train)
+    matrix = np.zeros((n, n))
+    logits = [[np.asarray(m.predict(x, verbose=0, batch_size=1024))
+               for m in models] for x, _ in test]
+    for j, (_, y) in enumerate(test):
+        matrix[:, j] = float(np.mean(logits[j][j].argmax(1) == y))
+    ci = {c: [0, 0] for c in CI_SCORES}
+    task_ok = total = 0
+    for t, (_, y) in enumerate(test):
+        scored = _scores_from_logits(logits[t], None)
+        for column, (task, label) in scored.items():
+            ci[column][0] += int(np.sum(label == y))
+            if column == "ci_entropy":
+                task_ok += int(np.sum(task == t))
+        total += len(y)
+    row = {c: round(v[0] / total, 4) for c, v in ci.items()}
+    row["task_inference_entropy"] = round(task_ok / total, 4)
+    row["param_count"] = 17610 * n
+    return matrix, row
+
+
+def run_variants(args):
+    """Trains each `--variants` entry for each `--seeds`; merges CSVs."""
+    import csv
+
+    import keras
+    import numpy as np
+
+    from zoo.data.continual_digits import make_tasks
+    from zoo.hyper_cl import continual
+    from zoo.hyper_cl.hyper_cl_presets import CL_BETA
+    from zoo.hyper_cl.hyper_cl_presets import CL_HYPERNETS
+    from zoo.hyper_cl.hyper_cl_presets import CL_LEARNING_RATE
+    from zoo.hyper_cl.hyper_cl_presets import build_cl_classifier
+
+    backend = keras.backend.backend()
+    path = os.path.join(args.results, "results-hyper-cl-variants.csv")
+    old = []
+    if os.path.exists(path):
+        with open(path) as f:
+            old = list(csv.DictReader(f))
+    train = make_tasks("permuted", "train")
+    test = make_tasks("permuted", "test")
+    val = make_tasks("permuted", "val")
+    for seed in args.seeds:
+        for variant in args.variants:
+            arch, opt = parse_variant(variant)
+            command = run_command(backend, "bench_hyper_cl.py",
+                                  "--part variants",
+                                  f"--epochs {args.epochs}",
+                                  f"--seeds {seed}",
+                                  f"--variants {variant}")
+            start = time.perf_counter()
+            row = dict(scenario="permuted", variant=variant,
+                       architecture=arch, epochs_per_task=args.epochs,
+                       seed=seed, backend=backend, precision="float32",
+                       command=command, recurrent_units="")
+            if arch == "independent":
+                matrix, extra = _independent_ci(train, test, args.epochs,
+                                                seed)
+                row.update(extra, beta="", learning_rate=1e-3,
+                           ood_weight="")
+            else:
+                overrides = {}
+                if "units" in opt:
+                    overrides["recurrent_units"] = opt["units"]
+                if "hidden" in opt:
+                    overrides["hidden_units"] = (opt["hidden"],)
+                model = build_cl_classifier(
+                    "permuted", arch, seed=seed,
+                    beta=opt.get("beta", CL_BETA),
+                    learning_rate=opt.get("lr", CL_LEARNING_RATE),
+                    ood_weight=opt.get("ood", 0.0), **overrides)
+                matrix = continual.train_hypernet_continual(
+                    model, train, test, args.epochs, seed=seed)
+                for column, (score, temp) in CI_SCORES.items():
+                    ci = continual.class_incremental_accuracy(
+                        model, test, score=score, temperature=temp)
+                    row[column] = round(ci["accuracy"], 4)
+                    if column == "ci_entropy":
+                        row["task_inference_entropy"] = round(
+                            ci["task_accuracy"], 4)
+                row["val_average_accuracy"] = round(float(np.mean([
+                    np.mean(model.predict_task(x, t).argmax(1) == y)
+                    for t, (x, y) in enumerate(val)])), 4)
+                # Relative distance of each earlier task's generated
+                # weights now from those stored right after it was
+                # learned (what the output regulariser holds in place).
+                now = np.asarray(keras.ops.convert_to_numpy(
+                    model.backbone.hypernetwork.generate_all_tasks()))
+                row["weight_drift"] = round(float(np.mean([
+                    np.linalg.norm(now[t] - model.stored_weights(t))
+                    / np.linalg.norm(model.stored_weights(t))
+                    for t in model.regularizer.stored_tasks()])), 5)
+                row["val_ci_entropy"] = round(
+                    continual.class_incremental_accuracy(
+                        model, val)["accuracy"], 4)
+                row.update(
+                    beta=opt.get("beta", CL_BETA),
+                    learning_rate=opt.get("lr", CL_LEARNING_RATE),
+                    ood_weight=opt.get("ood", 0.0),
+                    param_count=int(sum(keras.ops.size(w) for w in
+                                        model.trainable_weights)))
+                if arch == "recurrent":
+                    row["recurrent_units"] = opt.get(
+                        "units", CL_HYPERNETS["recurrent"]
+                        ["recurrent_units"])
+            metrics = continual.cl_metrics(matrix)
+            row.update(average_accuracy=round(metrics["average_accuracy"],
+                                              4),
+                       forgetting=round(metrics["forgetting"], 4),
+                       seconds=round(time.perf_counter() - start, 1))
+            key = (variant, str(seed), str(args.epochs), backend)
+            old = [r for r in old if (r["variant"], r["seed"],
+                                      r["epochs_per_task"],
+                                      r["backend"]) != key]
+            old.append({k: str(v) for k, v in row.items()})
+            write_csv_atomic(path, VARIANT_COLUMNS, old)
+            print(f"{variant:28s} seed {seed} avg "
+                  f"{row['average_accuracy']:.4f} forgetting "
+                  f"{row['forgetting']:.4f} ci "
+                  + " ".join(f"{c[3:]}={row[c]}" for c in CI_SCORES)
+                  + f" ({row['seconds']} s)", flush=True)
+            matrix_rows = [dict(variant=variant, seed=seed, after_task=i,
+                                task=j, accuracy=round(matrix[i, j], 4))
+                           for i in range(len(matrix))
+                           for j in range(len(matrix))]
+            mpath = os.path.join(args.results,
+                                 "hyper-cl-variants-matrix.csv")
+            mold = []
+            if os.path.exists(mpath):
+                with open(mpath) as f:
+                    mold = [r for r in csv.DictReader(f)
+                            if (r["variant"], r["seed"]) != (variant,
+                                                             str(seed))]
+            write_csv_atomic(mpath, ("variant", "seed", "after_task",
+                                     "task", "accuracy"),
+                             mold + matrix_rows)
+    summarize_variants(path, os.path.join(
+        args.results, "results-hyper-cl-variants-summary.csv"))
+
+
+def summarize_variants(path, out):
+    """Mean and std over seeds of every variant of the variants CSV.
+
+    Args:
+        path: the variants CSV.
+        out: the summary CSV to write.
+    """
+    import csv
+
+    import numpy as np
+
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    groups = {}
+    for r in rows:
+        key = (r["scenario"], r["variant"], r["epochs_per_task"],
+               r["backend"])
+        groups.setdefault(key, []).append(r)
+    summary = []
+    for (scenario, variant, epochs, backend), rs in groups.items():
+        rs = sorted(rs, key=lambda r: int(r["seed"]))
+
+        def stat(col, rs=rs):
+            v = np.array([float(r[col]) for r in rs])
+            return round(float(v.mean()), 4), round(float(v.std()), 4)
+
+        row = dict(scenario=scenario, variant=variant,
+                   epochs_per_task=epochs, backend=backend,
+                   num_seeds=len(rs),
+                   seeds=" ".join(r["seed"] for r in rs),
+                   param_count=rs[0]["param_count"],
+                   command=rs[0]["command"].rsplit("--seeds", 1)[0]
+                   + "--seeds " + " ".join(r["seed"] for r in rs)
+                   + " --variants " + variant)
+        for col in ("average_accuracy", "forgetting", "ci_entropy"):
+            row[col + "_mean"], row[col + "_std"] = stat(col)
+        # Mean accuracy right after learning each task (the diagonal of
+        # the 10-task matrix): average accuracy + (T - 1) / T forgetting.
+        row["just_learned_mean"] = round(
+            row["average_accuracy_mean"] + 0.9 * row["forgetting_mean"], 4)
+        for col in ("ci_max_softmax", "ci_energy", "ci_entropy_t2",
+                    "ci_entropy_t05", "task_inference_entropy",
+                    "val_average_accuracy", "val_ci_entropy",
+                    "weight_drift"):
+            if all(r.get(col) for r in rs):
+                row[col + "_mean"] = stat(col)[0]
+        summary.append(row)
+        print(f"{variant:28s} ep {epochs} n={len(rs)} avg "
+              f"{row['average_accuracy_mean']:.4f}"
+              f"+-{row['average_accuracy_std']:.4f} ci_ent "
+              f"{row['ci_entropy_mean']:.4f}", flush=True)
+    write_csv_atomic(out, VARIANT_SUMMARY_COLUMNS, summary)
 
 
 def plot_accuracy(long_rows, path):
@@ -426,8 +736,15 @@ def run_speed(args):
 def parse_args(argv=None):
     """Command-line arguments (see the module docstring)."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--part", choices=("accuracy", "speed", "all"),
+    p.add_argument("--part", choices=("accuracy", "speed", "all",
+                                      "variants"),
                    default="all")
+    p.add_argument("--variants", nargs="+", default=["chunked",
+                                                     "recurrent"],
+                   help="variants part: arch[:beta=..,lr=..,ood=..,"
+                   "units=..] or independent")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
+                   help="variants part: training seeds")
     p.add_argument("--epochs", type=int, default=20,
                    help="epochs per task (accuracy part)")
     p.add_argument("--scenarios", nargs="+", default=["permuted", "split"],
@@ -457,6 +774,9 @@ def main(argv=None):
         result = run_speed_child(args)
         with open(args.json_out, "w") as f:
             json.dump(result, f)
+        return 0
+    if args.part == "variants":
+        run_variants(args)
         return 0
     if args.part in ("accuracy", "all"):
         run_accuracy(args)

@@ -30,13 +30,14 @@ from scripts._bench_common import write_csv_atomic  # noqa: E402
 from zoo.hyper_cl.hyper_cl_eval import evaluate_permuted_digits  # noqa: E402
 from zoo.hyper_cl.hyper_cl_presets import CL_BATCH_SIZE  # noqa: E402
 from zoo.hyper_cl.hyper_cl_presets import CL_EPOCHS_PER_TASK  # noqa: E402
+from zoo.hyper_cl.hyper_cl_presets import CL_OOD_WEIGHT  # noqa: E402
 from zoo.training import train  # noqa: E402
 
 COLUMNS = ("model", "dataset", "split", "average_accuracy", "forgetting",
            "compression_ratio", "class_incremental_accuracy",
            "param_count", "target_param_count", "num_tasks",
-           "epochs_per_task", "batch_size", "seed", "backend", "precision",
-           "command")
+           "epochs_per_task", "batch_size", "ood_weight", "seed", "backend",
+           "precision", "command")
 
 
 def main():
@@ -67,7 +68,7 @@ def main():
                             for w in model.trainable_weights)),
         target_param_count=model.backbone.num_target_params,
         num_tasks=metrics["num_tasks"], epochs_per_task=args.epochs,
-        batch_size=CL_BATCH_SIZE, seed=args.seed,
+        batch_size=CL_BATCH_SIZE, ood_weight=CL_OOD_WEIGHT, seed=args.seed,
         backend=keras.backend.backend(), precision="float32",
         command=command,
     )

@@ -189,6 +189,52 @@ def hyper_cl_table() -> str:
             r["backend"], f"`{r['command']}`"])
 
 
+def hyper_cl_variants_table() -> str:
+    """Recurrent vs chunked, task inference (hyper-cl-variants-summary)."""
+    rows = _rows("results-hyper-cl-variants-summary.csv")
+
+    def pct(r, key, std=None):
+        if not r.get(key):
+            return "—"
+        value = _pct(r[key])
+        if std and r.get(std) and int(r["num_seeds"]) > 1:
+            value += f" ± {_pct(r[std])}"
+        return value
+
+    def cells(r):
+        return [r["variant"], r["seeds"],
+                pct(r, "average_accuracy_mean", "average_accuracy_std"),
+                pct(r, "forgetting_mean"), pct(r, "just_learned_mean"),
+                pct(r, "ci_entropy_mean", "ci_entropy_std"),
+                pct(r, "ci_max_softmax_mean"), pct(r, "ci_energy_mean"),
+                pct(r, "task_inference_entropy_mean"),
+                pct(r, "val_average_accuracy_mean"),
+                pct(r, "val_ci_entropy_mean"),
+                _num(r["weight_drift_mean"], ".3f")
+                if r.get("weight_drift_mean") else "—",
+                _count(r["param_count"]) if r.get("param_count") else "—"]
+
+    table = _table(
+        ("variant (permuted digits)", "seeds", "task-incr. %",
+         "forgetting (pts)", "right after learning %",
+         "class-incr. % (entropy)", "max-softmax %", "energy %",
+         "task inferred %", "val task-incr. %", "val class-incr. %",
+         "weight drift", "params"), rows, cells)
+    return _join(table, rows and (
+        "Mean ± std over the seeds shown (test split unless marked "
+        "val: the validation split of every task, used for the choices); "
+        f"{rows[0]['epochs_per_task']} epochs per task, backend "
+        f"{rows[0]['backend']}. `beta`: output-regulariser weight "
+        "(bench default 0.01); `units=36,hidden=100`: LSTM of 36 units "
+        "and a hidden layer of 100 before the chunk output (parameters "
+        "kept equal); `ood`: the outlier term's weight; weight drift: "
+        "relative change of earlier tasks' generated weights since they "
+        "were learned. Command: `KERAS_BACKEND=jax python "
+        "scripts/bench_hyper_cl.py --part variants --epochs "
+        f"{rows[0]['epochs_per_task']} --seeds S --variants V` (each "
+        "row's own in `scripts/results/results-hyper-cl-variants.csv`)."))
+
+
 def hyper_cl_speed_table() -> str:
     """Training-step time of our HMLP against hypnettorch's."""
     return _csv_table(
@@ -1237,6 +1283,7 @@ BLOCKS = {
     "filter_design": filter_design_table,
     "hyper_cl": hyper_cl_table,
     "hyper_cl_speed": hyper_cl_speed_table,
+    "hyper_cl_variants": hyper_cl_variants_table,
     "models": models_table,
     "bench": bench_table,
     "bench_gpu": gpu_bench_table,

@@ -143,6 +143,71 @@ def test_infer_task_maps_local_to_global_labels():
         assert label in table[t]
 
 
+def test_infer_task_scores_and_temperature():
+    # Every score picks, per sample, the task that is the most confident
+    # under its own rule (recomputed here from `predict_task`).
+    model = _tiny()
+    x = np.random.default_rng(2).uniform(0, 1, (7, 64)).astype("float32")
+    logits = np.stack([model.predict_task(x, t) for t in range(10)], 1)
+    z = logits.astype("float64")
+    lse = np.log(np.exp(z - z.max(-1, keepdims=True)).sum(-1)) + z.max(-1)
+    p = np.exp(z - lse[..., None])
+    z2 = z / 2.0
+    lse2 = np.log(np.exp(z2 - z2.max(-1, keepdims=True)).sum(-1)) + (
+        z2.max(-1))
+    p2 = np.exp(z2 - lse2[..., None])
+    expected = {
+        ("entropy", 1.0): (p * np.log(p)).sum(-1),
+        ("entropy", 2.0): (p2 * np.log(p2)).sum(-1),
+        ("max_softmax", 1.0): p.max(-1),
+        ("energy", 1.0): lse,
+    }
+    for (score, temperature), confidence in expected.items():
+        task_ids, labels = model.infer_task(x, score=score,
+                                            temperature=temperature)
+        np.testing.assert_array_equal(task_ids, confidence.argmax(1))
+        np.testing.assert_array_equal(
+            labels, logits[np.arange(7), task_ids].argmax(1))
+    default = model.infer_task(x)
+    np.testing.assert_array_equal(default[0], model.infer_task(
+        x, score="entropy", temperature=1.0)[0])
+    with pytest.raises(ValueError, match="score"):
+        model.infer_task(x, score="margin")
+    with pytest.raises(ValueError, match="temperature"):
+        model.infer_task(x, temperature=0.0)
+    ci = continual.class_incremental_accuracy(
+        model, [(x, np.zeros(7, "int32"))], score="energy")
+    assert 0.0 <= ci["accuracy"] <= 1.0
+
+
+def test_ood_weight_adds_uniform_cross_entropy_and_trains():
+    # The outlier term is a cross-entropy to the uniform distribution
+    # over 10 classes, so it adds at least ood_weight * log(10).
+    plain = _tiny()
+    ood = build_cl_classifier("permuted", "chunked", seed=0,
+                              hidden_dims=(8,), chunk_size=64,
+                              hidden_units=(16,), ood_weight=0.5)
+    x = {"features": np.random.default_rng(3).uniform(
+        0, 1, (4, 64)).astype("float32"),
+        "task_id": np.array([0, 1, 1, 2], "int32")}
+    y = np.array([0, 1, 2, 3], "int32")
+    losses = [float(to_numpy(m.compute_loss(x=x, y=y, y_pred=m(x),
+                                            training=True)))
+              for m in (plain, ood)]
+    assert losses[1] - losses[0] >= 0.5 * np.log(10) - 1e-4
+    assert float(to_numpy(ood.compute_loss(
+        x=x, y=y, y_pred=ood(x), training=False))) == pytest.approx(
+        losses[0], abs=1e-5)
+    history = ood.fit(x, y, epochs=2, batch_size=2, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+    assert ood.get_config()["ood_weight"] == 0.5
+    clone = zoo.HyperCLClassifier.from_config(ood.get_config())
+    assert clone.ood_weight == 0.5
+    assert "ood_weight" not in plain.get_config()
+    with pytest.raises(ValueError, match="ood_weight"):
+        zoo.HyperCLClassifier(plain.backbone, ood_weight=-1.0)
+
+
 def test_ewc_fisher_matches_finite_differences():
     # Expected Fisher E_x sum_c p_c (d log p_c / d w)^2 of a tiny MLP,
     # by central differences, against the closed-form numpy backprop.

@@ -119,7 +119,8 @@ def train_hypernet_continual(model, train_tasks, eval_tasks, epochs,
     return matrix
 
 
-def class_incremental_accuracy(model, eval_tasks, task_labels=None):
+def class_incremental_accuracy(model, eval_tasks, task_labels=None,
+                               score="entropy", temperature=1.0):
     """Accuracy when the task is unknown (inferred by lowest entropy).
 
     Args:
@@ -127,6 +128,9 @@ def class_incremental_accuracy(model, eval_tasks, task_labels=None):
         eval_tasks: list of `(x, y_local)`.
         task_labels: per-task global labels of the local classes, or
             `None` (local labels are global).
+        score: the task-inference score of
+            `HyperCLClassifier.infer_task` (`"entropy"` by default).
+        temperature: float. Logit temperature of `infer_task`.
 
     Returns:
         A dict: `accuracy` (global label correct) and `task_accuracy`
@@ -141,7 +145,9 @@ def class_incremental_accuracy(model, eval_tasks, task_labels=None):
     """
     correct, task_correct, total = 0, 0, 0
     for t, (x, y) in enumerate(eval_tasks):
-        task_ids, labels = model.infer_task(x, num_tasks=len(eval_tasks))
+        task_ids, labels = model.infer_task(x, num_tasks=len(eval_tasks),
+                                            score=score,
+                                            temperature=temperature)
         truth = y if task_labels is None else np.asarray(task_labels[t])[y]
         correct += int(np.sum(labels == truth))
         task_correct += int(np.sum(task_ids == t))

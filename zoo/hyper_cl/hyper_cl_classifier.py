@@ -38,6 +38,15 @@ class HyperCLClassifier(ZooTask):
         task_labels: `None` (the local class is the label, e.g. permuted
             digits) or a list with, per task, the global label of each
             local class (e.g. split digits: `[[0, 1], [2, 3], ...]`).
+        ood_weight: float >= 0. Weight of an optional replay-free
+            outlier term for class-incremental inference (a decision, not
+            in the paper): during training, the current batch with its
+            pixels shuffled by a fresh random permutation is run under
+            the same task's weights and its cross-entropy to the uniform
+            distribution, times `ood_weight`, is added to the loss, so a
+            task's network is uncertain on inputs unlike its own. Only
+            the current batch is used (no data of other tasks is stored).
+            Defaults to `0.0` (off).
         preprocessor: must be `None`.
         **kwargs: passed to `keras_hub.models.Task`.
 
@@ -61,9 +70,14 @@ class HyperCLClassifier(ZooTask):
     preprocessor_cls = None
 
     def __init__(self, backbone, beta=0.01, task_labels=None,
-                 preprocessor=None, **kwargs):
+                 ood_weight=0.0, preprocessor=None, **kwargs):
         if not beta >= 0:
             raise ValueError(f"`beta` must be >= 0. Received: beta={beta!r}")
+        if not ood_weight >= 0:
+            raise ValueError(
+                f"`ood_weight` must be >= 0. Received: ood_weight="
+                f"{ood_weight!r}"
+            )
         if task_labels is not None:
             task_labels = [[int(c) for c in row] for row in task_labels]
             if len(task_labels) != backbone.num_tasks or any(
@@ -95,6 +109,11 @@ class HyperCLClassifier(ZooTask):
             dtype="float32",
             name="output_regularizer",
         )
+        self.ood_weight = float(ood_weight)
+        if self.ood_weight > 0:
+            seed = backbone.hypernetwork.seed
+            self.ood_seed_generator = keras.random.SeedGenerator(
+                None if seed is None else seed + 31)
 
         # === Config ===
         self.beta = float(beta)
@@ -124,7 +143,22 @@ class HyperCLClassifier(ZooTask):
             generated = self.backbone.hypernetwork.generate_all_tasks()
             loss = ops.add(loss, ops.cast(self.regularizer(generated),
                                           loss.dtype))
+        if training and self.ood_weight > 0:
+            loss = ops.add(loss, ops.cast(self._ood_loss(x), loss.dtype))
         return loss
+
+    def _ood_loss(self, x):
+        # Cross-entropy to the uniform distribution of the current batch
+        # with its features shuffled by one fresh random permutation.
+        features = ops.convert_to_tensor(x["features"])
+        noise = keras.random.uniform((self.backbone.input_dim,),
+                                     seed=self.ood_seed_generator)
+        shuffled = ops.take(features, ops.argsort(noise), axis=1)
+        task_id = ops.convert_to_tensor(x["task_id"])
+        logits = ops.cast(self.backbone({"features": shuffled,
+                                         "task_id": task_id}), "float32")
+        ce = ops.negative(ops.mean(ops.log_softmax(logits, axis=-1)))
+        return ops.multiply(ce, self.ood_weight)
 
     # ------------------------------------------------------------------
     # Continual learning
@@ -232,13 +266,22 @@ class HyperCLClassifier(ZooTask):
         return np.concatenate(out) if out else np.zeros(
             (0, self.backbone.num_classes), "float32")
 
-    def infer_task(self, x, num_tasks=None):
+    def infer_task(self, x, num_tasks=None, score="entropy",
+                   temperature=1.0):
         """Class-incremental inference by lowest predictive entropy.
 
         Args:
             x: array `(n, input_dim)`.
             num_tasks: int or `None`. Consider tasks `0..num_tasks-1`
                 (the tasks learned so far); all tasks by default.
+            score: how a task is chosen per sample: `"entropy"` (lowest
+                entropy of the softmax, von Oswald et al.'s HNET+ENT, the
+                default), `"max_softmax"` (highest top-class probability)
+                or `"energy"` (highest logsumexp of the logits, Liu et
+                al., 2020).
+            temperature: float > 0. The logits are divided by it before
+                the score (one temperature for every task). Defaults to
+                `1.0`.
 
         Returns:
             A tuple `(task_ids, labels)` of int arrays `(n,)`: the chosen
@@ -251,14 +294,35 @@ class HyperCLClassifier(ZooTask):
                 f"`num_tasks` must be in [1, {self.backbone.num_tasks}]. "
                 f"Received: num_tasks={num_tasks!r}"
             )
+        scores = ("entropy", "max_softmax", "energy")
+        if score not in scores:
+            raise ValueError(
+                f"`score` must be one of {scores}. Received: score={score!r}"
+            )
+        if not temperature > 0:
+            raise ValueError(
+                f"`temperature` must be > 0. Received: temperature="
+                f"{temperature!r}"
+            )
         entropies, locals_ = [], []
         generated = self.backbone.hypernetwork.generate_all_tasks()
         for t in range(n_tasks):
             logits = self.predict_task(x, t, weights=generated[t])
-            logits = logits - logits.max(axis=1, keepdims=True)
+            if temperature != 1.0:
+                logits = logits / np.float32(temperature)
+            top = logits.max(axis=1, keepdims=True)
+            logits = logits - top
             p = np.exp(logits)
-            p /= p.sum(axis=1, keepdims=True)
-            entropies.append(-(p * np.log(np.maximum(p, 1e-12))).sum(1))
+            total = p.sum(axis=1, keepdims=True)
+            p /= total
+            if score == "entropy":
+                value = -(p * np.log(np.maximum(p, 1e-12))).sum(1)
+            elif score == "max_softmax":
+                value = -p.max(1)
+            else:
+                value = -(top[:, 0] + np.log(total[:, 0]))
+            # Lower is more confident for every score.
+            entropies.append(value)
             locals_.append(p.argmax(1))
         task_ids = np.argmin(np.stack(entropies, 1), axis=1)
         local = np.stack(locals_, 1)[np.arange(len(task_ids)), task_ids]
@@ -289,4 +353,7 @@ class HyperCLClassifier(ZooTask):
     def get_config(self):
         config = super().get_config()
         config.update({"beta": self.beta, "task_labels": self.task_labels})
+        if self.ood_weight > 0:
+            # Only when set: configs saved before the option stay as they were.
+            config["ood_weight"] = self.ood_weight
         return config
