@@ -489,10 +489,8 @@ def terminator_table() -> str:
         "Commands: " + _commands(rows)
         + ". Baseline rows come from the command of their "
         "dataset's preset (`--baselines-only`: the baselines "
-        "alone, the preset kept) and share its batch (64) and "
-        "optimizer (Adam with warm-up and cosine decay) for the "
-        "epochs of their row (the shuffled baselines kept the 40 "
-        "epochs of the previous shuffled recipe), except "
+        "alone, the preset kept) and share its budget (epochs, "
+        "batch 64, Adam with warm-up and cosine decay), except "
         "the `*_paper_recipe` rows: the MNIST-1D paper's CNN and "
         "GRU trained with that paper's own loop (Adam at a "
         "constant 1e-2, batch 100, 6000 steps). Time per epoch: "
