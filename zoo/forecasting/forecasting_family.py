@@ -27,6 +27,11 @@ from zoo.forecasting.forecasting_presets import check_preset
 from zoo.forecasting.forecasting_training import train_preset
 from zoo.inputs import SequenceInput
 
+# The start of the issue-22 seed runs' commands (later flags override).
+_SEEDS = ("KERAS_BACKEND=jax {python} scripts/bench_forecasting.py --part "
+          "seeds --seeds 0 1 2 --batch-size 32 --target-params 50000 "
+          "--context-length 16 --learning-rate 0.01 ")
+
 _REF = ("Heidenreich, Vlachas, Koumoutsakos, 2024, Deconstructing "
         "Recurrence, Attention, and Gating (arXiv:2410.02654)")
 _DIM = 3
@@ -106,5 +111,36 @@ FAMILY = Family(
         "KERAS_BACKEND=jax {python} scripts/bench_forecasting.py --part run "
         "--variants all",
         "{python} scripts/bench_forecasting.py --part plot",
+        # Issue 22: three training seeds per row (each command records
+        # itself in benchmark-forecasting-seeds.csv), then the summary.
+        _SEEDS + "--systems lorenz96 --variants lstm rhn+attention+gating "
+        "rhn+attention rhn+gating lstm+attention+gating --steps 1500",
+        _SEEDS + "--systems lorenz96 --variants lstm rhn+attention+gating "
+        "--steps 1500 --context-length 32",
+        _SEEDS + "--systems lorenz96 --variants lstm rhn+attention+gating "
+        "--steps 1500 --learning-rate 0.003",
+        _SEEDS + "--systems lorenz96 --variants lstm rhn+attention+gating "
+        "--steps 1500 --rollout-steps 4",
+        _SEEDS + "--systems lorenz96 --variants rhn+attention --steps 1500 "
+        "--zero-attention-output",
+        _SEEDS + "--systems lorenz96 --variants rhn+attention+gating "
+        "--steps 1500 --attention-gate-bias -3.0",
+        _SEEDS + "--systems lorenz96 --variants lstm rhn+attention+gating "
+        "rhn+attention rhn+gating lstm+attention+gating --steps 4500",
+        _SEEDS + "--systems lorenz96 --variants rhn+attention+gating "
+        "lstm+attention+gating --steps 4500 --attention-gate-bias -3.0",
+        _SEEDS + "--systems lorenz96 --variants rhn+attention+gating "
+        "--steps 4500 --attention-gate-bias -3.0 --units 80",
+        _SEEDS + "--systems lorenz96 --variants rhn+attention+gating "
+        "--steps 4500 --attention-gate-bias -3.0 --rollout-steps 4",
+        _SEEDS + "--systems lorenz96 --variants lstm rhn+gating "
+        "--steps 9000",
+        _SEEDS + "--systems lorenz96 --variants rhn+attention+gating "
+        "--steps 9000 --attention-gate-bias -3.0",
+        _SEEDS + "--systems ks lorenz96_two_scale --variants lstm "
+        "rhn+attention+gating --steps 4500",
+        _SEEDS + "--systems ks --variants rhn+attention+gating --steps 4500 "
+        "--attention-gate-bias -3.0",
+        "{python} scripts/bench_forecasting.py --part summary",
     ),
 )

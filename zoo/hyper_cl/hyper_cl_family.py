@@ -120,5 +120,16 @@ FAMILY = Family(
         "{python} -m pip install --no-deps --target /tmp/hypnettorch-bench "
         "hypnettorch",
         "KERAS_BACKEND=jax {python} scripts/bench_hyper_cl.py",
+        # Issue 22: recurrent vs chunked and task inference, 3 seeds,
+        # then the one-seed screening rows.
+        "KERAS_BACKEND=jax {python} scripts/bench_hyper_cl.py --part "
+        "variants --epochs 20 --seeds 0 1 2 --variants chunked recurrent "
+        "recurrent:beta=0.05 recurrent:beta=0.1 chunked:beta=0.05 "
+        "recurrent:units=36,hidden=100 "
+        "recurrent:units=36,hidden=100,beta=0.05 chunked:ood=0.3",
+        "KERAS_BACKEND=jax {python} scripts/bench_hyper_cl.py --part "
+        "variants --epochs 20 --seeds 0 --variants independent "
+        "chunked:ood=0.1 chunked:ood=1 recurrent:beta=0.2 "
+        "chunked:beta=0.1",
     ),
 )

@@ -140,5 +140,11 @@ FAMILY = Family(
                 "Few-shot and test-time adaptation"),
     ),
     preset_commands=("KERAS_BACKEND=jax {python} scripts/train_unem.py",),
-    bench_commands=("KERAS_BACKEND=jax {python} scripts/bench_unem.py",),
+    bench_commands=(
+        "KERAS_BACKEND=jax {python} scripts/bench_unem.py",
+        "KERAS_BACKEND=jax {python} scripts/bench_unem.py --part "
+        "digits-protocol",
+        "KERAS_BACKEND=jax {python} scripts/bench_unem.py --part "
+        "dirichlet-seeds",
+    ),
 )
