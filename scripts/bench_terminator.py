@@ -105,6 +105,14 @@ SHUFFLED_VARIANTS = {
     "flatten_24_local_k1": {"pooling": "flatten",
                             "hidden_dims": (24, 32, 24),
                             "local_kernel_sizes": (1,)},
+    # Issue 22 follow-up: regularisers of the flatten_24 recipe (decoupled
+    # weight decay through Kar3, stronger label smoothing, input mixup).
+    "flatten_24_wd": {"pooling": "flatten", "hidden_dims": (24, 32, 24),
+                      "weight_decay": 0.1},
+    "flatten_24_ls02": {"pooling": "flatten", "hidden_dims": (24, 32, 24),
+                        "label_smoothing": 0.2},
+    "flatten_24_mixup": {"pooling": "flatten", "hidden_dims": (24, 32, 24),
+                         "mixup_alpha": 0.2},
     "mlp": {"baseline": "mnist1d_mlp"},
     "mlp_paper_recipe": {"baseline": "mnist1d_mlp",
                          "recipe": "paper"},

@@ -406,10 +406,47 @@ def test_build_terminator_passes_classifier_options():
     model = build_terminator("terminator_1d_mnist1d_shuffled",
                              num_train=100, hidden_dims=(8,),
                              stem_channels=4, local_kernel_sizes=(3,),
-                             pooling="flatten", head_dropout=0.2)
+                             pooling="flatten", head_dropout=0.2,
+                             mixup_alpha=0.2)
     assert model.get_config()["pooling"] == "flatten"
     assert model.dropout == 0.2
+    assert model.mixup_alpha == 0.2
     assert model.output_shape == (None, 10)
+
+
+def test_input_mixup_mixes_inputs_and_loss_in_training_only():
+    # mixup_alpha (issue 22, shuffled MNIST-1D): opt-in, off by default.
+    model = zoo.TerminatorClassifier(_tiny_backbone(), num_classes=3,
+                                     slow_loss_weight=0.0, mixup_alpha=0.4,
+                                     mixup_seed=1)
+    model.compile()
+    x, y = _rand(6, 10, 2), np.arange(6) % 3
+    mixer = model.input_mixup
+    np.testing.assert_allclose(_np(mixer(x)), x)  # identity at inference
+    mixed = _np(mixer(x, training=True))
+    perm, lam = (_np(t) for t in mixer.last_mix)
+    assert sorted(perm.tolist()) == list(range(6)) and 0 <= lam <= 1
+    np.testing.assert_allclose(mixed, lam * x + (1 - lam) * x[perm],
+                               atol=1e-5)
+    pred = model(x, training=True)
+    perm, lam = (_np(t) for t in mixer.last_mix)
+    loss = _np(model.compute_loss(x, y, pred, training=True))
+    plain = _np(model.compute_loss(x, y, pred, training=False))
+    other = _np(model.compute_loss(x, y[perm], pred, training=False))
+    np.testing.assert_allclose(loss, lam * plain + (1 - lam) * other,
+                               rtol=1e-4)
+    model.fit(x, y, batch_size=3, epochs=1, verbose=0)  # the train step
+    assert np.isfinite(_np(model.compute_loss(x, y, model(x))))
+    config = model.get_config()
+    assert config["mixup_alpha"] == 0.4
+    again = zoo.TerminatorClassifier.from_config(config)
+    assert again.count_params() == model.count_params()
+    plain_model = zoo.TerminatorClassifier(_tiny_backbone(), num_classes=3)
+    assert plain_model.input_mixup is None
+    assert "mixup_alpha" not in plain_model.get_config()
+    with pytest.raises(ValueError, match="mixup_alpha"):
+        zoo.TerminatorClassifier(_tiny_backbone(), num_classes=3,
+                                 mixup_alpha=-1.0)
 
 
 def test_label_smoothing_crossentropy_formula():

@@ -12,6 +12,68 @@ _POOLINGS = ("average", "flatten")
 
 
 @keras.saving.register_keras_serializable(package="hyperzoo")
+class InputMixup(keras.layers.Layer):
+    """Mixup of a batch with a shuffled copy of itself, in training only.
+
+    In training the layer draws one `λ ~ Beta(alpha, alpha)` per batch
+    and a random permutation `p` of the batch, and returns
+    `λ x + (1 - λ) x[p]`; it keeps `(p, λ)` in `self.last_mix` for the
+    loss of the same step (`TerminatorClassifier.compute_loss`, which
+    mixes the two labels' losses with the same `λ`). Outside training
+    it returns its input (and clears `last_mix`). Mixing happens in
+    input space, so it assumes no position prior (it suits shuffled
+    MNIST-1D).
+
+    Args:
+        alpha: float > 0. Parameter of the Beta distribution.
+        seed: int or `None`. Seed of the draws.
+        **kwargs: passed to `keras.layers.Layer`.
+
+    Example:
+
+    ```python
+    layer = InputMixup(0.2, seed=0)
+    layer(np.ones((4, 40, 1), "float32"), training=True).shape
+    ```
+
+    Reference:
+    - [Zhang et al., 2018](https://arxiv.org/abs/1710.09412), "mixup:
+      Beyond Empirical Risk Minimization".
+    """
+
+    def __init__(self, alpha, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not alpha > 0:
+            raise ValueError(
+                f"`alpha` must be > 0. Received: alpha={alpha!r}")
+        self.alpha = float(alpha)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.last_mix = None
+
+    def call(self, inputs, training=None):
+        self.last_mix = None
+        if not training:
+            return inputs
+        batch = ops.shape(inputs)[0]
+        perm = ops.argsort(keras.random.uniform(
+            (batch,), seed=self.seed_generator))
+        lam = keras.random.beta((), self.alpha, self.alpha,
+                                seed=self.seed_generator)
+        self.last_mix = (perm, lam)
+        lam = ops.cast(lam, inputs.dtype)
+        return lam * inputs + (1 - lam) * ops.take(inputs, perm, axis=0)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"alpha": self.alpha, "seed": self.seed})
+        return config
+
+
+@keras.saving.register_keras_serializable(package="hyperzoo")
 class TerminatorClassifier(ZooTask):
     """Classifier on a `TerminatorBackbone`: global pooling and a head.
 
@@ -39,6 +101,10 @@ class TerminatorClassifier(ZooTask):
             off: an ablation).
         label_smoothing: float. `ε` of the default loss
             (`zoo.losses.SparseLabelSmoothingCrossentropy`).
+        mixup_alpha: float >= 0. Input mixup in training (`InputMixup`,
+            `λ ~ Beta(mixup_alpha, mixup_alpha)`, the loss mixed with
+            the same `λ`); 0 (default) turns it off.
+        mixup_seed: int or `None`. Seed of the mixup draws.
         activation: `None` (logits) or `"softmax"`.
         head_dtype: dtype of the head (float32 under mixed precision).
         preprocessor: unused, `None`.
@@ -70,6 +136,8 @@ class TerminatorClassifier(ZooTask):
         pooling="average",
         slow_loss_weight=1.0,
         label_smoothing=0.09,
+        mixup_alpha=0.0,
+        mixup_seed=None,
         activation=None,
         head_dtype=None,
         preprocessor=None,
@@ -103,11 +171,24 @@ class TerminatorClassifier(ZooTask):
                         if backbone.rank == 1
                         else keras.layers.GlobalAveragePooling2D)
         self.pooling = pool_cls(dtype=backbone.dtype_policy, name="pooling")
+        if not mixup_alpha >= 0:
+            raise ValueError(
+                "`mixup_alpha` must be >= 0. Received: "
+                f"mixup_alpha={mixup_alpha!r}"
+            )
+        self.input_mixup = None
+        if mixup_alpha > 0:
+            self.input_mixup = InputMixup(
+                mixup_alpha, seed=mixup_seed, dtype=backbone.dtype_policy,
+                name="input_mixup")
 
         # === Functional Model ===
+        inputs = backbone.input
+        if self.input_mixup is not None:
+            inputs = self.input_mixup(inputs)
         outputs = self.build_classifier_head(
             backbone, num_classes, head_dtype, activation, dropout,
-            features=self.pooling(backbone(backbone.input)),
+            features=self.pooling(backbone(inputs)),
         )
         super().__init__(inputs=backbone.input, outputs=outputs, **kwargs)
 
@@ -116,6 +197,8 @@ class TerminatorClassifier(ZooTask):
         self.dropout = dropout
         self.pooling_mode = pooling
         self.slow_loss_weight = float(slow_loss_weight)
+        self.mixup_alpha = float(mixup_alpha)
+        self.mixup_seed = mixup_seed
         self.set_head_dtype(head_dtype)
 
     def compile(self, optimizer="auto", loss="auto", *, metrics="auto",
@@ -152,6 +235,20 @@ class TerminatorClassifier(ZooTask):
         loss = super().compute_loss(x=x, y=y, y_pred=y_pred,
                                     sample_weight=sample_weight,
                                     training=training)
+        mix = self.input_mixup.last_mix if (
+            training and self.input_mixup is not None) else None
+        if mix is not None:
+            # The inputs were mixed with the permuted batch: the loss
+            # is mixed with the permuted labels and the same λ.
+            perm, lam = mix
+            # Used once: a later loss without a mixed forward pass (or
+            # outside this traced step) must not see it.
+            self.input_mixup.last_mix = None
+            lam = ops.cast(lam, loss.dtype)
+            other = super().compute_loss(
+                x=x, y=ops.take(y, perm, axis=0), y_pred=y_pred,
+                sample_weight=sample_weight, training=training)
+            loss = lam * loss + (1 - lam) * other
         if training and self.slow_loss_weight > 0:
             slow = self.backbone.slow_loss() * self.slow_loss_weight
             loss = loss + ops.cast(slow, loss.dtype)
@@ -171,4 +268,7 @@ class TerminatorClassifier(ZooTask):
             # Only when set: configs saved before the option stay as
             # they were.
             config["pooling"] = self.pooling_mode
+        if self.mixup_alpha > 0:
+            config["mixup_alpha"] = self.mixup_alpha
+            config["mixup_seed"] = self.mixup_seed
         return config

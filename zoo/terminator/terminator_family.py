@@ -19,6 +19,10 @@ from zoo.terminator.terminator_presets import preset_config
 from zoo.terminator.terminator_presets import split_loader
 from zoo.terminator.terminator_training import train_preset
 
+# The start of the shuffled MNIST-1D screening commands (issue 22).
+_SHUFFLED = ("KERAS_BACKEND=jax {python} scripts/bench_terminator.py --part "
+             "shuffled --preset terminator_1d_mnist1d_shuffled ")
+
 _REF = ("Zhang, 2024, HyperZ·Z·W Operator Connects Slow-Fast Networks for "
         "Full Context Interaction (arXiv:2401.17948)")
 _TINY = dict(slow_hidden_dim=4, slow_num_layers=1, local_hidden_dim=3,
@@ -153,5 +157,17 @@ FAMILY = Family(
         "for b in jax tensorflow torch; do KERAS_BACKEND=$b {python} "
         "scripts/bench_terminator.py --part speed; done",
         "{python} scripts/bench_terminator.py --part plot",
+        # Issue 22: shuffled MNIST-1D screening (validation) and baselines.
+        _SHUFFLED + "--split val --epochs 20 --seeds 0 --variants "
+        "average_pool flatten_head flatten_24_dropout flatten_24_no_global "
+        "flatten_24_local_k1",
+        _SHUFFLED + "--split val --epochs 20 --seeds 0 1 --variants "
+        "flatten_24 flatten_24_wd flatten_24_ls02 flatten_24_mixup",
+        _SHUFFLED + "--split val --epochs 40 --seeds 0 1 --variants "
+        "flatten_24",
+        _SHUFFLED + "--split val --epochs 40 --seeds 0 --variants mlp "
+        "strong_mlp mlp_paper_recipe",
+        _SHUFFLED + "--split test --seeds 0 1 2 --variants mlp "
+        "mlp_paper_recipe strong_mlp",
     ),
 )

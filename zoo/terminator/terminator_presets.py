@@ -58,7 +58,7 @@ WARMUP_FRACTION = 0.08
 _OPTIMIZER_KEYS = ("weight_decay", "beta_1", "beta_2")
 # Classifier settings a preset entry may lack (defaults: global average
 # pooling, no dropout before the head).
-_CLASSIFIER_KEYS = ("pooling", "head_dropout")
+_CLASSIFIER_KEYS = ("pooling", "head_dropout", "mixup_alpha")
 
 
 def preset_config(name):
@@ -240,8 +240,9 @@ def build_terminator(name, seed=0, num_train=None, **overrides):
             `None` counts the preset's train+val split.
         **overrides: preset entries, optimizer settings
             (`weight_decay`, `beta_1`, `beta_2`), classifier settings
-            (`pooling`, `head_dropout`) or backbone arguments to
-            change (ablations, search): e.g. `slow_loss_weight=0.0`,
+            (`pooling`, `head_dropout`, `mixup_alpha`) or backbone
+            arguments to change (ablations, search): e.g.
+            `slow_loss_weight=0.0`,
             `global_branch=False`, `optimizer="kar3"`,
             `hidden_dims=(16, 32)`, `learning_rate=3e-3`.
 
@@ -271,6 +272,7 @@ def build_terminator(name, seed=0, num_train=None, **overrides):
         label_smoothing=cfg["label_smoothing"],
         pooling=cfg.get("pooling", "average"),
         dropout=cfg.get("head_dropout", 0.0),
+        mixup_alpha=cfg.get("mixup_alpha", 0.0), mixup_seed=seed,
     )
     steps = num_steps(cfg["epochs"], num_train, cfg["batch_size"])
     model.compile(optimizer=make_optimizer(
