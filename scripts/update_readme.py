@@ -341,7 +341,8 @@ def unem_protocol_table() -> str:
          "UNEM test", "UNEM val", "nearest prototype",
          "inductive softmax", "fixed λ (oracle best)"), unem, cells)
     return _join(table, unem and (
-        f"UNEM: mean ± std over {unem[0]['n_seeds']} meta-training seeds; "
+        f"UNEM: mean ± std (population std, ddof 0) over "
+        f"{unem[0]['n_seeds']} meta-training seeds; "
         f"{unem[0]['num_tasks']} tasks per split, 5-shot, K = 5, queries "
         "from 3 classes; baselines and the oracle λ are deterministic "
         "given the features. \"val\": digits 0-4 test images as tasks "
@@ -365,7 +366,8 @@ def unem_dirichlet_table() -> str:
                     "test", "val"),
                    [r for r in keep if r["split"] == "meta-test"], cells)
     return _join(table, rows and (
-        "Meta-trained rows: mean ± std over 3 meta-training seeds. "
+        "Meta-trained rows: mean ± std (population std, ddof 0) over 3 "
+        "meta-training seeds. "
         + _run(rows[0], f"Backend {rows[0]['backend']}, {rows[0]['cpu']}",
                rows[0]["command"])))
 
