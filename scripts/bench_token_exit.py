@@ -7,6 +7,8 @@ Usage:
     KERAS_BACKEND=torch python scripts/bench_token_exit.py --part latency
     KERAS_BACKEND=tensorflow python scripts/bench_token_exit.py \
         --part latency
+    KERAS_BACKEND=jax python scripts/bench_token_exit.py --part latency \
+        --preset token_exit_vlm_scenes
 
 `accuracy` (test split, 540 images x 4 questions; the preset's threshold):
 - per question type: accuracy of the full and the exited model, mean exit
@@ -18,19 +20,25 @@ Usage:
   (`benchmark-token-exit-baselines.csv`);
 - a PNG (`token-exit.png`): accuracy vs FLOPs saved, exit histograms.
 
-`latency` (one backend per run, rows of other backends kept): batch-1
-prefill with the physical-removal path on the same test questions, full
-model (routers never fire, threshold 1) vs dynamic exit (preset
-threshold), interleaved, median of the repeats
-(`benchmark-token-exit-latency.csv`), in two executions, the same one for
-both paths:
-- `eager`: `TokenExitVLMBackbone.prefill_with_exit` (every op dispatched
-  from Python; on tiny models dispatch overhead dominates);
+`latency` (one backend and preset per run, `--preset`, default
+`token_exit_vlm_digits`; rows of other backends or presets kept): batch-1
+prefill with the physical-removal path on test questions, full model vs
+dynamic exit (preset threshold), interleaved, median of the repeats
+(`benchmark-token-exit-latency.csv`), in three executions:
+- `eager`: `TokenExitVLMBackbone.prefill_with_exit` for both (full:
+  threshold 1, the routers never fire; every op dispatched from Python,
+  on tiny models dispatch overhead dominates);
 - `compiled` (JAX `jax.jit`, TensorFlow `tf.function(jit_compile=True)`;
-  none on torch): the same algorithm with one compiled function per
-  decoder layer and sequence length (`compiled_prefill`), the router's
-  exit probability read back on the host after every layer as in the
-  eager path.
+  not run on torch, where it would be eager): the full model as ONE
+  compiled function (no routers) vs `token_exit_fast.CompiledPrefill`
+  (fused): one compiled call whose nested conditionals run layer +
+  router on the full sequence until the first router fires, then the
+  tail of that exit layer on the short sequence (kept position ids);
+  what `zoo eval` reports as `prefill_speedup_batch1`;
+- `compiled_split`: the same in two calls (the conditionals stop at
+  the exit, then the compiled tail of that exit layer);
+- `compiled_steps`: one compiled call per full-length layer + router
+  with a host read of `p(exit)`, then the tail.
 Compare ratios, not absolute times. FLOPs are analytic
 (`TokenExitVLMBackbone.prefill_flops`).
 """
@@ -216,124 +224,72 @@ def plot(per_type_rows, baseline_rows, num_layers):
     save_figure_atomic(fig, PNG)
 
 
-def _compiler():
-    backend = keras.backend.backend()
-    if backend == "jax":
-        import jax
-
-        return jax.jit
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return lambda fn: tf.function(fn, jit_compile=True)
-    return None
+COMPILED = {"compiled": "fused", "compiled_split": "split",
+            "compiled_steps": "steps"}
 
 
-def compiled_prefill(model):
-    """Batch-1 removal-path prefill from per-layer compiled functions.
+def latency(model, x, num, repeats, command, execution="eager",
+            preset=PRESET):
+    """One row of the latency table (see the module docstring)."""
+    from zoo.token_exit.token_exit_fast import measure_prefill_speedup
 
-    The algorithm of `prefill_with_exit` (router after every layer until
-    the first `p(exit) > threshold`, then the image rows are dropped and
-    the later layers run on the short sequence with the kept position
-    ids), with the embedding, each layer (full and short length, router
-    included on the full one), the drop and the answer head compiled
-    once each. Returns `run(inputs, threshold) -> (logits, exit_layer)`,
-    or `None` on backends without a compiler here (torch).
-    """
-    compile_fn = _compiler()
-    if compile_fn is None:
-        return None
     b = model.backbone
-    start = b.num_prefix_tokens
-    stop = start + b.num_image_tokens
-    full_pos = np.arange(b.sequence_length, dtype="int32")
-    keep = np.concatenate([full_pos[:start], full_pos[stop:]])
-    last = b.num_layers - 1
-
-    def full_step(layer, router):
-        def fn(h):
-            h = layer(h, position_ids=full_pos)
-            p = ops.softmax(ops.cast(router(h), "float32"))[0, 1]
-            return h, p
-        return compile_fn(fn)
-
-    def short_step(layer):
-        return compile_fn(lambda h: layer(h, position_ids=keep))
-
-    embed = compile_fn(lambda i, t: b.embed(i, t))
-    drop = compile_fn(lambda h: ops.take(h, keep, axis=1))
-    head = compile_fn(lambda h: ops.cast(
-        model.answer_head(b.final_norm(h)[:, -1]), "float32"))
-    full = [full_step(la, r) for la, r in zip(b.transformer_layers,
-                                               b.routers)]
-    short = [short_step(la) for la in b.transformer_layers]
-
-    def run(inputs, threshold):
-        h = embed(inputs["images"], inputs["token_ids"])
-        exited = None
-        for i in range(b.num_layers):
-            if exited is not None:
-                h = short[i](h)
-                continue
-            h, p = full[i](h)
-            if float(ops.convert_to_numpy(p)) > threshold or i == last:
-                exited = i
-                if i < last:
-                    h = drop(h)
-        return ops.convert_to_numpy(head(h)), exited
-
-    return run
-
-
-def latency(model, x, num, repeats, command, execution="eager"):
-    b = model.backbone
-    idx = np.arange(num)
-    singles = [{"images": ops.convert_to_tensor(x["images"][i:i + 1]),
-                "token_ids": ops.convert_to_tensor(x["token_ids"][i:i + 1])}
-               for i in idx]
-    if execution == "compiled":
-        fast = compiled_prefill(model)
-        if fast is None:
-            return None
-        # Warm-up compiles every layer at both lengths.
-        for k in (-1, b.num_layers - 1):
-            fast(singles[0], 0.0 if k < 0 else 1.0)
-
-        def run(inp, threshold):
-            return fast(inp, threshold)[1]
+    common = {
+        "model": preset, "backend": keras.backend.backend(),
+        "execution": execution, "precision": "float32", "batch_size": 1,
+        "num_questions": num, "repeats": repeats,
+    }
+    if execution in COMPILED:
+        if keras.backend.backend() == "torch":
+            return None  # `CompiledPrefill` is eager on torch.
+        out = measure_prefill_speedup(model, x, num, repeats,
+                                      execution=COMPILED[execution])
+        exits = out["exit_layers"]
+        full_ms, exit_ms = out["full_ms"], out["exit_ms"]
     else:
+        singles = [
+            {"images": ops.convert_to_tensor(x["images"][i:i + 1]),
+             "token_ids": ops.convert_to_tensor(x["token_ids"][i:i + 1])}
+            for i in range(num)]
+
         def run(inp, threshold):
             out = b.prefill_with_exit(inp, threshold)
             logits = model.answer_head(out["hidden_states"][:, -1])
             ops.convert_to_numpy(logits)
             return out["exit_layer"]
 
-    exits = [run(s, model.exit_threshold) for s in singles]  # warm-up
-    for s in singles:
-        run(s, 1.0)
-    full_t, exit_t = [], []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
+        exits = [run(s, model.exit_threshold) for s in singles]  # warm-up
         for s in singles:
             run(s, 1.0)
-        t1 = time.perf_counter()
-        for s in singles:
-            run(s, model.exit_threshold)
-        t2 = time.perf_counter()
-        full_t.append((t1 - t0) / num)
-        exit_t.append((t2 - t1) / num)
-    full_ms, exit_ms = 1000 * median(full_t), 1000 * median(exit_t)
-    return {
-        "model": PRESET, "backend": keras.backend.backend(),
-        "execution": execution, "precision": "float32", "batch_size": 1,
-        "num_questions": num,
-        "repeats": repeats, "full_ms": round(full_ms, 3),
+        full_t, exit_t = [], []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            for s in singles:
+                run(s, 1.0)
+            t1 = time.perf_counter()
+            for s in singles:
+                run(s, model.exit_threshold)
+            t2 = time.perf_counter()
+            full_t.append((t1 - t0) / num)
+            exit_t.append((t2 - t1) / num)
+        full_ms, exit_ms = 1000 * median(full_t), 1000 * median(exit_t)
+    return dict(common, **{
+        "full_ms": round(full_ms, 3),
         "exit_ms": round(exit_ms, 3), "speedup": round(full_ms / exit_ms, 3),
         "mean_exit_layer": round(float(np.mean(exits)), 3),
         "flops_saved": round(flops_saved(b, exits), 4),
         "cpu": cpu_model(), "threads": usable_cpus(),
         "keras": keras.__version__, "date": today(), "command": command,
-    }
+    })
+
+
+def test_questions(preset):
+    """`(x, y, info)` of the preset's test split."""
+    if preset == PRESET:
+        return make_vqa("test", seed=0)
+    from zoo.token_exit.token_exit_scenes import scenes_split
+
+    return scenes_split("test")
 
 
 def main():
@@ -343,12 +299,18 @@ def main():
                         required=True)
     parser.add_argument("--num-questions", type=int, default=48)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--preset", default=PRESET,
+                        help="preset of the latency part")
     args = parser.parse_args()
     backend = keras.backend.backend()
+    if args.part == "accuracy" and args.preset != PRESET:
+        parser.error(f"--part accuracy runs on {PRESET} only (the scenes "
+                     "preset: scripts/bench_token_exit_scenes.py)")
+    extra = "" if args.preset == PRESET else f" --preset {args.preset}"
     command = run_command(backend, "bench_token_exit.py",
-                          f"--part {args.part}")
-    model = zoo.load(PRESET)
-    x, y, info = make_vqa("test", seed=0)
+                          f"--part {args.part}{extra}")
+    model = zoo.load(args.preset)
+    x, y, info = test_questions(args.preset)
     if args.part == "accuracy":
         rows, _ = per_type(model, x, y, info, command)
         write_csv_atomic(PER_TYPE_CSV, PER_TYPE_FIELDS, rows)
@@ -365,13 +327,17 @@ def main():
     pick = rng.permutation(len(y))[:args.num_questions]
     sub = {k: v[pick] for k, v in x.items()}
     new = [latency(model, sub, args.num_questions, args.repeats, command,
-                   execution) for execution in ("eager", "compiled")]
+                   execution, args.preset)
+           for execution in ("eager", *COMPILED)]
     new = [r for r in new if r is not None]
     kept = [r for r in read_csv_rows(LATENCY_CSV)
-            if r["backend"] != backend and r.get("execution")]
+            if (r["backend"], r["model"]) != (backend, args.preset)
+            and r.get("execution")]
     order = {"tensorflow": 0, "jax": 1, "torch": 2}
-    rows = sorted(kept + new, key=lambda r: (order.get(r["backend"], 9),
-                                              r["execution"] != "eager"))
+    executions = {e: i for i, e in enumerate(("eager", *COMPILED))}
+    rows = sorted(kept + new, key=lambda r: (
+        r["model"] != PRESET, r["model"], order.get(r["backend"], 9),
+        executions.get(r["execution"], 9)))
     write_csv_atomic(LATENCY_CSV, LATENCY_FIELDS, rows)
     for r in new:
         print(r)

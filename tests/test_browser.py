@@ -515,3 +515,34 @@ def test_hub_pruning_terminator_tab_in_chromium(browser_page, tmp_path):
     page.screenshot(path=str(_artifacts_dir(tmp_path)
                              / "hub_pruning_terminator.png"), full_page=True)
     assert not browser_page.problems, browser_page.problems
+
+
+def test_hub_token_exit_scenes_tab_in_chromium(browser_page, tmp_path):
+    from zoo.data.tiny_scenes import ANSWERS
+
+    tab = "token_exit_scenes"
+    page = browser_page.page
+    _open_model(page, tab)
+    # A new scene: type its seed and press Enter (the preview updates).
+    number = page.locator(f"#{tab}_seed input[type='number']")
+    number.fill("5")
+    number.press("Enter")
+    _wait_for_text(page, f"#{tab}_scene-text", "Scene #5, 5 shapes")
+    # A question: a family, then one of its questions.
+    page.locator(f"#{tab}_family input").click()
+    page.get_by_role("option", name="count", exact=True).click()
+    page.locator(f"#{tab}_question input").click()
+    page.get_by_role("option", name="How many bar?", exact=True).click()
+    page.locator(f"#{tab}_answer-button").click()
+    summary = _wait_for_text(page, f"#{tab}_summary", "Image tokens exited")
+    assert "Scene #5" in summary and "How many bar?" in summary
+    assert "true 3" in summary and "attention on the image" in summary
+    heading = page.locator(f"#{tab}_answers h2")
+    heading.wait_for(state="visible")
+    assert heading.inner_text().strip() in ANSWERS
+    assert _wait_for_picture(page, f"#{tab}_image") == 288
+    assert _wait_for_picture(page, f"#{tab}_attention") == 640
+    assert _wait_for_picture(page, f"#{tab}_plot") == 640
+    page.screenshot(path=str(_artifacts_dir(tmp_path)
+                             / "hub_token_exit_scenes.png"), full_page=True)
+    assert not browser_page.problems, browser_page.problems

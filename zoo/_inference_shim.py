@@ -9,7 +9,9 @@ Why a shim: Keras' `predict_on_batch` adds a fixed Python cost per call
 (data adapter, callbacks, output conversion). On small inputs that
 overhead hides the model's own cost, so a compact model cannot show a
 batch-1 speed-up. `compiled_forward` strips it and keeps what a
-server would run.
+server would run. `compiled_function` compiles a custom function of
+layers the same way (DyVTE's batch-1 removal path,
+`zoo.token_exit.token_exit_fast`).
 """
 
 import keras
@@ -107,3 +109,93 @@ def compiled_forward(model):
             f"backends. Received: backend={backend!r}"
         )
     return builders[backend](model)
+
+
+def _jax_function(fn, variables):
+    import jax
+    import jax.numpy as jnp
+
+    # Copied once (see `_jax_forward`) and passed as arguments, not
+    # closed over: the executable holds no weights as constants.
+    values = [jnp.array(v.value, copy=True) for v in variables]
+
+    def pure(values, *args):
+        mapping = list(zip(variables, values))
+        with keras.StatelessScope(state_mapping=mapping):
+            return fn(*args)
+
+    jitted = jax.jit(pure)
+
+    def run(*args):
+        return jitted(values, *args)
+
+    return run
+
+
+def _tensorflow_function(fn, variables):
+    import tensorflow as tf
+
+    compiled = tf.function(fn, jit_compile=True)
+
+    def run(*args):
+        return compiled(*[tf.convert_to_tensor(a) for a in args])
+
+    return run
+
+
+def _torch_function(fn, variables):
+    import torch
+
+    def run(*args):
+        with torch.no_grad():
+            return fn(*[keras.ops.convert_to_tensor(a) for a in args])
+
+    return run
+
+
+def compiled_function(fn, variables):
+    """Compiles `fn`, a function of tensors that calls Keras layers.
+
+    The backend's compiler for a custom inference function (several
+    layers of a model, control flow with `keras.ops.cond`), one
+    executable per input signature:
+    - JAX: `jax.jit`, the values of `variables` copied once and passed
+      as arguments (read through a `keras.StatelessScope`): later
+      changes to the weights are not seen (compile again).
+    - TensorFlow: `tf.function(jit_compile=True)` (XLA); the variables
+      are read live.
+    - PyTorch: eager under `torch.no_grad()` (see `compiled_forward`
+      for why not `torch.compile`).
+
+    Keep the arguments' shapes and dtypes fixed (numpy scalars, not
+    Python numbers, for values that change): every new signature
+    compiles again. The outputs are backend tensors (convert with
+    `keras.ops.convert_to_numpy`), not yet waited for on JAX.
+
+    Args:
+        fn: a function of backend tensors returning a tensor or a
+            structure of tensors.
+        variables: list of the Keras variables `fn` reads (all of
+            them: on JAX a variable not listed is baked in as a
+            constant).
+
+    Returns:
+        A function of the same arguments (array-likes).
+
+    Example:
+
+    ```python
+    head = compiled_function(lambda h: model.answer_head(h[:, -1]),
+                             model.variables)
+    logits = keras.ops.convert_to_numpy(head(hidden))
+    ```
+    """
+    backend = keras.backend.backend()
+    builders = {"jax": _jax_function, "tensorflow": _tensorflow_function,
+                "torch": _torch_function}
+    if backend not in builders:
+        raise ValueError(
+            f"compiled_function supports the jax, tensorflow and torch "
+            f"backends. Received: backend={backend!r}"
+        )
+    return builders[backend](fn, list(variables))

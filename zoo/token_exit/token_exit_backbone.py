@@ -14,9 +14,10 @@ from layers.token_exit import visual_exit_key_mask
 
 def _check_config(vocabulary_size, num_layers, hidden_dim, image_size,
                   patch_size, num_prefix_tokens, num_text_tokens,
-                  router_hidden_dim):
+                  router_hidden_dim, image_channels=1):
     """Checks the backbone's sizes; returns the number of image tokens."""
     for name, value, low in (
+        ("image_channels", image_channels, 1),
         ("vocabulary_size", vocabulary_size, 2),
         ("num_layers", num_layers, 1),
         ("hidden_dim", hidden_dim, 2),
@@ -45,7 +46,8 @@ class TokenExitVLMBackbone(Backbone):
 
     The sequence is `[prefix tokens][image tokens][instruction tokens]`
     (LLaVA's layout). Image tokens are linear patch embeddings (plus a
-    learned keras-hub `PositionEmbedding`) of a square one-channel image;
+    learned keras-hub `PositionEmbedding`) of a square image with
+    `image_channels` channels (1: digits, 3: RGB scenes);
     text tokens come from an embedding table. `num_layers`
     `layers.TokenExitDecoderLayer`s (causal, RoPE) follow, then a final
     RMS normalisation. The backbone returns the final hidden states
@@ -55,7 +57,8 @@ class TokenExitVLMBackbone(Backbone):
     functional graph, used by `masked_forward` and `prefill_with_exit`) reads
     the instruction states after that layer.
 
-    Inputs (dict): `images` `(batch, image_size, image_size, 1)` float,
+    Inputs (dict): `images` `(batch, image_size, image_size,
+    image_channels)` float,
     `token_ids` `(batch, num_prefix_tokens + num_text_tokens)` int (the
     prefix then the instruction, the last being the last prompt token),
     `exit_layers` `(batch,)` int: the image tokens are masked as keys in
@@ -74,6 +77,15 @@ class TokenExitVLMBackbone(Backbone):
         num_prefix_tokens: int. Text tokens before the image.
         num_text_tokens: int >= 2. Instruction tokens after the image.
         router_hidden_dim: int. Hidden width of every router.
+        image_channels: int. Channels of the input image (a patch has
+            `patch_size**2 * image_channels` values).
+        vision_stem_channels: int or `None`. `None`: linear patch
+            embeddings of the pixels (the digits preset). An int `c`: a
+            tiny vision encoder first, two 3x3 "same" convolutions with
+            `c` channels and GELU (the role of LLaVA's vision tower), whose
+            feature map is then cut into patches (`patch_size**2 * c`
+            values each). Its FLOPs do not depend on the exit and are not
+            part of the decoder FLOPs count.
         head_dim: int or `None`.
         layer_norm_epsilon: float.
         dtype: string or `keras.DTypePolicy`.
@@ -107,6 +119,8 @@ class TokenExitVLMBackbone(Backbone):
         num_prefix_tokens=1,
         num_text_tokens=5,
         router_hidden_dim=64,
+        image_channels=1,
+        vision_stem_channels=None,
         head_dim=None,
         layer_norm_epsilon=1e-6,
         dtype=None,
@@ -114,10 +128,22 @@ class TokenExitVLMBackbone(Backbone):
     ):
         num_image_tokens = _check_config(
             vocabulary_size, num_layers, hidden_dim, image_size, patch_size,
-            num_prefix_tokens, num_text_tokens, router_hidden_dim)
+            num_prefix_tokens, num_text_tokens, router_hidden_dim,
+            image_channels)
         seq_len = num_prefix_tokens + num_image_tokens + num_text_tokens
 
         # === Layers ===
+        if vision_stem_channels is not None and (
+            isinstance(vision_stem_channels, bool)
+            or not isinstance(vision_stem_channels, int)
+            or vision_stem_channels < 1
+        ):
+            raise ValueError(
+                "`vision_stem_channels` must be a positive int or None. "
+                f"Received: vision_stem_channels={vision_stem_channels!r}"
+            )
+        self.image_channels = image_channels
+        self.vision_stem_channels = vision_stem_channels
         self._make_layers(vocabulary_size, num_layers, num_heads, hidden_dim,
                           intermediate_dim, patch_size, num_image_tokens,
                           head_dim, layer_norm_epsilon, dtype)
@@ -139,7 +165,8 @@ class TokenExitVLMBackbone(Backbone):
         self.sequence_length = seq_len
 
         # === Functional Model ===
-        images = keras.Input((image_size, image_size, 1), name="images")
+        images = keras.Input((image_size, image_size, image_channels),
+                             name="images")
         token_ids = keras.Input((num_prefix_tokens + num_text_tokens,),
                                 dtype="int32", name="token_ids")
         exit_layers = keras.Input((), dtype="int32", name="exit_layers")
@@ -169,6 +196,21 @@ class TokenExitVLMBackbone(Backbone):
                      hidden_dim, intermediate_dim, patch_size,
                      num_image_tokens, head_dim, layer_norm_epsilon, dtype):
         """Creates and builds the embeddings, decoder layers and norm."""
+        # The vision stem first: created, tracked and built before the
+        # other layers, so `weights` starts with it on every backend.
+        self.vision_stem = []
+        stem = self.vision_stem_channels
+        if stem:
+            self.vision_stem = [
+                keras.layers.Conv2D(stem, 3, padding="same",
+                                    activation="gelu", dtype=dtype,
+                                    name=f"vision_stem_{i}")
+                for i in range(2)
+            ]
+        channels = self.image_channels
+        for conv in self.vision_stem:
+            conv.build((None, None, None, channels))
+            channels = stem
         self.patch_embedding = keras.layers.Dense(
             hidden_dim, dtype=dtype, name="patch_embedding"
         )
@@ -191,10 +233,13 @@ class TokenExitVLMBackbone(Backbone):
         )
         # Built here, in attribute order: `weights` is then in the same
         # order on every backend (goldens, `set_weights`).
-        self.patch_embedding.build((None, None, patch_size * patch_size))
+        features = stem or self.image_channels
+        self.patch_embedding.build(
+            (None, None, patch_size * patch_size * features))
         self.token_embedding.build((None, None))
         self.image_position_embedding.build(
             (None, num_image_tokens, hidden_dim))
+
 
     # ------------------------------------------------------------------
     def _key_mask(self, exit_layers, index):
@@ -204,17 +249,30 @@ class TokenExitVLMBackbone(Backbone):
         )
 
     def patchify(self, images):
-        """`(batch, S, S, 1)` images to `(batch, M, p*p)` patches."""
+        """`(batch, S, S, c)` images to `(batch, M, p*p*c)` patches.
+
+        With a vision stem, its feature map is cut instead (`c` = the
+        stem's channels).
+
+        Args:
+            images: float `(batch, S, S, image_channels)`.
+
+        Returns:
+            The patches.
+        """
         p, g = self.patch_size, self.image_size // self.patch_size
-        x = ops.reshape(images, (-1, g, p, g, p))
-        x = ops.transpose(x, (0, 1, 3, 2, 4))
-        return ops.reshape(x, (-1, g * g, p * p))
+        for conv in self.vision_stem:
+            images = conv(images)
+        c = self.vision_stem_channels or self.image_channels
+        x = ops.reshape(images, (-1, g, p, g, p, c))
+        x = ops.transpose(x, (0, 1, 3, 2, 4, 5))
+        return ops.reshape(x, (-1, g * g, p * p * c))
 
     def embed(self, images, token_ids):
         """The input sequence `[prefix][image][instruction]` `(B, T, d)`.
 
         Args:
-            images: float `(batch, S, S, 1)`.
+            images: float `(batch, S, S, image_channels)`.
             token_ids: int `(batch, num_prefix + num_text)`.
 
         Returns:
@@ -236,7 +294,7 @@ class TokenExitVLMBackbone(Backbone):
             )
         images = ops.convert_to_tensor(inputs["images"], self.compute_dtype)
         token_ids = ops.convert_to_tensor(inputs["token_ids"], "int32")
-        expected = (self.image_size, self.image_size, 1)
+        expected = (self.image_size, self.image_size, self.image_channels)
         if tuple(images.shape[1:]) != expected:
             raise ValueError(
                 f"`images` must have shape (batch,) + {expected}. "
@@ -299,7 +357,7 @@ class TokenExitVLMBackbone(Backbone):
         Python control flow: batch size 1 only.
 
         Args:
-            inputs: dict with `images` `(1, S, S, 1)` and `token_ids`.
+            inputs: dict with `images` `(1, S, S, c)` and `token_ids`.
             threshold: float in `[0, 1]`. Exit when `p(exit) > threshold`
                 (0.5 = the reference's argmax).
             exit_layer: int in `[-1, num_layers - 1]` or `None`: force the
@@ -408,6 +466,8 @@ class TokenExitVLMBackbone(Backbone):
             "num_prefix_tokens": self.num_prefix_tokens,
             "num_text_tokens": self.num_text_tokens,
             "router_hidden_dim": self.router_hidden_dim,
+            "image_channels": self.image_channels,
+            "vision_stem_channels": self.vision_stem_channels,
             "head_dim": self.head_dim,
             "layer_norm_epsilon": self.layer_norm_epsilon,
         })

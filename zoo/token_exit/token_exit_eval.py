@@ -4,7 +4,8 @@ The preset's metrics (`evaluate_digits_vqa`) are computed on the digit
 questions of `zoo.data.digits_vqa`: accuracy of the full model and of the
 dynamically exited one (routers with the model's `exit_threshold`), the
 analytic share of decoder prefill FLOPs the exits save and the mean exit
-layer.
+layer, and the batch-1 prefill speed-up of the compiled removal path
+(`add_prefill_speedup`, `zoo.token_exit.token_exit_fast`).
 """
 
 import keras
@@ -13,6 +14,9 @@ import numpy as np
 from zoo.data.digits_vqa import make_vqa
 
 EVAL_BATCH_SIZE = 256
+# Batch-1 timing in the evaluators: questions x interleaved repeats.
+SPEED_QUESTIONS = 48
+SPEED_REPEATS = 3
 
 
 def exit_logits(model, x, exit_layer=None, batch_size=EVAL_BATCH_SIZE):
@@ -131,16 +135,57 @@ def evaluate_exit(model, x, y, threshold=None):
     return metrics, out
 
 
-def evaluate_digits_vqa(model, split="test"):
+def add_prefill_speedup(model, x, metrics, num_questions=SPEED_QUESTIONS,
+                        repeats=SPEED_REPEATS):
+    """Adds `prefill_speedup_batch1` (one timing run) to `metrics`.
+
+    The ratio of the median batch-1 latency of the full model compiled
+    as one function to that of the compiled removal path with the
+    model's routers and threshold
+    (`token_exit_fast.measure_prefill_speedup`, fused execution), on
+    the first `num_questions` examples of `x`, on this machine and
+    backend (PyTorch: both eager). One run: expect a few percent of
+    noise on a busy machine.
+
+    Args:
+        model: `TokenExitVLM`.
+        x: input dict with `images` and `token_ids`.
+        metrics: dict, updated in place.
+        num_questions: int.
+        repeats: int.
+
+    Returns:
+        `metrics`, with `prefill_speedup_batch1` and
+        `prefill_speedup_batch1_exit_layer` (mean exit layer of the
+        timed questions).
+
+    Example:
+
+    ```python
+    add_prefill_speedup(model, x, metrics)["prefill_speedup_batch1"]
+    ```
+    """
+    from zoo.token_exit.token_exit_fast import measure_prefill_speedup
+
+    out = measure_prefill_speedup(model, x, num_questions, repeats)
+    metrics["prefill_speedup_batch1"] = round(float(out["speedup"]), 3)
+    metrics["prefill_speedup_batch1_exit_layer"] = out["mean_exit_layer"]
+    return metrics
+
+
+def evaluate_digits_vqa(model, split="test", speed=True):
     """Evaluator of `python -m zoo eval token_exit_vlm_digits`.
 
     Args:
         model: `TokenExitVLM`.
         split: str.
+        speed: bool. Also measure `prefill_speedup_batch1`
+            (`add_prefill_speedup`, one run on this machine).
 
     Returns:
         A dict: `accuracy_full`, `accuracy_exit`, `flops_saved`,
-        `mean_exit_layer`, `num_examples`, `threshold`.
+        `mean_exit_layer`, `num_examples`, `threshold` and
+        `prefill_speedup_batch1`.
 
     Example:
 
@@ -152,4 +197,6 @@ def evaluate_digits_vqa(model, split="test"):
     metrics, _ = evaluate_exit(model, x, y)
     metrics["num_examples"] = int(len(y))
     metrics["threshold"] = model.exit_threshold
+    if speed:
+        add_prefill_speedup(model, x, metrics)
     return metrics

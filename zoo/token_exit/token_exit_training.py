@@ -137,27 +137,25 @@ def train_routers(model, x, y, epochs, batch_size=64, learning_rate=1e-3,
     return log
 
 
-def choose_threshold(model, split="val", seed=0):
+def select_threshold(model, x, y):
     """The threshold with the largest FLOPs saving within `MAX_VAL_DROP`.
 
     Args:
         model: `TokenExitVLM` with trained routers.
-        split: str. Selection split (never the test split).
-        seed: int. Question seed.
+        x: input dict of a selection split (never the test split).
+        y: its answers.
 
     Returns:
         `(threshold, rows)`: the chosen threshold and one metrics dict
-        per candidate of `THRESHOLDS`.
+        per candidate of `THRESHOLDS` (the largest candidate when none
+        keeps the drop within `MAX_VAL_DROP`).
 
     Example:
 
     ```python
-    threshold, rows = choose_threshold(model, "val")
+    threshold, rows = select_threshold(model, x_val, y_val)
     ```
     """
-    if split == "test":
-        raise ValueError("The threshold must not be chosen on the test set.")
-    x, y, _ = make_vqa(split, seed)
     rows, best = [], None
     for t in THRESHOLDS:
         m, _ = evaluate_exit(model, x, y, t)
@@ -169,6 +167,29 @@ def choose_threshold(model, split="val", seed=0):
         ):
             best = m
     return (best or rows[-1])["threshold"], rows
+
+
+def choose_threshold(model, split="val", seed=0):
+    """`select_threshold` on the digit questions of a split.
+
+    Args:
+        model: `TokenExitVLM` with trained routers.
+        split: str. Selection split (never the test split).
+        seed: int. Question seed.
+
+    Returns:
+        `(threshold, rows)` as `select_threshold`.
+
+    Example:
+
+    ```python
+    threshold, rows = choose_threshold(model, "val")
+    ```
+    """
+    if split == "test":
+        raise ValueError("The threshold must not be chosen on the test set.")
+    x, y, _ = make_vqa(split, seed)
+    return select_threshold(model, x, y)
 
 
 def train_preset(epochs=None, out_dir=None, seed=0, verbose=2, **overrides):

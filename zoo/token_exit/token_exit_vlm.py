@@ -117,7 +117,8 @@ class TokenExitVLM(ZooTask):
         b = self.backbone
         model_layers = ([b.token_embedding, b.patch_embedding,
                          b.image_position_embedding, b.final_norm,
-                         self.answer_head] + list(b.transformer_layers))
+                         self.answer_head] + list(b.transformer_layers)
+                        + list(b.vision_stem))
         for layer in model_layers:
             layer.trainable = stage == "vlm"
         for router in b.routers:
@@ -292,10 +293,11 @@ class TokenExitVLM(ZooTask):
         if cached is None:
             b = self.backbone
             states = [layer.output for layer in b.transformer_layers]
-            gates = ops.stack(
-                [ops.cast(r(h), "float32") for r, h in zip(b.routers,
-                                                             states)],
-                axis=1)
+            # One layer node with a fixed name: ops created here would take
+            # global auto-names, which clash with the task graph's after a
+            # `keras.backend.clear_session()`.
+            gates = _GateStack(b.routers, name="token_exit_gate_stack")(
+                states)
             inner = keras.Model(b.input, gates)
             cached = keras.Model(self.input, [self.output, inner(self.input)])
             object.__setattr__(self, "_gate_model_cache", cached)
@@ -310,3 +312,26 @@ class TokenExitVLM(ZooTask):
             "head_dtype": self.head_dtype,
         })
         return config
+
+
+class _GateStack(keras.layers.Layer):
+    """Routers on a list of states -> float32 `(batch, L, 2)` (internal).
+
+    Holds the routers without tracking them (they belong to the
+    backbone): `gate_model` only.
+
+    Args:
+        routers: list of `layers.TokenExitRouter`.
+        **kwargs: passed to `keras.layers.Layer`.
+    """
+
+    def __init__(self, routers, **kwargs):
+        super().__init__(**kwargs)
+        object.__setattr__(self, "_routers", list(routers))
+
+    def call(self, states):
+        return ops.stack([ops.cast(r(h), "float32")
+                          for r, h in zip(self._routers, states)], axis=1)
+
+    def compute_output_shape(self, states_shape):
+        return (states_shape[0][0], len(self._routers), 2)
