@@ -703,11 +703,12 @@ def token_exit_table() -> str:
             _num(r["top1_exit"]), _num(r["top1_drop"]),
             _num(r["mean_exit_layer"]),
             f"{_pct(r['flops_saved'], '.1f')} %", r["exit_histogram"]])
+    commands = " ".join(
+        f"{r['model']}: `{r['command']}` ({_num(r['seconds'], '.0f')} s "
+        "on 2 CPU threads, both stages, threshold choice and test "
+        "evaluation)." for r in rows)
     return _join(
-        table,
-        rows and (f"Command: `{rows[0]['command']}` "
-                  f"({_num(rows[0]['seconds'], '.0f')} s on 2 CPU threads, "
-                  "both stages, threshold choice and test evaluation)."),
+        table, rows and f"Commands: {commands}",
         per_table, per and f"Command: `{per[0]['command']}`.")
 
 
@@ -720,7 +721,15 @@ def token_exit_baselines_table() -> str:
         lambda r: [
             r["method"], r["exit_layer"] or "—", _num(r["top1"]),
             _num(r["top1_drop"]), f"{_pct(r['flops_saved'], '.1f')} %"])
-    lat = _rows("benchmark-token-exit-latency.csv")
+    lat = [r for r in _rows("benchmark-token-exit-latency.csv")
+           if r.get("model", "token_exit_vlm_digits")
+           == "token_exit_vlm_digits"]
+    return _join(table, _latency_table(lat),
+                 rows and f"Baselines: `{rows[0]['command']}`.")
+
+
+def _latency_table(lat) -> str:
+    """Batch-1 prefill latency rows of one preset, with their caption."""
     lat_table = lat and _table(
         ("backend", "execution", "batch-1 prefill ms, full",
          "ms, with exit", "speed-up", "mean exit layer", "FLOPs saved"),
@@ -731,17 +740,79 @@ def token_exit_baselines_table() -> str:
             _num(r["mean_exit_layer"]),
             f"{_pct(r['flops_saved'], '.1f')} %"])
     r = lat[0] if lat else None
-    return _join(table, lat_table, r and (
+    return _join(lat_table, r and (
         f"Latency: {r['num_questions']} test questions one at a time, "
         f"median of {r['repeats']} interleaved repeats, physical "
-        "removal of the image tokens; eager = `prefill_with_exit`, "
-        "compiled = the same algorithm from per-layer `jax.jit` / "
-        "`tf.function(jit_compile=True)` functions (none on torch), "
-        f"the same execution for both paths; {r['cpu']}, "
-        f"{r['threads']} threads, keras {r['keras']}, {r['date']}; "
-        "`KERAS_BACKEND=<backend> python scripts/bench_token_exit.py "
-        "--part latency`, one backend per run."),
-        rows and f"Baselines: `{rows[0]['command']}`.")
+        "removal of the image tokens; full = the whole model as one "
+        "compiled function (eager: `prefill_with_exit` with threshold 1, "
+        "the routers evaluated, none firing); eager = "
+        "`prefill_with_exit`; compiled = "
+        "`zoo.token_exit.token_exit_fast.CompiledPrefill`, one compiled "
+        "function per question whose conditionals run the exit layer's "
+        "tail on the short sequence (`jax.jit` / "
+        "`tf.function(jit_compile=True)`; none on torch); "
+        "compiled_split = the tail as a second cached call; "
+        "compiled_steps = one call per layer with a host read of the "
+        f"router; {r['cpu']}, {r['threads']} threads, keras "
+        f"{r['keras']}, {r['date']}; `KERAS_BACKEND=<backend> python "
+        "scripts/bench_token_exit.py --part latency"
+        + (f" --preset {r['model']}" if r.get("model") not in (
+            None, "token_exit_vlm_digits") else "")
+        + "`, one backend per run."))
+
+
+def token_exit_scenes_table() -> str:
+    """DyVTE on tiny scenes: per family, baselines, text-only
+    (benchmark-token-exit-scenes*.csv)."""
+    fam = _rows("benchmark-token-exit-scenes.csv")
+    fam_table = fam and _table(
+        ("family", "questions", "top-1 % full", "top-1 % exit",
+         "drop (points)", "exit layer (mean ± std)", "FLOPs saved",
+         "exits per layer 0..L-1"),
+        fam,
+        lambda r: [
+            r["family"], r["num_examples"], _num(r["top1_full"]),
+            _num(r["top1_exit"]), _num(r["top1_drop"]),
+            f"{_num(r['mean_exit_layer'])} ± {_num(r['std_exit_layer'])}",
+            f"{_pct(r['flops_saved'], '.1f')} %", r["exit_histogram"]])
+    base = _rows("benchmark-token-exit-scenes-baselines.csv")
+    base_table = base and _table(
+        ("method", "setting", "top-1 %", "drop (points)", "FLOPs saved"),
+        base,
+        lambda r: [
+            r["method"], r["setting"],
+            _num(r["top1"]) + (f" ± {_num(r['top1_std'])}"
+                               if r.get("top1_std") else ""),
+            _num(r["top1_drop"]), f"{_pct(r['flops_saved'], '.1f')} %"])
+    text = _rows("benchmark-token-exit-scenes-text-only.csv")
+    text_line = text and (
+        "Text-only check (the majority training answer of every distinct "
+        f"question over {text[0]['train_questions']} training questions, "
+        "the best any model without the image can do): " + ", ".join(
+            f"{r['family']} {_num(r['top1_text_only'])} %" for r in text)
+        + f"; `{text[0]['command']}`.")
+    stages = _rows("results-token-exit-scenes-paper.csv") + [
+        r for r in _rows("results-token-exit.csv")
+        if r["model"] == "token_exit_vlm_scenes"]
+    stage_table = stages and _table(
+        ("stage 1", "top-1 % full", "top-1 % exit", "FLOPs saved",
+         "mean exit layer", "threshold", "seconds", "command"),
+        stages,
+        lambda r: [
+            "paper (no exits)" if not float(r.get("exit_aware_fraction")
+                                            or 0) else
+            f"exit-aware ({_pct(r['exit_aware_fraction'], '.0f')} % of "
+            "examples lose the image after a random layer)",
+            _num(r["top1"]), _num(r["top1_exit"]),
+            f"{_pct(r['flops_saved'], '.1f')} %",
+            _num(r["mean_exit_layer"]), r["threshold"],
+            _num(r["seconds"], ".0f"), f"`{r['command']}`"])
+    lat = [r for r in _rows("benchmark-token-exit-latency.csv")
+           if r.get("model") == "token_exit_vlm_scenes"]
+    return _join(
+        stage_table, fam_table,
+        fam and f"Command: `{fam[0]['command']}`.",
+        base_table, text_line, _latency_table(lat))
 
 
 def pruning_table() -> str:
@@ -1278,6 +1349,7 @@ BLOCKS = {
     "forecasting_seeds": forecasting_seeds_table,
     "token_exit": token_exit_table,
     "token_exit_baselines": token_exit_baselines_table,
+    "token_exit_scenes": token_exit_scenes_table,
     "pruning": pruning_table,
     "pruning_tfmot": pruning_tfmot_table,
     "filter_design": filter_design_table,

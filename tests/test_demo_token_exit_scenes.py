@@ -23,11 +23,11 @@ from tests.demo_helpers import serve
 from zoo.data import tiny_scenes as scenes
 from zoo.token_exit.token_exit_eval import flops_saved
 
-# Scene 2: a green circle, a red bar, a red triangle, a yellow triangle,
-# a blue bar, a green circle (two circles, two bars, two triangles).
-CROWDED = 2
-# Scene 1: a blue circle, a green square, a red triangle (each once).
-SIMPLE = 1
+# Scene 3: a green circle, a red triangle, a blue bar, a yellow
+# triangle, a yellow circle (two circles, two triangles, one bar).
+CROWDED = 3
+# Scene 24: a blue circle, a red triangle, a blue square (each once).
+SIMPLE = 24
 
 
 @pytest.fixture(scope="module")
@@ -166,8 +166,8 @@ def test_family_questions_parse():
 def test_scene_preview():
     picture, text = tes.scene(str(SIMPLE))
     assert picture.shape == (288, 288, 3)
-    assert text == ("Scene **#1**, 3 shapes: a blue circle, a green "
-                    "square, a red triangle.")
+    assert text == ("Scene **#24**, 3 shapes: a blue circle, a red "
+                    "triangle, a blue square.")
     image, _ = scenes.make_scene(np.random.default_rng(SIMPLE))
     np.testing.assert_array_equal(
         picture[::tes.PICTURE_SCALE, ::tes.PICTURE_SCALE],
@@ -238,6 +238,6 @@ def test_hub_client_answer_endpoint(model):
         with pytest.raises(AppError, match="the scene has two circles"):
             client.predict(CROWDED, "What colour is the circle?",
                            api_name="/token_exit_scenes_answer")
-    assert "Scene **#5**" in summary and "true **3**" in summary
+    assert "Scene **#5**" in summary and "true **2**" in summary
     assert answers["label"] in scenes.ANSWERS
     assert re.search(r"Scene \*\*#5\*\*, 5 shapes", text)

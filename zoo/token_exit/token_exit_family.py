@@ -157,13 +157,21 @@ FAMILY = Family(
     preset_commands=(
         "KERAS_BACKEND=jax {python} scripts/train_token_exit.py",
         "KERAS_BACKEND=jax {python} scripts/train_token_exit.py --preset "
-        "token_exit_vlm_scenes",
+        "token_exit_vlm_scenes --exit-aware 0.5",
     ),
     bench_commands=(
         "KERAS_BACKEND=jax {python} scripts/bench_token_exit.py --part "
         "accuracy",
+        "KERAS_BACKEND=jax {python} scripts/bench_token_exit_scenes.py "
+        "--part accuracy",
+        "KERAS_BACKEND=jax {python} scripts/bench_token_exit_scenes.py "
+        "--part text-only",
     ) + tuple(
         f"KERAS_BACKEND={b} {{python}} scripts/bench_token_exit.py --part "
         "latency" for b in ("jax", "tensorflow", "torch")
+    ) + tuple(
+        f"KERAS_BACKEND={b} {{python}} scripts/bench_token_exit.py --part "
+        "latency --preset token_exit_vlm_scenes"
+        for b in ("jax", "tensorflow", "torch")
     ),
 )
