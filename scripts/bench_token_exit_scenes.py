@@ -21,6 +21,14 @@ Usage:
 - a PNG (`token-exit-scenes.png`): accuracy vs FLOPs saved of every
   method, and the exit-layer histogram per family.
 
+`routers`: does longer router training help? The preset's routers get
+`--extra-chunks` more chunks of fresh training questions (the recipe's
+`train_routers`, one random exit layer per batch); after each chunk the
+threshold is chosen again on the validation questions and the test
+questions give DyVTE's accuracy and FLOPs and the random exit with the
+same exit layers (`benchmark-token-exit-scenes-routers.csv`; row 0 is
+the preset as bundled). The preset itself is not changed.
+
 `text-only`: the best any text-only model can do on these templated
 questions, i.e. the majority training answer of every distinct question
 (token sequence) over 50 000 training questions, scored on the test
@@ -67,6 +75,12 @@ FAMILY_FIELDS = ("model", "family", "num_examples", "top1_full",
 BASELINE_FIELDS = ("model", "method", "setting", "top1", "top1_std",
                    "top1_drop", "flops_saved", "backend", "precision",
                    "command")
+ROUTER_CSV = os.path.join(RESULTS,
+                          "benchmark-token-exit-scenes-routers.csv")
+ROUTER_FIELDS = ("model", "router_chunks", "threshold", "val_drop",
+                 "top1_full", "top1_exit", "top1_drop", "flops_saved",
+                 "mean_exit_layer", "top1_random_exit", "top1_random_std",
+                 "backend", "precision", "command")
 TEXT_FIELDS = ("model", "family", "num_examples", "top1_text_only",
                "train_questions", "backend", "command")
 KEEP_RATIOS = (0.5, 0.25, 0.125, 0.0)
@@ -188,6 +202,57 @@ def plot(fam_rows, base_rows, num_layers):
     save_figure_atomic(fig, PNG)
 
 
+def router_rows(model, extra_chunks, command):
+    """Longer router training on the bundled preset (see `routers`)."""
+    from zoo.token_exit.token_exit_training import select_threshold
+    from zoo.token_exit.token_exit_training import train_routers
+
+    meta = zoo.read_metadata(PRESET)
+    first = int(meta["vlm_epochs"]) + int(meta["router_epochs"])
+    xv, yv, _ = scenes_split("val")
+    x, y, _ = scenes_split("test")
+    rows = []
+    for extra in range(extra_chunks + 1):
+        if extra:
+            xr, yr, _ = scenes.make_scenes_vqa(
+                "train", int(meta["chunk_size"]), 0, chunk=first + extra - 1)
+            train_routers(model, xr, yr, 1, 128, 1e-3, seed=extra,
+                          verbose=0)
+            model.set_stage("vlm")
+            model.compile()
+            threshold, val_rows = select_threshold(model, xv, yv)
+            model.exit_threshold = float(threshold)
+        else:
+            threshold = model.exit_threshold
+        out = model.predict_with_exit(x)
+        val = model.predict_with_exit(xv)
+        full = np.mean(out["full_logits"].argmax(-1) == y)
+        ex = np.mean(out["logits"].argmax(-1) == y)
+        val_drop = (np.mean(val["full_logits"].argmax(-1) == yv)
+                    - np.mean(val["logits"].argmax(-1) == yv))
+        rng = np.random.default_rng(0)
+        accs = [np.mean(per_example_logits(
+            model, x, rng.permutation(out["exit_layers"])).argmax(-1) == y)
+            for _ in range(SHUFFLES)]
+        rows.append({
+            "model": PRESET,
+            "router_chunks": int(meta["router_epochs"]) + extra,
+            "threshold": threshold, "val_drop": _pct(val_drop),
+            "top1_full": _pct(full), "top1_exit": _pct(ex),
+            "top1_drop": _pct(full - ex),
+            "flops_saved": round(flops_saved(model.backbone,
+                                             out["exit_layers"]), 4),
+            "mean_exit_layer": round(float(out["exit_layers"].mean()), 3),
+            "top1_random_exit": _pct(np.mean(accs)),
+            "top1_random_std": _pct(np.std(accs, ddof=1)),
+            "backend": keras.backend.backend(), "precision": "float32",
+            "command": command,
+        })
+        print(rows[-1], flush=True)
+        write_csv_atomic(ROUTER_CSV, ROUTER_FIELDS, rows)
+    return rows
+
+
 def text_only_rows(command, train_questions=50000):
     """Majority answer per distinct question, scored on the test split."""
     x_tr, y_tr, _ = scenes.make_scenes_vqa("train", train_questions, 0,
@@ -214,14 +279,18 @@ def text_only_rows(command, train_questions=50000):
 def main():
     """Runs the chosen part and writes its CSVs."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--part", choices=("accuracy", "text-only"),
+    parser.add_argument("--part", choices=("accuracy", "text-only",
+                                           "routers"),
                         default="accuracy")
+    parser.add_argument("--extra-chunks", type=int, default=3,
+                        help="routers: more chunks of router training")
     parser.add_argument("--preset", default=PRESET,
                         help="preset name or directory")
     args = parser.parse_args()
     backend = keras.backend.backend()
-    command = run_command(backend, "bench_token_exit_scenes.py",
-                          f"--part {args.part}")
+    command = run_command(
+        backend, "bench_token_exit_scenes.py", f"--part {args.part}",
+        args.part == "routers" and f"--extra-chunks {args.extra_chunks}")
     if args.part == "text-only":
         rows = text_only_rows(command)
         write_csv_atomic(TEXT_CSV, TEXT_FIELDS, rows)
@@ -229,6 +298,9 @@ def main():
             print(r["family"], r["top1_text_only"], flush=True)
         return 0
     model = zoo.load(args.preset)
+    if args.part == "routers":
+        router_rows(model, args.extra_chunks, command)
+        return 0
     x, y, info = scenes_split("test")
     fam, out = family_rows(model, x, y, info, command)
     write_csv_atomic(FAMILY_CSV, FAMILY_FIELDS, fam)

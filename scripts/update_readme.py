@@ -809,10 +809,27 @@ def token_exit_scenes_table() -> str:
             _num(r["seconds"], ".0f"), f"`{r['command']}`"])
     lat = [r for r in _rows("benchmark-token-exit-latency.csv")
            if r.get("model") == "token_exit_vlm_scenes"]
+    routers = _rows("benchmark-token-exit-scenes-routers.csv")
+    router_table = routers and _table(
+        ("router chunks", "threshold (val)", "val drop", "top-1 % exit",
+         "test drop", "FLOPs saved", "random exit, same layers"),
+        routers,
+        lambda r: [
+            r["router_chunks"], r["threshold"], _num(r["val_drop"]),
+            _num(r["top1_exit"]), _num(r["top1_drop"]),
+            f"{_pct(r['flops_saved'], '.1f')} %",
+            f"{_num(r['top1_random_exit'])} ± "
+            f"{_num(r['top1_random_std'])}"])
     return _join(
         stage_table, fam_table,
         fam and f"Command: `{fam[0]['command']}`.",
-        base_table, text_line, _latency_table(lat))
+        base_table, text_line,
+        router_table and (
+            "Longer router training on the bundled preset (more chunks "
+            "of fresh questions, threshold re-chosen on validation after "
+            "each; the preset is not changed):"),
+        router_table, routers and f"Command: `{routers[0]['command']}`.",
+        _latency_table(lat))
 
 
 def pruning_table() -> str:

@@ -166,6 +166,8 @@ FAMILY = Family(
         "--part accuracy",
         "KERAS_BACKEND=jax {python} scripts/bench_token_exit_scenes.py "
         "--part text-only",
+        "KERAS_BACKEND=jax {python} scripts/bench_token_exit_scenes.py "
+        "--part routers --extra-chunks 3",
     ) + tuple(
         f"KERAS_BACKEND={b} {{python}} scripts/bench_token_exit.py --part "
         "latency" for b in ("jax", "tensorflow", "torch")
