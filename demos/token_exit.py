@@ -266,19 +266,30 @@ def _header(model, preset):
         "states and may drop every image token for the remaining layers "
         f"(exit threshold {model.exit_threshold:g})."
     )
+    return header_markdown(TITLE, intro, preset_accuracy_line(preset))
+
+
+def preset_accuracy_line(preset):
+    """The header line with a DyVTE preset's stored test metrics.
+
+    Args:
+        preset: str or `None`. The preset the tab's model came from.
+
+    Returns:
+        A Markdown sentence (accuracy full / with exits, FLOPs saved), or
+        a note that no preset metrics are available.
+    """
     m = preset_metrics(preset)
-    if "accuracy_full" in m:
-        accuracy = (
-            f"Preset `{preset}` on the test questions: accuracy "
-            f"**{100 * m['accuracy_full']:.1f}%** full, "
-            f"**{100 * m['accuracy_exit']:.1f}%** with exits, "
-            f"**{100 * m['flops_saved']:.1f}%** FLOPs saved (from the "
-            "preset's metadata)."
-        )
-    else:
-        accuracy = ("Accuracy: not available (model not loaded from a "
-                    "preset).")
-    return header_markdown(TITLE, intro, accuracy)
+    if "accuracy_full" not in m:
+        return ("Accuracy: not available (model not loaded from a "
+                "preset).")
+    return (
+        f"Preset `{preset}` on the test questions: accuracy "
+        f"**{100 * m['accuracy_full']:.1f}%** full, "
+        f"**{100 * m['accuracy_exit']:.1f}%** with exits, "
+        f"**{100 * m['flops_saved']:.1f}%** FLOPs saved (from the "
+        "preset's metadata)."
+    )
 
 
 def render(model, api_prefix="", preset=None):

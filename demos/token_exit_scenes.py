@@ -36,7 +36,6 @@ from demos.components import figure_axes
 from demos.components import figure_to_picture
 from demos.components import header_markdown
 from demos.components import output_picture
-from demos.components import preset_metrics
 from demos.components import run_controls
 from demos.components import standalone_builder
 from demos.components import top_classes_label
@@ -45,6 +44,7 @@ from demos.components import user_error
 from demos.components import wire
 from demos.token_exit import exit_plot
 from demos.token_exit import flops_change_text
+from demos.token_exit import preset_accuracy_line
 from zoo.data import tiny_scenes as scenes
 from zoo.token_exit.token_exit_eval import flops_saved
 from zoo.token_exit.token_exit_presets import build_scenes_model
@@ -565,19 +565,7 @@ def _header(model, preset):
         "or type one); a family name alone asks one of its questions that "
         "has an answer for the scene."
     )
-    m = preset_metrics(preset)
-    if "accuracy_full" in m:
-        accuracy = (
-            f"Preset `{preset}` on the test questions: accuracy "
-            f"**{100 * m['accuracy_full']:.1f}%** full, "
-            f"**{100 * m['accuracy_exit']:.1f}%** with exits, "
-            f"**{100 * m['flops_saved']:.1f}%** FLOPs saved (from the "
-            "preset's metadata)."
-        )
-    else:
-        accuracy = ("Accuracy: not available (model not loaded from a "
-                    "preset).")
-    return header_markdown(TITLE, intro, accuracy)
+    return header_markdown(TITLE, intro, preset_accuracy_line(preset))
 
 
 def _question_choices(family):

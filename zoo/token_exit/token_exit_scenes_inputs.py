@@ -13,6 +13,7 @@ import numpy as np
 from zoo.data import tiny_scenes as scenes
 from zoo.inputs import check_document
 from zoo.inputs import json_numbers
+from zoo.token_exit.token_exit_inputs import _exit_layers
 
 SCENES_DOCUMENT = (
     "a JSON object {\"question\": the question's words (e.g. \"how many "
@@ -88,15 +89,8 @@ def parse_scenes_document(document, model, metadata):
             f"`question` must be a string. Received: question={question!r}")
     _, words = scenes.parse_question(question)
     token_ids = np.tile(scenes.encode_words(words)[None], (len(images), 1))
-    last = model.backbone.num_layers - 1
-    k = document.get("exit_layer", last)
-    if isinstance(k, bool) or not isinstance(k, int) or not -1 <= k <= last:
-        raise ValueError(
-            f"`exit_layer` must be an int in [-1, {last}] ({last} = the "
-            f"full model). Received: exit_layer={k!r}"
-        )
     return {"images": images, "token_ids": token_ids,
-            "exit_layers": np.full(len(images), k, "int32")}
+            "exit_layers": _exit_layers(document, model, len(images))}
 
 
 def example_scenes_document(model, metadata):
