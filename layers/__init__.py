@@ -46,3 +46,6 @@ from layers.unem import UNEMDirichletHead
 from layers.unem import UNEMGaussianHead
 from layers.unem import dirichlet_em
 from layers.unem import gaussian_em
+# Issue 18: NeuMeta exports.
+# Issue 18: LoGAH exports.
+# Issue 18: D2NWG exports.

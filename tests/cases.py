@@ -328,4 +328,7 @@ LAYER_CASES = {
         num_trainable=8,
         trainable_params=2 * 4 + 4 * 16 + 2 * 32,
     ),
+    # Issue 18: NeuMeta cases (neumeta helper).
+    # Issue 18: LoGAH cases (logah helper).
+    # Issue 18: D2NWG cases (d2nwg helper).
 }

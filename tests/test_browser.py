@@ -546,3 +546,6 @@ def test_hub_token_exit_scenes_tab_in_chromium(browser_page, tmp_path):
     page.screenshot(path=str(_artifacts_dir(tmp_path)
                              / "hub_token_exit_scenes.png"), full_page=True)
     assert not browser_page.problems, browser_page.problems
+
+
+# Issue 18 browser tests: neumeta, logah, d2nwg tabs below.

@@ -18,6 +18,7 @@ FAMILIES = [
     "zoo.terminator",
     "zoo.forecasting",
     "zoo.token_exit",
+    # Issue 18 families (neumeta, logah, d2nwg) go here.
     "zoo.pruning",  # after the families whose presets it prunes
 ]
 # Exports that are not model classes, by module.
