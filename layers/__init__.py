@@ -4,6 +4,9 @@ from layers.encodings import CosSinEncoding
 from layers.encodings import cos_sin_encoding
 from layers.functional import FunctionalConv2D
 from layers.functional import FunctionalDense
+
+# Issue 18: LoGAH exports.
+from layers.graph_encoder import GatedGraphEncoder
 from layers.hyper_dense import HyperDense
 from layers.hyper_dense import target_variance
 from layers.hypernetwork import HyperNetwork
@@ -46,6 +49,14 @@ from layers.unem import UNEMDirichletHead
 from layers.unem import UNEMGaussianHead
 from layers.unem import dirichlet_em
 from layers.unem import gaussian_em
-# Issue 18: NeuMeta exports.
-# Issue 18: LoGAH exports.
+from layers.weight_decoder import LowRankWeightDecoder
+from layers.weight_decoder import kernel_block_size
+from layers.weight_decoder import slice_kernel
+
 # Issue 18: D2NWG exports.
+from layers.weight_diffusion import ConditionalDenoiser
+from layers.weight_diffusion import SetEncoder
+from layers.weight_diffusion import timestep_embedding
+
+# Issue 18: NeuMeta exports.
+from layers.weight_field import CoordinateWeightField

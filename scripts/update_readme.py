@@ -1351,6 +1351,153 @@ def _search_met(rows) -> bool:
     return "best" in val and val["best"] > val.get("bundled", 1.0)
 
 
+def _by(rows: list[dict], key: str) -> dict:
+    """The rows grouped by the value of column `key`, in first order."""
+    out = {}
+    for r in rows:
+        out.setdefault(r[key], []).append(r)
+    return out
+
+
+_NEUMETA_METHODS = (
+    ("neumeta_k20", "NeuMeta (K=20)"), ("neumeta_k1", "NeuMeta (K=1)"),
+    ("neumeta_no_permutation_k20", "no permutation (K=20)"),
+    ("neumeta_no_noise_k1", "no coordinate noise (K=1)"),
+    ("scratch", "trained from scratch"),
+    ("pruning", "magnitude-pruned widest net"))
+
+
+def neumeta_table() -> str:
+    """NeuMeta accuracy per width from results-neumeta.csv."""
+    rows = _rows("results-neumeta.csv")
+    methods = [(m, t) for m, t in _NEUMETA_METHODS
+               if _first(rows, method=m)]
+    widths = sorted({int(r["width"]) for r in rows}, reverse=True)
+
+    def cells(w):
+        ref = _first(rows, width=str(w))
+        seen = _first(rows, width=str(w), method="neumeta_k20") or ref
+        return [str(w), _num(ref["compression_pct"], ".1f"),
+                _pct(ref["param_share"], ".1f"),
+                {"True": "yes", "False": "no"}.get(
+                    seen["seen_in_training"], "—")] + [
+            _lookup(rows, lambda r: _num(r["top1"]), width=str(w),
+                    method=m) for m, _ in methods]
+
+    table = _table(("hidden width", "channels removed %",
+                    "params kept", "width seen in training")
+                   + tuple(f"{t} top-1 %" for _, t in methods),
+                   widths, cells)
+    return _join(table, rows and _neumeta_target(rows),
+                 rows and _where(rows))
+
+
+def _neumeta_target(rows: list[dict]) -> str:
+    """The 75 % compression target, met or missed, from the rows."""
+    at = {r["method"]: float(r["top1"]) for r in rows
+          if float(r["compression_pct"]) == 75.0}
+    if not {"neumeta_k20", "scratch", "pruning"} <= set(at):
+        return ""
+    gap = at["scratch"] - at["neumeta_k20"]
+    met = gap <= 1.0 and at["neumeta_k20"] >= at["pruning"]
+    return (f"Target at 75 % of the hidden channels removed: within 1.0 "
+            f"point of the same width trained from scratch and at least "
+            f"pruning. NeuMeta (K=20) {at['neumeta_k20']:.2f} %, from "
+            f"scratch {at['scratch']:.2f} %, pruning {at['pruning']:.2f} %: "
+            f"**{'met' if met else 'missed'}**.")
+
+
+def _where(rows: list[dict]) -> str:
+    """`Machine: <cpu>, <backend> / <precision>. Commands: ...`."""
+    r = rows[0]
+    return (f"Machine: {r.get('cpu') or '?'}, {_backend(r)}. "
+            f"Command: {_commands(rows)}.")
+
+
+def logah_table() -> str:
+    """LoGAH fine-tuning from predicted vs random init (results-logah.csv).
+    """
+    rows = _rows("results-logah.csv")
+    return _join(
+        _table(("initialisation", "held-out architecture", "top-1 % at 0",
+                "25", "100", "400 steps", "steps to random init's final",
+                "decoder params"),
+               rows,
+               lambda r: [r["model"], r["arch"], _num(r["top1_k0"]),
+                          _num(r["top1_k25"]), _num(r["top1_k100"]),
+                          _num(r["top1_k400"]),
+                          r["steps_to_reference_final"] or "—",
+                          _count(r["decoder_params"])
+                          if r["decoder_params"] else "—"]),
+        rows and _logah_targets(rows), rows and _where(rows))
+
+
+def _logah_targets(rows: list[dict]) -> str:
+    """LoGAH's two targets, met or missed, from the `mean` rows."""
+    mean = {r["model"]: r for r in rows if r["arch"] == "mean"}
+    if not {"logah_low_rank", "logah_full_rank", "he_normal"} <= set(mean):
+        return ""
+    low, full = mean["logah_low_rank"], mean["logah_full_rank"]
+    he = mean["he_normal"]
+    steps = int(low["fine_tune_steps"])
+    reached = float(low["steps_to_reference_final"])
+    met1 = reached <= steps / 3
+    ratio = int(low["decoder_params"]) / int(full["decoder_params"])
+    met2 = ratio <= 0.1 and float(low["top1_k400"]) >= float(
+        full["top1_k400"])
+    return (f"Targets (means over the held-out architectures): the "
+            f"predicted init reaches He init's {steps}-step accuracy "
+            f"({_num(he['top1_k400'])} %) after {reached:g} steps, "
+            f"target at most {steps // 3}: **{'met' if met1 else 'missed'}**"
+            f". The low-rank decoder has {ratio:.3f}x the full-rank "
+            f"decoder's parameters at {_num(low['top1_k400'])} % against "
+            f"{_num(full['top1_k400'])} % after {steps} steps, target at "
+            f"most 0.1x at equal or better accuracy: "
+            f"**{'met' if met2 else 'missed'}**.")
+
+
+def d2nwg_table() -> str:
+    """D2NWG few-shot accuracy per fine-tuning step (results-d2nwg.csv)."""
+    rows = _rows("results-d2nwg.csv")
+    models = _unique(r["model"] for r in rows)
+    steps = _unique(r["finetune_steps"] for r in rows)
+    table = _table(
+        ("fine-tuning steps",) + tuple(f"{m} top-1 %" for m in models),
+        steps,
+        lambda k: [k] + [_lookup(
+            rows, lambda r: f"{_num(r['top1'])} ± {_num(r['top1_std'])}",
+            finetune_steps=k, model=m) for m in models])
+    zoo_rows = _rows("results-d2nwg-zoo.csv")
+    zoo_table = _table(
+        ("checkpoint zoo: data", "architecture", "checkpoints",
+         "top-1 % mean (min-max)", "build s"),
+        zoo_rows,
+        lambda r: [r["dataset"], r["architecture"], r["num_checkpoints"],
+                   f"{_num(r['top1_mean'])} ({_num(r['top1_min'])}-"
+                   f"{_num(r['top1_max'])})", _num(r["build_seconds"], ".0f")])
+    return _join(table, rows and _d2nwg_target(rows), rows and _where(rows),
+                 zoo_rows and zoo_table,
+                 zoo_rows and _where(zoo_rows))
+
+
+def _d2nwg_target(rows: list[dict]) -> str:
+    """D2NWG's target at the largest step count <= 20, met or missed."""
+    steps = max(int(r["finetune_steps"]) for r in rows
+                if int(r["finetune_steps"]) <= 20)
+    at = {r["model"]: float(r["top1"]) for r in rows
+          if int(r["finetune_steps"]) == steps}
+    if not {"d2nwg_init", "random_init", "zoo_mean_init"} <= set(at):
+        return ""
+    gain = at["d2nwg_init"] - at["random_init"]
+    over_mean = at["d2nwg_init"] - at["zoo_mean_init"]
+    met = gain >= 5 and over_mean >= 0
+    return (f"Target after {steps} fine-tuning steps: at least +5 points "
+            f"over random init and at least the zoo-mean init. Sampled "
+            f"weights {gain:+.2f} points over random init and "
+            f"{over_mean:+.2f} over the zoo mean: "
+            f"**{'met' if met else 'missed'}**.")
+
+
 BLOCKS = {
     "pruning-presets": pruning_presets_table,
     "unem": unem_table,
@@ -1382,6 +1529,9 @@ BLOCKS = {
     "energy": energy_table,
     "dfp": dfp_table,
     "search": search_table,
+    "neumeta": neumeta_table,
+    "logah": logah_table,
+    "d2nwg": d2nwg_table,
 }
 
 

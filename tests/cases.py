@@ -329,6 +329,95 @@ LAYER_CASES = {
         trainable_params=2 * 4 + 4 * 16 + 2 * 32,
     ),
     # Issue 18: NeuMeta cases (neumeta helper).
+    "coordinate_weight_field": dict(
+        layer="CoordinateWeightField",
+        init_kwargs=dict(tensors=[{"layer": 0, "kind": "kernel"},
+                                  {"layer": 0, "kind": "bias"}],
+                         num_frequencies=2, hidden_units=8, num_blocks=1,
+                         seed=1),
+        inputs={"coordinates": ("float32", (6, 6), 0, 1),
+                "tensor_ids": ("int32", (6,), 0, 2)},
+        output_shape=(6, 9),
+        # per tensor: encoding 6x(1+2x2)=30 -> 8 (+8), one block 8x8 (+8)
+        # and its residual scalar, output 8x9 (+9); two tensors
+        num_trainable=7,
+        trainable_params=2 * (30 * 8 + 8 + 64 + 8 + 1 + 72 + 9),
+    ),
+    "coordinate_weight_field_noisy": dict(
+        layer="CoordinateWeightField",
+        init_kwargs=dict(tensors=[{"layer": 0, "kind": "kernel"},
+                                  {"layer": 1, "kind": "kernel"},
+                                  {"layer": 1, "kind": "bias"}],
+                         num_frequencies=1, hidden_units=4, num_blocks=2,
+                         coordinate_noise=0.05, seed=2),
+        inputs={"coordinates": ("float32", (8, 6), 0, 1),
+                "tensor_ids": ("int32", (8,), 0, 3)},
+        output_shape=(8, 9),
+        # per tensor: 18 -> 4 (+4), two blocks 2x(16+4+1), 4x9 (+9)
+        num_trainable=7,
+        trainable_params=3 * (18 * 4 + 4 + 42 + 36 + 9),
+    ),
     # Issue 18: LoGAH cases (logah helper).
+    "logah_low_rank_decoder": dict(
+        layer="LowRankWeightDecoder",
+        init_kwargs=dict(max_ck=6, rank=4, hidden_units=(8,), seed=3),
+        inputs={"embeddings": ("float32", (3, 4, 5), -1, 1)},
+        output_shape=(3, 4, 6, 6),
+        # hidden 5x8+8, head 8x(2*4*4)+8, factor r->ck 4x6+6
+        num_trainable=6,
+        trainable_params=48 + 288 + 30,
+    ),
+    "logah_low_rank_decoder_conv1d": dict(
+        layer="LowRankWeightDecoder",
+        init_kwargs=dict(max_ck=6, rank=4, hidden_units=(8,),
+                         kernel_shape=(3, 2, 2), seed=3),
+        inputs={"embeddings": ("float32", (3, 5), -1, 1)},
+        output_shape=(3, 3, 2, 2),
+        num_trainable=6,
+        trainable_params=48 + 288 + 30,
+    ),
+    "logah_full_rank_decoder": dict(
+        layer="LowRankWeightDecoder",
+        init_kwargs=dict(max_ck=6, rank=4, hidden_units=(8,),
+                         kernel_shape=(4, 5), full_rank=True, seed=1),
+        inputs={"embeddings": ("float32", (3, 5), -1, 1)},
+        output_shape=(3, 4, 5),
+        # hidden 5x8+8, head 8x36+36
+        num_trainable=4,
+        trainable_params=48 + 324,
+    ),
+    "logah_gated_graph_encoder": dict(
+        layer="GatedGraphEncoder",
+        init_kwargs=dict(hidden_dim=4, num_steps=1, seed=0),
+        inputs={"node_features": ("float32", (2, 5, 3), -1, 1),
+                "adjacency": ("int32", (2, 5, 5), 0, 2),
+                "node_mask": ("int32", (2, 5), 0, 2)},
+        output_shape=(2, 5, 4),
+        # input 3x4+4; per direction: message 4x4+4, GRU 4x12 + 4x12 + 12
+        num_trainable=12,
+        trainable_params=16 + 2 * (20 + 48 + 48 + 12),
+    ),
     # Issue 18: D2NWG cases (d2nwg helper).
+    "set_encoder_attention": dict(
+        layer="SetEncoder",
+        init_kwargs=dict(output_dim=4, hidden_dim=6, seed=1),
+        inputs={"inputs": ("float32", (2, 5, 3), -1, 1)},
+        output_shape=(2, 4),
+        # phi_0 3x6+6, phi_1 6x6+6, query 6, rho 6x4+4
+        num_trainable=7,
+        trainable_params=24 + 42 + 6 + 28,
+    ),
+    "conditional_denoiser": dict(
+        layer="ConditionalDenoiser",
+        init_kwargs=dict(output_dim=5, hidden_dim=6, num_blocks=1,
+                         time_embedding_dim=4, seed=1),
+        inputs={"inputs": ("float32", (3, 5), -1, 1),
+                "time": ("float32", (3,), 0, 1),
+                "condition": ("float32", (3, 4), -1, 1)},
+        output_shape=(3, 5),
+        # input 5x6+6, time 4x6+6 and 6x6+6, condition 4x6+6, norm 2x6,
+        # block 6x12+12 and 12x6+6, output 6x5+5
+        num_trainable=16,
+        trainable_params=36 + 30 + 42 + 30 + 12 + 84 + 78 + 35,
+    ),
 }

@@ -39,7 +39,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SERVER_TIMEOUT_S = 120
+SERVER_TIMEOUT_S = 240  # the hub builds every tab at start (CI: 2 cores)
 TAB = "hyper_mlp_digits"
 EXAMPLE = "4 (test #1)"  # the test-split "4" the tiny model gets right
 
@@ -549,3 +549,65 @@ def test_hub_token_exit_scenes_tab_in_chromium(browser_page, tmp_path):
 
 
 # Issue 18 browser tests: neumeta, logah, d2nwg tabs below.
+
+
+def test_hub_d2nwg_tab_in_chromium(browser_page, tmp_path):
+    tab = "d2nwg"
+    page = browser_page.page
+    _open_model(page, tab)
+    page.locator(f"#{tab}_sample-button").click()
+    summary = _wait_for_text(page, f"#{tab}_summary", "D2NWG")
+    assert "Digits (0, 1, 2, 3, 6)" in summary and "5-shot" in summary
+    table = _wait_for_text(page, f"#{tab}_table", "random init")
+    assert "D2NWG sampled" in table
+    assert _wait_for_picture(page, f"#{tab}_curve") == 640
+    # Four digits only: an error in the status line, no badge.
+    page.locator(f"#{tab}_classes").get_by_text("6", exact=True).click()
+    page.locator(f"#{tab}_sample-button").click()
+    status = _wait_for_text(page, f"#{tab}_status", "exactly 5")
+    assert status.startswith("Error:")
+    page.screenshot(path=str(_artifacts_dir(tmp_path) / "hub_d2nwg.png"),
+                    full_page=True)
+    assert not browser_page.problems, browser_page.problems
+
+
+def test_hub_logah_tab_in_chromium(browser_page, tmp_path):
+    tab = "logah"
+    page = browser_page.page
+    _open_model(page, tab)
+    page.locator(f"#{tab}_compare-button").click()
+    summary = _wait_for_text(page, f"#{tab}_summary", "LoGAH")
+    assert "mlp-48-40" in summary and "100 steps" in summary
+    table = _wait_for_text(page, f"#{tab}_table", "He random init")
+    assert "LoGAH predicted" in table
+    assert _wait_for_picture(page, f"#{tab}_curve") == 640
+    # A width above max_ck: an error in the status line, no badge.
+    field = page.locator(f"#{tab}_architecture input")
+    field.fill("100")
+    field.press("Enter")
+    page.locator(f"#{tab}_compare-button").click()
+    status = _wait_for_text(page, f"#{tab}_status", "Widths must be")
+    assert status.startswith("Error:")
+    page.screenshot(path=str(_artifacts_dir(tmp_path) / "hub_logah.png"),
+                    full_page=True)
+    assert not browser_page.problems, browser_page.problems
+
+
+def test_hub_neumeta_tab_in_chromium(browser_page, tmp_path):
+    tab = "neumeta"
+    page = browser_page.page
+    _open_model(page, tab)
+    page.locator(f"#{tab}_build-button").click()
+    summary = _wait_for_text(page, f"#{tab}_summary", "NeuMeta test")
+    assert "Width" in summary and "parameters" in summary
+    assert _wait_for_picture(page, f"#{tab}_weights") > 0
+    # Another width, typed into the slider's number box: rebuilt live.
+    field = page.locator(f"#{tab}_width input[type=number]")
+    field.fill("3")
+    field.press("Enter")
+    page.locator(f"#{tab}_build-button").click()
+    summary = _wait_for_text(page, f"#{tab}_summary", "Width 3")
+    assert "unseen in training" in summary
+    page.screenshot(path=str(_artifacts_dir(tmp_path) / "hub_neumeta.png"),
+                    full_page=True)
+    assert not browser_page.problems, browser_page.problems

@@ -19,6 +19,9 @@ FAMILIES = [
     "zoo.forecasting",
     "zoo.token_exit",
     # Issue 18 families (neumeta, logah, d2nwg) go here.
+    "zoo.neumeta",
+    "zoo.logah",
+    "zoo.d2nwg",
     "zoo.pruning",  # after the families whose presets it prunes
 ]
 # Exports that are not model classes, by module.
