@@ -96,6 +96,6 @@ FAMILY = Family(
         "KERAS_BACKEND=jax {python} scripts/train_neumeta.py",
     ),
     bench_commands=(
-        "KERAS_BACKEND=jax {python} scripts/bench_neumeta.py",
+        "KERAS_BACKEND=jax {python} scripts/bench_neumeta.py --ablations",
     ),
 )
