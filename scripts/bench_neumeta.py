@@ -4,8 +4,8 @@ Usage (what `make bench` runs):
 
     KERAS_BACKEND=jax python scripts/bench_neumeta.py [--ablations]
 
-For each hidden width (seen in training: even widths 4..16; unseen: the
-others) and each method, the test accuracy on the 540 digits test
+For each hidden width (seen in training: every width 4..16; unseen:
+2 and 3) and each method, the test accuracy on the 540 digits test
 split:
 
 - `neumeta_k20`: the network sampled from the `neumeta_cnn_digits`

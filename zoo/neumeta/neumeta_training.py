@@ -116,7 +116,7 @@ def train_neumeta(epochs=None, out_dir="runs/neumeta_cnn_digits", seed=0,
             "NeuMeta weight field (per-tensor residual MLPs over "
             "Fourier-encoded weight coordinates) writing a digits CNN "
             "conv3x3(w)-conv3x3(w)-GAP-dense(10) of any width w <= 16; "
-            "trained on widths 4, 6, ..., 16 with CE + reconstruction "
+            "trained on every width 4..16 with CE + reconstruction "
             "of the channel-permuted trained width-16 CNN + L2."
         ),
         "dataset": "digits",
