@@ -60,3 +60,7 @@ from layers.weight_diffusion import timestep_embedding
 
 # Issue 18: NeuMeta exports.
 from layers.weight_field import CoordinateWeightField
+
+# Issue 20: HyperLoRA exports.
+
+# Issue 20: SIE exports.

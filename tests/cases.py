@@ -420,4 +420,8 @@ LAYER_CASES = {
         num_trainable=16,
         trainable_params=36 + 30 + 42 + 30 + 12 + 84 + 78 + 35,
     ),
+    # Issue 20: HyperLoRA cases (hyper_lora helper).
+    # Issue 20: SVH-PSL cases (svh_psl helper).
+    # Issue 20: HyperCRL cases (hyper_crl helper).
+    # Issue 20: SIE cases (sie helper).
 }

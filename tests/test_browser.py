@@ -611,3 +611,6 @@ def test_hub_neumeta_tab_in_chromium(browser_page, tmp_path):
     page.screenshot(path=str(_artifacts_dir(tmp_path) / "hub_neumeta.png"),
                     full_page=True)
     assert not browser_page.problems, browser_page.problems
+
+
+# Issue 20 browser tests: hyper_lora, svh_psl tabs below.

@@ -22,6 +22,7 @@ FAMILIES = [
     "zoo.neumeta",
     "zoo.logah",
     "zoo.d2nwg",
+    # Issue 20 families (hyper_lora, svh_psl, hyper_crl, sie) go here.
     "zoo.pruning",  # after the families whose presets it prunes
 ]
 # Exports that are not model classes, by module.
