@@ -64,3 +64,7 @@ from layers.weight_field import CoordinateWeightField
 # Issue 20: HyperLoRA exports.
 
 # Issue 20: SIE exports.
+
+# Issue 20: SVH-PSL exports.
+
+# Issue 20: HyperCRL exports.
