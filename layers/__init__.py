@@ -9,6 +9,7 @@ from layers.functional import FunctionalDense
 from layers.graph_encoder import GatedGraphEncoder
 from layers.hyper_dense import HyperDense
 from layers.hyper_dense import target_variance
+from layers.hyper_lora import HyperLoRA
 from layers.hypernetwork import HyperNetwork
 from layers.hypernetwork import HyperOutputRegularizer
 from layers.hypernetwork import conv2d_specs
@@ -37,8 +38,11 @@ from layers.recurrent import GatedResidual
 from layers.recurrent import RelativeCausalAttention
 from layers.recurrent import RHNCell
 from layers.recurrent import relative_causal_mask
+from layers.sie import ConcatPredictor
+from layers.sie import HyperPredictor
 from layers.special import digamma
 from layers.special import lgamma
+from layers.svh_psl import GaussianProcessPosterior
 from layers.token_exit import TokenExitDecoderLayer
 from layers.token_exit import TokenExitRouter
 from layers.token_exit import decoder_flops
@@ -60,11 +64,3 @@ from layers.weight_diffusion import timestep_embedding
 
 # Issue 18: NeuMeta exports.
 from layers.weight_field import CoordinateWeightField
-
-# Issue 20: HyperLoRA exports.
-
-# Issue 20: SIE exports.
-
-# Issue 20: SVH-PSL exports.
-
-# Issue 20: HyperCRL exports.

@@ -1498,6 +1498,122 @@ def _d2nwg_target(rows: list[dict]) -> str:
             f"**{'met' if met else 'missed'}**.")
 
 
+def hyper_lora_table() -> str:
+    """HyperLoRA personalisation on unseen writers (results-hyper-lora)."""
+    rows = _rows("results-hyper-lora.csv")
+    table = _table(
+        ("method", "top-1 % (± std over writers)", "tuning steps",
+         "s / writer", "gain vs LoRA tuning", "adapter params"),
+        rows,
+        lambda r: [r["model"], f"{_num(r['top1'])} ± "
+                   f"{_num(r['top1_std_subjects'])}", r["adaptation_steps"],
+                   _num(r["seconds_per_subject"], ".4f")
+                   if r["model"] != "base" else "—",
+                   _num(r["gain_ratio_vs_tuned"]) if r["model"] != "base"
+                   else "—",
+                   _count(r["param_count"]) if r["param_count"] != "0"
+                   else "—"])
+    return _join(table, rows and _hyper_lora_target(rows),
+                 rows and _where(rows))
+
+
+def _hyper_lora_target(rows: list[dict]) -> str:
+    """HyperLoRA's target against per-writer LoRA tuning, met or missed."""
+    by = {r["model"]: r for r in rows}
+    hyper = by.get("hyper_lora")
+    if hyper is None:
+        return ""
+    steps = hyper["reference_tuned_steps"]
+    gain = float(hyper["gain_ratio_vs_tuned"])
+    speed = float(hyper["speedup_vs_tuned"])
+    met = gain >= 0.8 and speed >= 25
+    return (f"Target on {hyper['num_subjects']} unseen writers "
+            f"({hyper['support_size']} labelled examples each): at least "
+            f"0.8x the gain of {steps}-step LoRA tuning over the base at "
+            f"least 25x faster. HyperLoRA: {gain:.2f}x the gain, "
+            f"{speed:.0f}x faster: **{'met' if met else 'missed'}**.")
+
+
+def svh_psl_table() -> str:
+    """PSL vs SVH-PSL hypervolume and IGD (results-svh-psl.csv)."""
+    rows = _rows("results-svh-psl.csv")
+    problems = _unique(r["problem"] for r in rows)
+
+    def cell(problem, model, key):
+        return _lookup(rows, lambda r: f"{_num(r[key + '_mean'], '.3f')} ± "
+                       f"{_num(r[key + '_std'], '.3f')}",
+                       problem=problem, model=model)
+
+    table = _table(
+        ("problem (objectives)", "PSL hypervolume", "SVH-PSL hypervolume",
+         "PSL IGD", "SVH-PSL IGD"),
+        problems,
+        lambda p: [f"{p.upper()} ({_first(rows, problem=p)['num_objectives']})",
+                   cell(p, "psl", "hypervolume"),
+                   cell(p, "svh_psl", "hypervolume"),
+                   cell(p, "psl", "igd"), cell(p, "svh_psl", "igd")])
+    return _join(table, rows and _svh_psl_target(rows),
+                 rows and _where(rows))
+
+
+def _svh_psl_target(rows: list[dict]) -> str:
+    """SVH-PSL's target: higher mean hypervolume on >= 3 of 4 problems."""
+    hv = {(r["problem"], r["model"]): float(r["hypervolume_mean"])
+          for r in rows}
+    problems = _unique(r["problem"] for r in rows)
+    wins = [p for p in problems
+            if hv.get((p, "svh_psl"), 0) > hv.get((p, "psl"), 0)]
+    r = rows[0]
+    met = len(wins) >= 3
+    return (f"Target: higher mean hypervolume than PSL on at least 3 of "
+            f"the 4 problems at equal budget ({r['budget']} expensive "
+            f"evaluations, {r['seeds']} seeds). SVH-PSL is higher on "
+            f"{len(wins)} of {len(problems)} "
+            f"({', '.join(p.upper() for p in wins)}): "
+            f"**{'met' if met else 'missed'}**.")
+
+
+def hyper_crl_table() -> str:
+    """HyperCRL vs continual baselines (results-hyper-crl[-cartpole])."""
+    parts = []
+    for name in ("results-hyper-crl.csv", "results-hyper-crl-cartpole.csv"):
+        rows = [r for r in _rows(name) if r["task"] == "mean"]
+        if not rows:
+            continue
+        parts.append(_table(
+            ("environment", "method", "one-step MSE", "20-step MSE",
+             "forgetting (one-step)", "MPC return", "params"),
+            rows,
+            lambda r: [r["dataset"], r["model"],
+                       _opt(r["one_step_mse"], ".4f"),
+                       _opt(r["open_loop_mse"], ".3f"),
+                       _opt(r["forgetting_one_step"], ".2g"),
+                       _opt(r["mpc_return"], ".1f"),
+                       _count(r["param_count"]) if r["param_count"]
+                       else "—"]))
+        parts.append(_hyper_crl_target(rows))
+        parts.append(_where(rows))
+    return _join(*parts)
+
+
+def _opt(value, spec: str) -> str:
+    """`_num(value, spec)`, or — for an empty CSV cell."""
+    return _num(value, spec) if value not in ("", None) else "—"
+
+
+def _hyper_crl_target(rows: list[dict]) -> str:
+    """HyperCRL's forgetting against fine-tuning's, met or missed."""
+    by = {r["model"]: r for r in rows}
+    if not {"hyper_crl", "finetune"} <= set(by):
+        return ""
+    ours = float(by["hyper_crl"]["forgetting_one_step"])
+    ft = float(by["finetune"]["forgetting_one_step"])
+    met = ours <= ft / 3
+    return (f"Target on {by['hyper_crl']['dataset']}: forgetting at most "
+            f"1/3 of fine-tuning's. {ours:.2g} against {ft:.2g} "
+            f"(ratio {ours / ft:.4f}): **{'met' if met else 'missed'}**.")
+
+
 BLOCKS = {
     "pruning-presets": pruning_presets_table,
     "unem": unem_table,
@@ -1532,6 +1648,9 @@ BLOCKS = {
     "neumeta": neumeta_table,
     "logah": logah_table,
     "d2nwg": d2nwg_table,
+    "hyper_lora": hyper_lora_table,
+    "svh_psl": svh_psl_table,
+    "hyper_crl": hyper_crl_table,
 }
 
 

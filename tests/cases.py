@@ -421,7 +421,76 @@ LAYER_CASES = {
         trainable_params=36 + 30 + 42 + 30 + 12 + 84 + 78 + 35,
     ),
     # Issue 20: HyperLoRA cases (hyper_lora helper).
+    "hyper_lora_vit": dict(
+        # A tiny keras-hub ViT (8x8 images, 2x2 patches of 4x4, one
+        # block, hidden 8, 2 heads): LiDB bases of size 3 on the query
+        # and value projections (fan_in 8, fan_out 2 * 4). `zero_init`
+        # off so that every hypernetwork weight has a gradient (with
+        # B = 0 only the B head would).
+        layer="HyperLoRA",
+        # The model is a serialized tiny keras-hub ViT: each
+        # constructor call builds a fresh one.
+        init_kwargs=dict(
+            model={
+                "module": "keras_hub.src.models.vit.vit_backbone",
+                "class_name": "ViTBackbone",
+                "registered_name": "keras_hub>ViTBackbone",
+                "config": dict(image_shape=[8, 8, 1], patch_size=4,
+                               num_layers=1, num_heads=2, hidden_dim=8,
+                               mlp_dim=8, dtype="float32"),
+            },
+            condition_dim=4, targets="query|value",
+            rank=2, hyper_units=(6,), basis_dim=3,
+            output_regularization=0.01, zero_init=False, seed=0),
+        inputs={"inputs": ("float32", (4, 8, 8, 1), 0, 1),
+                "condition": ("float32", (4, 4), -1, 1)},
+        output_shape=(4, 5, 8),
+        num_trainable=10,
+        # hidden 4*6+6; per target A head 6*(3*2)+6, B head 6*(2*3)+6.
+        trainable_params=30 + 2 * (42 + 42),
+        # The frozen ViT's 22 weights and 2 bases per target.
+        num_non_trainable=22 + 4,
+    ),
     # Issue 20: SVH-PSL cases (svh_psl helper).
-    # Issue 20: HyperCRL cases (hyper_crl helper).
+    "svh_psl_gp_posterior_matern": dict(
+        layer="GaussianProcessPosterior",
+        init_kwargs=dict(num_train=5, input_dim=3, num_outputs=2, seed=1),
+        inputs={"inputs": ("float32", (4, 3), 0, 1)},
+        output_shape=(4, 2),
+        # All state is non-trainable (a fitted GP): train_x, alpha,
+        # chol_inv, lengthscales, amplitudes, y_mean, y_std.
+        num_trainable=0,
+        num_non_trainable=7,
+    ),
+    "svh_psl_gp_posterior_rbf": dict(
+        layer="GaussianProcessPosterior",
+        init_kwargs=dict(num_train=5, input_dim=3, num_outputs=2,
+                         kernel="rbf", beta=1.0, seed=2),
+        inputs={"inputs": ("float32", (4, 3), 0, 1)},
+        output_shape=(4, 2),
+        num_trainable=0,
+        num_non_trainable=7,
+    ),
     # Issue 20: SIE cases (sie helper).
+    "sie_hyper_predictor": dict(
+        layer="HyperPredictor",
+        init_kwargs=dict(dim=4, hidden_units=(3,), use_bias=True, seed=0),
+        inputs={"inputs": ("float32", (4, 4), -1, 1),
+                "condition": ("float32", (4, 2), -1, 1)},
+        output_shape=(4, 4),
+        # hidden kernel+bias, weight head kernel, bias head kernel.
+        num_trainable=4,
+        trainable_params=2 * 3 + 3 + 3 * 16 + 3 * 4,
+        num_non_trainable=0,
+    ),
+    "sie_concat_predictor": dict(
+        layer="ConcatPredictor",
+        init_kwargs=dict(dim=4, hidden_units=(5,), seed=0),
+        inputs={"inputs": ("float32", (4, 4), -1, 1),
+                "condition": ("float32", (4, 2), -1, 1)},
+        output_shape=(4, 4),
+        num_trainable=4,
+        trainable_params=6 * 5 + 5 + 5 * 4 + 4,
+        num_non_trainable=0,
+    ),
 }

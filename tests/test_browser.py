@@ -614,3 +614,46 @@ def test_hub_neumeta_tab_in_chromium(browser_page, tmp_path):
 
 
 # Issue 20 browser tests: hyper_lora, svh_psl tabs below.
+
+
+def test_hub_svh_psl_tab_in_chromium(browser_page, tmp_path):
+    tab = "svh_psl"
+    page = browser_page.page
+    _open_model(page, tab)
+    page.locator(f"#{tab}_solve-button").click()
+    summary = _wait_for_text(page, f"#{tab}_summary", "Preference")
+    assert "r = (0.50, 0.50)" in summary and "f1 =" in summary
+    table = _wait_for_text(page, f"#{tab}_table", "x6")
+    assert "f2" in table
+    assert _wait_for_picture(page, f"#{tab}_front") == 640
+    # Another preference, typed into the slider's number box.
+    field = page.locator(f"#{tab}_weight input[type=number]")
+    field.fill("0.9")
+    field.press("Enter")
+    page.locator(f"#{tab}_solve-button").click()
+    summary = _wait_for_text(page, f"#{tab}_summary", "r = (0.90, 0.10)")
+    page.screenshot(path=str(_artifacts_dir(tmp_path) / "hub_svh_psl.png"),
+                    full_page=True)
+    assert not browser_page.problems, browser_page.problems
+
+
+def test_hub_hyper_lora_tab_in_chromium(browser_page, tmp_path):
+    tab = "hyper_lora"
+    page = browser_page.page
+    _open_model(page, tab)
+    page.locator(f"#{tab}_personalize-button").click()
+    summary = _wait_for_text(page, f"#{tab}_summary", "Writer")
+    assert "HyperLoRA" in summary and "test digits" in summary
+    table = _wait_for_text(page, f"#{tab}_table", "base ViT")
+    assert "HyperLoRA" in table
+    assert _wait_for_picture(page, f"#{tab}_picture") == 640
+    # A drawing number past the writer's digits: an error, no badge.
+    field = page.locator(f"#{tab}_drawing input")
+    field.fill("10000")
+    field.press("Enter")
+    page.locator(f"#{tab}_personalize-button").click()
+    status = _wait_for_text(page, f"#{tab}_status", "must be a number in")
+    assert status.startswith("Error:")
+    page.screenshot(path=str(_artifacts_dir(tmp_path) / "hub_hyper_lora.png"),
+                    full_page=True)
+    assert not browser_page.problems, browser_page.problems

@@ -1,6 +1,6 @@
 """Tests of the continual-learning demo tab (`demos/hyper_cl_digits.py`).
 
-All tests are marked `demo` (run once, on jax, by `tests/run_suite.sh`):
+All tests are marked `demo` (run once, on torch, by `tests/run_suite.sh`):
 they share one tiny HyperCL model (3 permuted tasks, 3 epochs each,
 about 8 s on a 2-core CPU), trained once per module.
 """

@@ -2,7 +2,7 @@
 
 The pure functions are called with an untrained small GHN and the demo
 is built, then launched and driven with `gradio_client`. Marked `demo`:
-it runs once (on jax), since everything it calls is tested per backend
+it runs once (on torch), since everything it calls is tested per backend
 in `test_logah.py`.
 """
 

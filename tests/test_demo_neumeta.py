@@ -2,7 +2,7 @@
 
 The pure functions are called with a tiny untrained NeuMeta classifier
 and the demo is built, then launched and driven with `gradio_client`.
-Marked `demo`: it runs once (on jax), since everything it calls is
+Marked `demo`: it runs once (on torch), since everything it calls is
 tested per backend in `test_neumeta.py` and `test_weight_field.py`.
 """
 

@@ -23,6 +23,9 @@ FAMILIES = [
     "zoo.logah",
     "zoo.d2nwg",
     # Issue 20 families (hyper_lora, svh_psl, hyper_crl, sie) go here.
+    "zoo.hyper_crl",
+    "zoo.svh_psl",
+    "zoo.hyper_lora",
     "zoo.pruning",  # after the families whose presets it prunes
 ]
 # Exports that are not model classes, by module.
